@@ -1,0 +1,210 @@
+"""The department registry: one YAML file per department under ``config/departments/``.
+
+Each file declares the department and its datasets (source kind and connection, schedule, declared
+schema with Chinese item names, primary key, per-column grade and personal-information flag). Ingest
+DAGs, raw tables, staging models and catalog entries all derive from it. A bad file is reported with
+its path and field and skipped, so it never takes down the other departments.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+log = logging.getLogger(__name__)
+
+REGISTRY_DIR = Path(__file__).parent / "config" / "departments"
+
+COLUMN_TYPES = {"string": "text", "integer": "bigint", "decimal": "numeric", "date": "date", "timestamp": "timestamptz"}
+SOURCE_KINDS = ("database", "csv", "rest_api")
+GRADES = ("核心", "重要", "一般")
+PI_FLAGS = ("direct", "quasi", "none")
+UPDATE_CYCLES = ("实时", "每日", "每周", "每月", "每季度", "每年")
+
+# Columns the platform adds to every raw row: where it came from, so that every row can be traced
+# back to its file and line and reconciled per batch.
+LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_batch_id", "text"),
+    ("_logical_date", "date"),
+    ("_source_file", "text"),
+    ("_source_row", "bigint"),
+    ("_ingested_at", "timestamptz"),
+)
+
+
+class RegistryError(ValueError):
+    """A registry file is invalid; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    source_name: str
+    label: str
+    type: str
+    required: bool
+    grade: str
+    pi: str
+
+    @property
+    def sql_type(self) -> str:
+        return COLUMN_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    department: str
+    department_name: str
+    code: str
+    name: str
+    summary: str
+    update_cycle: str
+    schedule: str
+    source: dict
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    registry_file: Path = field(compare=False)
+
+    @property
+    def key(self) -> str:
+        """``<department>__<dataset>``: the stem of DAG ids, raw tables and batch ids."""
+        return f"{self.department}__{self.code}"
+
+    @property
+    def source_kind(self) -> str:
+        return self.source["kind"]
+
+    @property
+    def dag_id(self) -> str:
+        return f"ingest__{self.key}"
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw.{self.key}"
+
+    @property
+    def landing_prefix(self) -> str:
+        return f"{self.department}/{self.code}/"
+
+    @property
+    def asset_uri(self) -> str:
+        return f"s3://raw/{self.department}/{self.code}"
+
+    def batch_id(self, logical_date: str) -> str:
+        return f"{self.key}__{logical_date}"
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.key} has no column {name!r}")
+
+
+@dataclass(frozen=True)
+class Department:
+    code: str
+    name: str
+    name_en: str
+    provider_code: str
+    sensitivity: str
+    datasets: tuple[Dataset, ...]
+    registry_file: Path = field(compare=False)
+
+
+def _require(mapping: dict, key: str, where: str, path: Path):
+    if not isinstance(mapping, dict) or key not in mapping or mapping[key] in (None, ""):
+        raise RegistryError(f"{path}: missing required field '{where}{key}'")
+    return mapping[key]
+
+
+def _choice(value: str, allowed: tuple[str, ...], where: str, path: Path) -> str:
+    if value not in allowed:
+        raise RegistryError(f"{path}: field '{where}' is {value!r}; expected one of {', '.join(allowed)}")
+    return value
+
+
+def parse_department(path: Path) -> Department:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path}: not valid YAML: {exc}") from exc
+    dept = _require(doc, "department", "", path)
+    code = _require(dept, "code", "department.", path)
+    name = _require(dept, "name", "department.", path)
+    datasets = []
+    for i, ds in enumerate(_require(doc, "datasets", "", path)):
+        where = f"datasets[{i}]."
+        source = _require(ds, "source", where, path)
+        _choice(_require(source, "kind", f"{where}source.", path), SOURCE_KINDS, f"{where}source.kind", path)
+        columns = []
+        for j, col in enumerate(_require(ds, "columns", where, path)):
+            cw = f"{where}columns[{j}]."
+            columns.append(
+                Column(
+                    name=_require(col, "name", cw, path),
+                    source_name=str(col.get("source_name") or col["name"]),
+                    label=_require(col, "label", cw, path),
+                    type=_choice(_require(col, "type", cw, path), tuple(COLUMN_TYPES), f"{cw}type", path),
+                    required=bool(col.get("required", False)),
+                    grade=_choice(col.get("grade", "一般"), GRADES, f"{cw}grade", path),
+                    pi=_choice(col.get("pi", "none"), PI_FLAGS, f"{cw}pi", path),
+                )
+            )
+        names = [c.name for c in columns]
+        pk = tuple(_require(ds, "primary_key", where, path))
+        for k in pk:
+            if k not in names:
+                raise RegistryError(f"{path}: field '{where}primary_key' names {k!r}, which is not a declared column")
+        datasets.append(
+            Dataset(
+                department=code,
+                department_name=name,
+                code=_require(ds, "code", where, path),
+                name=_require(ds, "name", where, path),
+                summary=_require(ds, "summary", where, path),
+                update_cycle=_choice(_require(ds, "update_cycle", where, path), UPDATE_CYCLES, f"{where}update_cycle", path),
+                schedule=str(ds.get("schedule", "@daily")),
+                source=dict(source),
+                primary_key=pk,
+                columns=tuple(columns),
+                registry_file=path,
+            )
+        )
+    return Department(
+        code=code,
+        name=name,
+        name_en=str(dept.get("name_en", "")),
+        provider_code=_require(dept, "provider_code", "department.", path),
+        sensitivity=str(dept.get("sensitivity", "low")),
+        datasets=tuple(datasets),
+        registry_file=path,
+    )
+
+
+def load_departments(directory: Path = REGISTRY_DIR, errors: list[str] | None = None) -> list[Department]:
+    """Every valid department file; invalid ones are logged (and collected in ``errors``) and skipped."""
+    departments = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            departments.append(parse_department(path))
+        except RegistryError as exc:
+            log.error("%s", exc)
+            if errors is not None:
+                errors.append(str(exc))
+    return departments
+
+
+def iter_datasets(directory: Path = REGISTRY_DIR) -> Iterator[Dataset]:
+    for dept in load_departments(directory):
+        yield from dept.datasets
+
+
+def get_dataset(key: str, directory: Path = REGISTRY_DIR) -> Dataset:
+    for ds in iter_datasets(directory):
+        if ds.key == key:
+            return ds
+    raise KeyError(f"no dataset {key!r} in the registry ({directory})")

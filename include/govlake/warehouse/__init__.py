@@ -1,0 +1,27 @@
+"""The warehouse (PostgreSQL): connections, the platform schema and bulk loading into ``raw``."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import psycopg
+
+from govlake.settings import Settings, get_settings
+
+
+def connect(settings: Settings | None = None, database: str | None = None, **kwargs) -> psycopg.Connection:
+    """A psycopg connection to the warehouse (or another database of the local cluster)."""
+    settings = settings or get_settings()
+    return psycopg.connect(settings.pg_url(database or settings.warehouse_db), **kwargs)
+
+
+def platform_schema_sql() -> str:
+    return resources.files("govlake.warehouse").joinpath("platform_schema.sql").read_text(encoding="utf-8")
+
+
+def ensure_platform_schema(conn: psycopg.Connection) -> None:
+    """Create the layer schemas and the platform's tables if they are missing (idempotent)."""
+    with conn.transaction():
+        # Serialise concurrent callers (parallel ingest tasks) so CREATE IF NOT EXISTS cannot race.
+        conn.execute("select pg_advisory_xact_lock(hashtext('govlake.platform_schema'))")
+        conn.execute(platform_schema_sql())
