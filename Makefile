@@ -1,0 +1,59 @@
+# govlake — the two commands: `make demo` (run the platform's daily cycle) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+GOVLAKE := $(VENV)/bin/govlake
+# The test suite runs its own stack beside the demo one (own data dir and ports), so a running demo survives.
+TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=55532 GOVLAKE_S3_ENDPOINT=127.0.0.1:58433 \
+            GOVLAKE_AIRFLOW_PORT=58180 GOVLAKE_DEPARTMENT_API_PORT=58190
+
+.PHONY: help venv demo up down status env test test-unit bench lint clean
+
+help:
+	@echo "make demo   set up, start the local stack, generate a province, run one daily cycle through Airflow"
+	@echo "make test   set up and run the whole test suite against real services"
+	@echo "make down   stop the local stack          make status   show each component"
+	@echo "make bench  throughput and memory at >= 1 million persons"
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(GOVLAKE) demo
+
+up: venv
+	$(GOVLAKE) stack up
+
+down:
+	@if [ -x $(GOVLAKE) ]; then $(GOVLAKE) stack down; fi
+
+status: venv
+	$(GOVLAKE) stack status
+
+env: venv
+	@$(GOVLAKE) stack env
+
+test: venv
+	$(TEST_ENV) $(GOVLAKE) stack up
+	set -o pipefail; $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
+	  $(TEST_ENV) $(GOVLAKE) stack down; exit $$status
+
+test-unit: venv
+	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+bench: venv
+	$(GOVLAKE) stack up
+	$(PY) bench/run_bench.py $(BENCH_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check include dags tests bench
+	$(VENV)/bin/ruff format --check include dags tests bench
+
+clean: down
+	rm -rf .govlake

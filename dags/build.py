@@ -1,0 +1,108 @@
+"""
+### Build the base libraries (write → audit)
+
+Starts when every department dataset has landed in raw (Asset-scheduled on all `s3://raw/...` Assets).
+For the cycle date carried by those Asset events:
+
+1. **dbt staging** — typed, renamed views over raw, plus the Guizhou division seed.
+2. **validate staging** — one Great Expectations suite per dataset, pushed down to SQL; every row failing
+   a blocking rule goes to `platform.quarantine` and `s3://quarantine/` with its file, row and rule.
+3. **dbt libraries** — 人口 population and 法人 legal-entity libraries built into the `audit` schema from
+   the rows that passed, with dbt's own tests.
+4. **validate libraries** — GX gates on the audit tables.
+5. **gate** — fails (red) if any blocking expectation failed, listing them; otherwise emits the
+   `audit_libraries` Asset event and `publish__libraries` swaps the audit tables into place.
+   On failure, `record_blocked` records the blocked publication and reconciles the held rows;
+   the previously published libraries stay untouched.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, TriggerRule, get_current_context, task
+
+from govlake.orchestration.assets import AUDIT_LIBRARIES, raw_asset
+from govlake.orchestration.defaults import DEFAULT_ARGS
+from govlake.orchestration.tasks import LIBRARIES, staging_target
+from govlake.registry import iter_datasets
+
+DATASETS = list(iter_datasets())
+
+with DAG(
+    dag_id="build__libraries",
+    description="dbt staging → GX row rules + quarantine → dbt libraries in audit → GX gates",
+    doc_md=__doc__,
+    schedule=[raw_asset(ds) for ds in DATASETS],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["build", "dbt", "quality"],
+):
+
+    @task
+    def resolve_cycle() -> str:
+        from govlake.orchestration.dates import cycle_date_from_context
+
+        return cycle_date_from_context(get_current_context())
+
+    @task(retries=0)
+    def dbt_staging(day: str) -> dict:
+        from govlake.orchestration.tasks import build_staging
+
+        return build_staging(day)
+
+    @task(retries=0)
+    def dbt_libraries(day: str) -> dict:
+        from govlake.orchestration.tasks import build_libraries
+
+        return build_libraries(day)
+
+    @task(outlets=[AUDIT_LIBRARIES], retries=0)
+    def gate(day: str, results: list[dict]) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from govlake.orchestration.tasks import blocking_failures
+
+        failures = blocking_failures(results)
+        if failures:
+            raise AirflowFailException(
+                "publication blocked: blocking expectations failed —\n  " + "\n  ".join(failures)
+            )
+        get_current_context()["outlet_events"][AUDIT_LIBRARIES].extra = {"logical_date": day, "passed": True}
+        return {"logical_date": day, "passed": True}
+
+    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+    def record_blocked(day: str) -> list:
+        from govlake.orchestration.tasks import publish_libraries, reconcile
+
+        publish_libraries(day, validation_passed=False)
+        return reconcile(day, published=False)
+
+    def validator(target: str, task_id: str):
+        @task(task_id=task_id)
+        def validate(day: str) -> dict:
+            from govlake.orchestration.tasks import validate_and_quarantine
+
+            return validate_and_quarantine(target, day)
+
+        return validate
+
+    day = resolve_cycle()
+    staged = dbt_staging(day)
+    staging_results = []
+    for ds in DATASETS:
+        result = validator(staging_target(ds.key), f"validate_staging__{ds.key}")(day)
+        staged >> result
+        staging_results.append(result)
+
+    libraries = dbt_libraries(day)
+    staging_results >> libraries
+    library_results = []
+    for table in LIBRARIES:
+        result = validator(f"audit.{table}", f"validate_library__{table}")(day)
+        libraries >> result
+        library_results.append(result)
+
+    gated = gate(day, [*staging_results, *library_results])
+    gated >> record_blocked(day)

@@ -1,0 +1,69 @@
+"""
+### Publish the validated libraries
+
+Starts when `build__libraries` has passed its gates (Asset `audit_libraries`). For that cycle date:
+
+1. **swap** — in one transaction, the audit tables replace `base.population` and `base.legal_entities`,
+   and the `share` views (masked per the registry's grades and `config/masking.yaml`) are recreated for
+   the consumer-department roles.
+2. **open data** — population by county × gender × age band, small cells suppressed (k-anonymity),
+   written to `s3://open/population-by-county-gender-age/<date>/` as CSV (UTF-8 BOM), Parquet and
+   metadata, after a leak scan for identifiers.
+3. **reconcile** — for every batch of the date: rows in = published + quarantined, stored in
+   `platform.reconciliation`; the task fails if a batch does not balance.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import DAG, get_current_context, task
+
+from govlake.orchestration.assets import AUDIT_LIBRARIES, BASE_LEGAL_ENTITIES, BASE_POPULATION, OPEN_POPULATION
+from govlake.orchestration.defaults import DEFAULT_ARGS
+
+with DAG(
+    dag_id="publish__libraries",
+    description="swap audit → base + share views, open dataset, reconciliation",
+    doc_md=__doc__,
+    schedule=[AUDIT_LIBRARIES],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["publish", "share", "open-data"],
+):
+
+    @task
+    def resolve_cycle() -> str:
+        from govlake.orchestration.dates import cycle_date_from_context
+
+        return cycle_date_from_context(get_current_context())
+
+    @task(outlets=[BASE_POPULATION, BASE_LEGAL_ENTITIES])
+    def swap_into_place(day: str) -> list:
+        from govlake.orchestration.tasks import publish_libraries
+
+        publications = publish_libraries(day, validation_passed=True)
+        events = get_current_context()["outlet_events"]
+        for asset in (BASE_POPULATION, BASE_LEGAL_ENTITIES):
+            events[asset].extra = {"logical_date": day}
+        return publications
+
+    @task(outlets=[OPEN_POPULATION])
+    def publish_open_data(day: str) -> dict:
+        from govlake.orchestration.tasks import publish_open_data as run
+
+        release = run(day)
+        get_current_context()["outlet_events"][OPEN_POPULATION].extra = {"logical_date": day}
+        return release
+
+    @task
+    def reconcile(day: str) -> list:
+        from govlake.orchestration.tasks import reconcile as run
+
+        return run(day, published=True)
+
+    day = resolve_cycle()
+    swapped = swap_into_place(day)
+    opened = publish_open_data(day)
+    swapped >> opened >> reconcile(day)

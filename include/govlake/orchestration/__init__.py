@@ -1,0 +1,1 @@
+"""What the DAGs and the CLI share: cycle dates, the task bodies, the Airflow REST client, the summary."""

@@ -1,0 +1,135 @@
+"""Task bodies of the daily cycle, called by the thin DAG files.
+
+Each function is one transaction of the cycle, takes the cycle date and small JSON-serialisable values
+(they travel through XCom) and returns the same. Heavy libraries (GX, dbt, pyarrow) are imported inside.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from govlake.registry import iter_datasets
+
+log = logging.getLogger(__name__)
+
+LIBRARIES = ("population", "legal_entities")
+
+
+# -- ingest ----------------------------------------------------------------------------------------
+def ingest_land_and_normalize(dataset_key: str, logical_date: str) -> dict[str, Any]:
+    from govlake.ingest import land_and_normalize
+
+    return land_and_normalize(dataset_key, logical_date)
+
+
+def ingest_load_raw(dataset_key: str, logical_date: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    from govlake.ingest import load_raw
+
+    return load_raw(dataset_key, logical_date, manifest)
+
+
+# -- build -----------------------------------------------------------------------------------------
+def build_staging(logical_date: str) -> dict[str, Any]:
+    from govlake.transform import build_staging as run
+
+    return _dbt_summary(run(logical_date))
+
+
+def build_libraries(logical_date: str) -> dict[str, Any]:
+    from govlake.transform import build_libraries as run
+
+    return _dbt_summary(run(logical_date))
+
+
+def _dbt_summary(result: Any) -> dict[str, Any]:
+    if isinstance(result, dict):
+        return result
+    summary = getattr(result, "summary", None)
+    if callable(summary):
+        return summary()
+    return {"result": str(result)}
+
+
+def staging_target(dataset_key: str) -> str:
+    for ds in iter_datasets():
+        if ds.key == dataset_key:
+            return staging_view(ds.department, ds.code)
+    raise KeyError(dataset_key)
+
+
+def staging_view(department: str, dataset: str) -> str:
+    """``staging.stg_<department>__<entity>s`` — the dbt naming convention for one raw table."""
+    entity = dataset if dataset.endswith("s") else f"{dataset}s"
+    return f"staging.stg_{department}__{entity}"
+
+
+def validate_and_quarantine(target: str, logical_date: str) -> dict[str, Any]:
+    """Validate one table or view for the cycle date; quarantine every row failing a blocking rule."""
+    from datetime import date
+
+    from govlake.quality import quarantine_failures, validate
+
+    day = date.fromisoformat(logical_date)
+    outcome = validate(target, day)
+    summary = _as_dict(outcome)
+    if hasattr(outcome, "success"):
+        quarantined = quarantine_failures(target, day, outcome)
+        summary["quarantined"] = _as_dict(quarantined)
+    return summary
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    to_dict = getattr(value, "to_dict", None) or getattr(value, "as_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(value):
+        return asdict(value)  # type: ignore[arg-type]
+    return {"value": str(value)}
+
+
+def blocking_failures(results: list[dict[str, Any]]) -> list[str]:
+    """Human-readable list of the blocking expectations that failed, across validation summaries."""
+    failures: list[str] = []
+    for r in results:
+        if not r:
+            continue
+        for f in r.get("blocking_failures") or []:
+            failures.append(f if isinstance(f, str) else f"{r.get('target')}: {f}")
+    return failures
+
+
+# -- publish ---------------------------------------------------------------------------------------
+def publish_libraries(logical_date: str, validation_passed: bool, reason: str | None = None) -> list[dict]:
+    from govlake.publish.swap import publish_libraries as run
+
+    kwargs: dict[str, Any] = {}
+    if reason is not None:
+        kwargs["reason"] = reason
+    try:
+        pubs = run(logical_date, validation_passed, **kwargs)
+    except TypeError:
+        pubs = run(logical_date, validation_passed)
+    return [_as_dict(p) for p in pubs]
+
+
+def publish_open_data(logical_date: str) -> dict[str, Any]:
+    from govlake.publish.open_data import publish_open_population
+
+    return _as_dict(publish_open_population(logical_date))
+
+
+def reconcile(logical_date: str, published: bool) -> list[dict[str, Any]]:
+    from govlake.publish.reconcile import reconcile as run
+
+    rows = [_as_dict(r) for r in run(logical_date, published)]
+    unbalanced = [r for r in rows if not r.get("balanced")]
+    for r in rows:
+        log.info("reconciliation %s", r)
+    if unbalanced:
+        raise RuntimeError(f"reconciliation failed for {len(unbalanced)} batch(es): {unbalanced}")
+    return rows
