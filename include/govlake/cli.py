@@ -88,7 +88,7 @@ def demo(
 
     stack_up()
     day = today()
-    generate_command(scale=scale, seed=seed, date=day)
+    generate_command(scale=scale, seed=seed, date=day, defect_rate=0.02)
     cycle_run(day=day, timeout=3600)
 
 

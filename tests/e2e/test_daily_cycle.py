@@ -47,7 +47,7 @@ def cycle(stack):
 
     day = _today()
     report = generate_province(stack, scale="tiny", seed=SEED, logical_date=datetime.fromisoformat(day).date(),
-                               defect_rate=0.03)
+                               defect_rate=0.08)
     outcome = run_cycle(day, settings=stack, console=Console(width=120), timeout=1500)
     return day, report, outcome
 
@@ -82,12 +82,28 @@ def test_injected_defects_are_quarantined_with_reasons(cycle, warehouse):
         assert dimension in {"conformity", "completeness", "accuracy", "consistency", "timeliness", "accessibility"}
 
 
+def test_exactly_the_injected_defects_are_quarantined(cycle, warehouse):
+    """Every injected row defect is quarantined, and nothing else is; conflicts are flagged, not rejected."""
+    day, report, _ = cycle
+    for dataset_key, kinds in report.manifest.items():
+        injected = sum(n for kind, n in kinds.items() if kind != "cross_department_conflict")
+        quarantined = warehouse.execute(
+            "select count(distinct source_row) from platform.quarantine where batch_id = %s",
+            (f"{dataset_key}__{day}",)).fetchone()[0]
+        assert quarantined == injected, f"{dataset_key}: injected {kinds}, quarantined {quarantined} rows"
+    conflicts = report.manifest["human_resources__social_insurance_enrollment"].get("cross_department_conflict", 0)
+    if conflicts:
+        flagged = warehouse.execute(
+            "select count(*) from base.population where cardinality(conflict_fields) > 0").fetchone()[0]
+        assert flagged > 0
+
+
 def test_published_libraries_hold_only_valid_people(cycle, warehouse):
     from stdnum.cn import ric
 
     ids = [r[0] for r in warehouse.execute("select resident_id from base.population").fetchall()]
     assert ids
-    bad = [i for i in ids if ric.calc_check_digit(i[:17]) != i[17]]
+    bad = [i for i in ids if ric.calc_check_digit(i) != i[17]]
     assert not bad, bad[:5]
     dupes = warehouse.execute(
         "select count(*) - count(distinct resident_id) from base.population").fetchone()[0]

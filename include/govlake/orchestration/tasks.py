@@ -105,28 +105,22 @@ def blocking_failures(results: list[dict[str, Any]]) -> list[str]:
 
 # -- publish ---------------------------------------------------------------------------------------
 def publish_libraries(logical_date: str, validation_passed: bool, reason: str | None = None) -> list[dict]:
+    """Swap audit → base and recreate the share views in one transaction, or record a blocked publication."""
     from govlake.publish.swap import publish_libraries as run
 
-    kwargs: dict[str, Any] = {}
-    if reason is not None:
-        kwargs["reason"] = reason
-    try:
-        pubs = run(logical_date, validation_passed, **kwargs)
-    except TypeError:
-        pubs = run(logical_date, validation_passed)
-    return [_as_dict(p) for p in pubs]
+    return [p.as_dict() for p in run(logical_date, validation_passed, reason=reason)]
 
 
 def publish_open_data(logical_date: str) -> dict[str, Any]:
     from govlake.publish.open_data import publish_open_population
 
-    return _as_dict(publish_open_population(logical_date))
+    return publish_open_population(logical_date).as_dict()
 
 
 def reconcile(logical_date: str, published: bool) -> list[dict[str, Any]]:
     from govlake.publish.reconcile import reconcile as run
 
-    rows = [_as_dict(r) for r in run(logical_date, published)]
+    rows = [r.as_dict() for r in run(logical_date, published)]
     unbalanced = [r for r in rows if not r.get("balanced")]
     for r in rows:
         log.info("reconciliation %s", r)

@@ -1,0 +1,153 @@
+"""Benchmark the daily cycle's stages at a large scale, next to a raw COPY of the same rows.
+
+    make bench                      # 1,000,000 persons (scale `large`)
+    make bench BENCH_ARGS="--scale medium"
+
+Each stage runs in its own Python process (the same functions the Airflow tasks call), so its peak
+memory is that of one task. The baseline is a plain ``COPY ... FROM STDIN`` of the same raw rows into the
+same PostgreSQL in the same run. Results are printed and written to ``.govlake/bench/<date>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+console = Console()
+
+STAGE_CODE = r"""
+import json, resource, sys, time
+stage, args = sys.argv[1], json.loads(sys.argv[2])
+t = time.perf_counter()
+from govlake.orchestration import tasks
+if stage == "generate":
+    from datetime import date
+    from govlake.province.generator import generate_province
+    from govlake.settings import get_settings
+    report = generate_province(get_settings(), scale=args["scale"], seed=args["seed"],
+                               logical_date=date.fromisoformat(args["day"]), defect_rate=0.02)
+    rows = sum(report.counts.values()) if isinstance(getattr(report, "counts", None), dict) else None
+    result = {"rows": rows}
+elif stage == "land":
+    result = tasks.ingest_land_and_normalize(args["dataset"], args["day"])
+    result = {"rows": result.get("rows_extracted"), "manifest": result}
+elif stage == "load":
+    result = tasks.ingest_load_raw(args["dataset"], args["day"], args["manifest"])
+    result = {"rows": result.get("rows_loaded"), **result}
+elif stage == "raw_copy":
+    from govlake.warehouse import connect
+    import tempfile, os
+    table = args["table"]
+    with connect(autocommit=True) as conn, tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "rows.csv")
+        with open(path, "wb") as fh, conn.cursor().copy(
+                f"copy (select * from {table} where _logical_date = '{args['day']}') to stdout") as cp:
+            for chunk in cp:
+                fh.write(chunk)
+        conn.execute(f"drop table if exists bench_raw_copy; create unlogged table bench_raw_copy (like {table})")
+        t = time.perf_counter()  # time only the COPY into Postgres, the baseline for the load stage
+        with conn.cursor() as cur, open(path, "rb") as fh:
+            with cur.copy("copy bench_raw_copy from stdin") as cp:
+                while data := fh.read(1 << 20):
+                    cp.write(data)
+        rows = conn.execute("select count(*) from bench_raw_copy").fetchone()[0]
+        conn.execute("drop table bench_raw_copy")
+    result = {"rows": rows}
+elif stage == "dbt_staging":
+    result = {"rows": None, **tasks.build_staging(args["day"])}
+elif stage == "validate":
+    result = tasks.validate_and_quarantine(args["target"], args["day"])
+    result = {"rows": result.get("element_count") or result.get("rows"), "success": result.get("success")}
+elif stage == "dbt_libraries":
+    result = {"rows": None, **tasks.build_libraries(args["day"])}
+elif stage == "publish":
+    tasks.publish_libraries(args["day"], validation_passed=True)
+    result = {"rows": None, "open": tasks.publish_open_data(args["day"])}
+else:
+    raise SystemExit(f"unknown stage {stage}")
+result["seconds"] = time.perf_counter() - t
+result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("BENCH_RESULT " + json.dumps(result, default=str))
+"""
+
+
+def run_stage(stage: str, **args) -> dict:
+    proc = subprocess.run([sys.executable, "-c", STAGE_CODE, stage, json.dumps(args)], capture_output=True,
+                          text=True, cwd=ROOT)
+    for line in proc.stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            return json.loads(line.removeprefix("BENCH_RESULT "))
+    raise RuntimeError(f"stage {stage} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="large", help="province scale (large = 1,000,000 persons)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--date", default="2026-01-15", help="logical date used for the benchmark batches")
+    opts = parser.parse_args()
+
+    from govlake.orchestration.tasks import staging_target
+    from govlake.registry import iter_datasets
+
+    day = date.fromisoformat(opts.date).isoformat()
+    results: list[tuple[str, dict]] = []
+
+    def stage(label: str, name: str, **args) -> dict:
+        with console.status(f"{label}…"):
+            res = run_stage(name, **args)
+        results.append((label, res))
+        rate = f"{res['rows'] / res['seconds']:,.0f} rows/s" if res.get("rows") else ""
+        console.print(f"  {label}: {res['seconds']:.1f}s {rate} peak {res['peak_rss_mb']:.0f} MiB")
+        return res
+
+    started = time.perf_counter()
+    stage(f"generate province ({opts.scale})", "generate", scale=opts.scale, seed=opts.seed, day=day)
+    loads: dict[str, tuple[dict, dict]] = {}
+    for ds in iter_datasets():
+        land = stage(f"land+normalise {ds.key}", "land", dataset=ds.key, day=day)
+        load = stage(f"load raw {ds.key}", "load", dataset=ds.key, day=day, manifest=land["manifest"])
+        copy = stage(f"raw COPY baseline {ds.key}", "raw_copy", table=ds.raw_table, day=day)
+        loads[ds.key] = (load, copy)
+    stage("dbt staging", "dbt_staging", day=day)
+    for ds in iter_datasets():
+        stage(f"validate {ds.key}", "validate", target=staging_target(ds.key), day=day)
+    stage("dbt libraries", "dbt_libraries", day=day)
+    for table in ("population", "legal_entities"):
+        stage(f"validate audit.{table}", "validate", target=f"audit.{table}", day=day)
+    stage("publish (swap + share + open data)", "publish", day=day)
+
+    table = Table(title=f"govlake benchmark — scale {opts.scale}, {time.perf_counter() - started:,.0f}s in all")
+    for col in ("stage", "rows", "seconds", "rows/s", "peak MiB"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for label, res in results:
+        rows = res.get("rows")
+        table.add_row(label, f"{rows:,}" if rows else "", f"{res['seconds']:.1f}",
+                      f"{rows / res['seconds']:,.0f}" if rows else "", f"{res['peak_rss_mb']:.0f}")
+    console.print(table)
+    ratios = Table(title="load stage vs raw COPY of the same rows (target ≥ 50%)")
+    for col in ("dataset", "load rows/s", "raw COPY rows/s", "ratio"):
+        ratios.add_column(col)
+    for key, (load, copy) in loads.items():
+        lr, cr = load["rows"] / load["seconds"], copy["rows"] / copy["seconds"]
+        ratios.add_row(key, f"{lr:,.0f}", f"{cr:,.0f}", f"{lr / cr:.0%}")
+    console.print(ratios)
+    peak = max(r["peak_rss_mb"] for _, r in results)
+    console.print(f"highest peak memory of any stage: {peak:,.0f} MiB (target < 1024 MiB)")
+    out = ROOT / ".govlake" / "bench" / f"{day}-{opts.scale}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"scale": opts.scale, "results": results}, indent=2, default=str))
+    console.print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

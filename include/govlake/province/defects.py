@@ -1,0 +1,200 @@
+"""Realistic defects injected into the department sources, and the exact record of what was injected.
+
+Real department data holds mistyped ID numbers, empty mandatory fields, rows exported twice, impossible
+dates, division codes nobody knows and records two departments disagree on. The platform must quarantine
+(or flag) each of these and nothing else, so the generator injects them at a configurable rate — exactly
+``round(rate * rows)`` per dataset, one defect per row, spread evenly over the kinds — and records each
+one with the key that identifies its row. End-to-end tests compare that record with the quarantine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import numpy as np
+
+from govlake.province import reference as ref
+from govlake.province.identifiers import corrupt_ric, corrupt_uscc
+from govlake.province.tables import ENROLLMENT, ENTITIES, HOUSEHOLD, KEY_COLUMN, Table, row_count
+
+BAD_CHECK_CHAR = "bad_check_char"
+MISSING_REQUIRED = "missing_required"
+DUPLICATE_ROW = "duplicate_row"
+FUTURE_DATE = "future_date"
+UNKNOWN_DIVISION = "unknown_division"
+CROSS_DEPARTMENT_CONFLICT = "cross_department_conflict"
+
+_COMMON = (BAD_CHECK_CHAR, MISSING_REQUIRED, DUPLICATE_ROW, FUTURE_DATE, UNKNOWN_DIVISION)
+KINDS: dict[str, tuple[str, ...]] = {
+    HOUSEHOLD: _COMMON,
+    ENTITIES: _COMMON,
+    ENROLLMENT: (*_COMMON, CROSS_DEPARTMENT_CONFLICT),
+}
+
+# Per dataset: the ID column whose check character is broken, the required columns emptied (in turn),
+# the date pushed into the future and the division column given an unknown code.
+_ID_COLUMN = {HOUSEHOLD: "gmsfhm", ENTITIES: "统一社会信用代码", ENROLLMENT: "aac002"}
+_REQUIRED = {HOUSEHOLD: ("xm", "csrq"), ENTITIES: ("企业名称", "成立日期"), ENROLLMENT: ("aac003", "aae140")}
+_DATE = {HOUSEHOLD: "csrq", ENTITIES: "成立日期", ENROLLMENT: "aac030"}
+_DIVISION = {HOUSEHOLD: "hjdqh", ENTITIES: "住所行政区划代码", ENROLLMENT: "aab301"}
+_CONFLICT = ("aac003", "aac006")  # 人社厅's name / birth date differs from 公安厅's
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One injected defect: which row (by its key as written in the source), what kind, which column."""
+
+    dataset: str
+    kind: str
+    key: str
+    column: str | None
+    detail: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {k: v for k, v in asdict(self).items() if k != "dataset"}
+
+
+class DefectPlanner:
+    """Spreads ``round(rate * rows)`` defects per dataset over the chunks and evenly over the kinds."""
+
+    def __init__(self, rate: float) -> None:
+        if not 0.0 <= rate <= 0.5:
+            raise ValueError(f"defect rate must be between 0 and 0.5, got {rate}")
+        self.rate = rate
+        self._rows = dict.fromkeys(KINDS, 0)
+        self._made = dict.fromkeys(KINDS, 0)
+
+    def kinds_for(self, dataset: str, rows: int) -> list[str]:
+        """The defect kinds the next ``rows`` rows of ``dataset`` receive."""
+        before = int(self.rate * self._rows[dataset] + 0.5)
+        after = int(self.rate * (self._rows[dataset] + rows) + 0.5)
+        kinds = KINDS[dataset]
+        planned = [kinds[(self._made[dataset] + i) % len(kinds)] for i in range(after - before)]
+        self._rows[dataset] += rows
+        self._made[dataset] += len(planned)
+        return planned
+
+
+def _choose_rows(
+    rng: np.random.Generator, n: int, kinds: list[str], eligible: dict[str, np.ndarray]
+) -> list[tuple[int, str]]:
+    """Distinct rows for the planned kinds; a kind without eligible rows falls back to missing_required."""
+    order = rng.permutation(n)
+    taken = np.zeros(n, dtype=bool)
+    chosen: list[tuple[int, str]] = []
+    wanted: dict[str, int] = {}
+    for kind in kinds:
+        wanted[kind] = wanted.get(kind, 0) + 1
+    for kind, count in wanted.items():
+        mask = eligible.get(kind, np.ones(n, dtype=bool))
+        rows = order[mask[order] & ~taken[order]][:count]
+        taken[rows] = True
+        chosen += [(int(r), kind) for r in rows]
+        short = count - len(rows)
+        if short:
+            spare = order[~taken[order]][:short]
+            taken[spare] = True
+            chosen += [(int(r), MISSING_REQUIRED) for r in spare]
+    return sorted(chosen)
+
+
+def _future_day(rng: np.random.Generator, logical_date: date) -> str:
+    return str(np.datetime64(logical_date.isoformat(), "D") + np.timedelta64(int(rng.integers(1, 731)), "D"))
+
+
+def _conflicting_name(rng: np.random.Generator, name: str) -> str:
+    pool = ref.MALE_GIVEN + ref.FEMALE_GIVEN
+    replacement = name[-1]
+    while replacement == name[-1]:
+        replacement = pool[int(rng.integers(0, len(pool)))]
+    return name[:-1] + replacement
+
+
+def _conflicting_birth(rng: np.random.Generator, birth: str, logical_date: date) -> str:
+    day = np.datetime64(birth, "D")
+    shifted = day + np.timedelta64(int(rng.integers(1, 400)) * (1 if rng.random() < 0.5 else -1), "D")
+    if shifted >= np.datetime64(logical_date.isoformat(), "D"):
+        shifted = day - (shifted - day)
+    return str(shifted)
+
+
+def _apply(
+    dataset: str, table: Table, row: int, kind: str, serial: int, rng: np.random.Generator, logical_date: date
+) -> Defect:
+    key_col = KEY_COLUMN[dataset]
+    if kind == BAD_CHECK_CHAR:
+        col = _ID_COLUMN[dataset]
+        right = table[col][row]
+        corrupt = corrupt_ric if dataset != ENTITIES else corrupt_uscc
+        table[col][row] = corrupt(right, int(rng.integers(1, 10)))
+        return Defect(dataset, kind, table[key_col][row], col, f"check character should be {right[-1]}")
+    if kind == MISSING_REQUIRED:
+        col = _REQUIRED[dataset][serial % 2]
+        table[col][row] = None
+        return Defect(dataset, kind, table[key_col][row], col, f"required {col} is empty")
+    if kind == FUTURE_DATE:
+        col = _DATE[dataset]
+        table[col][row] = _future_day(rng, logical_date)
+        return Defect(
+            dataset, kind, table[key_col][row], col, f"{col} {table[col][row]} is after {logical_date}"
+        )
+    if kind == UNKNOWN_DIVISION:
+        col = _DIVISION[dataset]
+        table[col][row] = ref.UNKNOWN_DIVISIONS[serial % len(ref.UNKNOWN_DIVISIONS)]
+        return Defect(
+            dataset, kind, table[key_col][row], col, f"division code {table[col][row]} is not in Guizhou"
+        )
+    if kind == CROSS_DEPARTMENT_CONFLICT:
+        col = _CONFLICT[serial % 2]
+        before = table[col][row]
+        table[col][row] = (
+            _conflicting_name(rng, before)
+            if col == "aac003"
+            else _conflicting_birth(rng, before, logical_date)
+        )
+        return Defect(
+            dataset, kind, table[key_col][row], col,
+            f"resident {table['aac002'][row]}: 公安厅 has {before}, 人社厅 has {table[col][row]}",
+        )  # fmt: skip
+    if kind == DUPLICATE_ROW:
+        for values in table.values():
+            values.append(values[row])
+        return Defect(dataset, kind, table[key_col][row], None, "row delivered twice")
+    raise ValueError(f"unknown defect kind {kind!r}")
+
+
+def inject(
+    dataset: str,
+    table: Table,
+    kinds: list[str],
+    rng: np.random.Generator,
+    logical_date: date,
+    eligible: dict[str, np.ndarray] | None = None,
+) -> tuple[list[Defect], np.ndarray]:
+    """Inject the planned defects into ``table`` in place (duplicates are appended at its end).
+
+    Returns the defects and the indices of the original rows that were touched.
+    """
+    n = row_count(table)
+    eligible = dict(eligible or {})
+    if dataset in (HOUSEHOLD,):
+        # Pushing a birth date past the logical date only makes sense for the living.
+        eligible.setdefault(FUTURE_DATE, np.array([s == "正常" for s in table["rkzt"]], dtype=bool))
+    chosen = _choose_rows(rng, n, kinds, eligible)
+    defects = []
+    serial: dict[str, int] = {}
+    # Duplicates last, so that every other row stays where it was.
+    for row, kind in sorted(chosen, key=lambda rk: (rk[1] == DUPLICATE_ROW, rk[0])):
+        defects.append(_apply(dataset, table, row, kind, serial.get(kind, 0), rng, logical_date))
+        serial[kind] = serial.get(kind, 0) + 1
+    return defects, np.array([r for r, _ in chosen], dtype=np.int64)
+
+
+def manifest(defects: Iterable[Defect]) -> dict[str, dict[str, int]]:
+    """``{dataset: {kind: count}}`` with every kind present (zero when none was injected)."""
+    counts = {ds: dict.fromkeys(kinds, 0) for ds, kinds in KINDS.items()}
+    for d in defects:
+        counts[d.dataset][d.kind] += 1
+    return counts

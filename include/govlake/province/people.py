@@ -1,0 +1,380 @@
+"""Synthetic residents of Guizhou, generated household by household with numpy.
+
+People are drawn as households (a head, a spouse, children, sometimes the head's parents or
+grandchildren) so that household numbers, relations, surnames, ethnic groups and addresses hang together
+the way they do in a real 户籍 register. Ages follow a plausible pyramid, resident IDs embed the birth date
+and a county code, and the register records deaths and people who moved out.
+
+Everything is vectorised over a chunk (up to ~100k people) because the large scale is a million people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from govlake.province import reference as ref
+from govlake.province.identifiers import format_rics, ric_bodies, ric_check_chars
+
+HOUSEHOLD_SIZES = np.arange(1, 7)
+HOUSEHOLD_SIZE_P = np.array([0.22, 0.28, 0.22, 0.16, 0.08, 0.04])
+
+# Age of household heads: (lower bound, width, probability).
+# fmt: off
+_HEAD_AGE_BINS = np.array([[20, 10, 0.16], [30, 10, 0.25], [40, 10, 0.23], [50, 10, 0.17],
+                           [60, 10, 0.11], [70, 10, 0.06], [80, 16, 0.02]])
+# fmt: on
+
+R_HEAD, R_SPOUSE, R_CHILD, R_PARENT, R_GRANDCHILD = range(5)
+_UPDATES_FROM = np.datetime64("2012-01-01")
+
+
+@dataclass
+class People:
+    """One chunk of persons: numpy arrays to compute with, and the strings the source systems store."""
+
+    resident_id: list[str]
+    body: np.ndarray  # int64: the 17-digit body of the resident ID
+    name: list[str]
+    male: np.ndarray  # bool
+    ethnicity: list[str]
+    birth: np.ndarray  # datetime64[D]
+    age: np.ndarray  # float years at the logical date
+    county_idx: np.ndarray  # index into reference.geography() counties (household registration)
+    county_code: np.ndarray  # int64
+    address: list[str]
+    household_id: list[str]
+    relation: list[str]
+    status: np.ndarray  # "正常" / "死亡" / "迁出"
+    death: np.ndarray  # datetime64[D], NaT when alive
+    updated_at: np.ndarray  # datetime64[s], local time (+08:00)
+    in_registry: bool = True
+
+    def __len__(self) -> int:
+        return len(self.resident_id)
+
+
+# -- small vectorised helpers -------------------------------------------------------------------------
+
+
+def day(d: date) -> np.datetime64:
+    return np.datetime64(d.isoformat(), "D")
+
+
+def pick(rng: np.random.Generator, weights: np.ndarray, size: int) -> np.ndarray:
+    """Indices drawn with the given (normalised) weights."""
+    return np.searchsorted(np.cumsum(weights), rng.random(size) * weights.sum(), side="right").clip(
+        0, len(weights) - 1
+    )
+
+
+def pick_rows(rng: np.random.Generator, cumulative: np.ndarray) -> np.ndarray:
+    """One categorical draw per row of a row-wise cumulative probability table."""
+    u = rng.random(len(cumulative))
+    return (u[:, None] > cumulative).sum(axis=1).clip(0, cumulative.shape[1] - 1)
+
+
+def date_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    years = days.astype("M8[Y]")
+    months = days.astype("M8[M]")
+    return (
+        years.astype(np.int64) + 1970,
+        (months - years).astype(np.int64) + 1,
+        (days - months).astype(np.int64) + 1,
+    )
+
+
+def office_time(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
+    """A moment during office hours (08:00-18:00 local) on each day."""
+    seconds = rng.integers(8 * 3600, 18 * 3600, len(days))
+    return days.astype("M8[s]") + seconds.astype("m8[s]")
+
+
+def random_day_between(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """A uniformly random day in [lo, hi] (hi is used where lo > hi)."""
+    lo = np.minimum(lo, hi)
+    span = (hi - lo).astype(np.int64) + 1
+    return lo + (rng.random(len(lo)) * span).astype(np.int64).astype("m8[D]")
+
+
+def given_names(rng: np.random.Generator, male: np.ndarray, age: np.ndarray) -> list[str]:
+    """Given names of one or two characters; older people more often have one."""
+    n = len(male)
+    single = rng.random(n) < np.where(age >= 50, 0.3, 0.08)
+    mpool, fpool = ref.MALE_GIVEN, ref.FEMALE_GIVEN
+    a = rng.random((2, n))
+    out = []
+    for is_male, one, u1, u2 in zip(
+        male.tolist(), single.tolist(), a[0].tolist(), a[1].tolist(), strict=True
+    ):
+        pool = mpool if is_male else fpool
+        first = pool[int(u1 * len(pool))]
+        out.append(first if one else first + pool[int(u2 * len(pool))])
+    return out
+
+
+def surnames(rng: np.random.Generator, size: int) -> np.ndarray:
+    weights = np.array(list(ref.SURNAMES.values()))
+    return pick(rng, weights, size)
+
+
+def _repeats(bodies: np.ndarray, used: np.ndarray) -> np.ndarray:
+    """Bodies already in ``used`` (sorted) or repeating an earlier body of the same array.
+
+    Sorting-based on purpose: numpy's hash-based unique/isin is several times slower at this size.
+    """
+    pos = np.searchsorted(used, bodies).clip(max=max(len(used) - 1, 0))
+    taken = used[pos] == bodies if len(used) else np.zeros(len(bodies), dtype=bool)
+    order = np.argsort(bodies, kind="stable")
+    ordered = bodies[order]
+    later = np.zeros(len(bodies), dtype=bool)
+    later[order[1:]] = ordered[1:] == ordered[:-1]
+    return taken | later
+
+
+def make_resident_ids(
+    rng: np.random.Generator,
+    division: np.ndarray,
+    birth: np.ndarray,
+    male: np.ndarray,
+    used: np.ndarray,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Resident IDs unique against ``used`` (sorted int64 bodies) and each other.
+
+    Returns (bodies, ids, used updated). The sequence's parity carries the gender, as GB 11643 requires.
+    """
+    year, month, dd = date_parts(birth)
+    seq = 2 * rng.integers(0, 500, len(birth)) + male.astype(np.int64)
+    bodies = ric_bodies(division, year, month, dd, seq)
+    while True:
+        dup = _repeats(bodies, used)
+        if not dup.any():
+            break
+        seq[dup] = 2 * rng.integers(0, 500, int(dup.sum())) + male[dup].astype(np.int64)
+        bodies[dup] = ric_bodies(division[dup], year[dup], month[dup], dd[dup], seq[dup])
+    ids = format_rics(bodies, ric_check_chars(bodies))
+    return bodies, ids, np.sort(np.concatenate([used, bodies]))
+
+
+# -- households -----------------------------------------------------------------------------------------
+
+
+def _household_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
+    sizes = HOUSEHOLD_SIZES[pick(rng, HOUSEHOLD_SIZE_P, int(n / 2.6) + 16)]
+    while sizes.sum() < n:
+        sizes = np.concatenate([sizes, HOUSEHOLD_SIZES[pick(rng, HOUSEHOLD_SIZE_P, 64)]])
+    cum = np.cumsum(sizes)
+    used = int(np.searchsorted(cum, n)) + 1
+    sizes = sizes[:used].copy()
+    sizes[-1] -= int(cum[used - 1] - n)
+    return sizes
+
+
+def _roles(rng: np.random.Generator, position: np.ndarray, head_age: np.ndarray) -> np.ndarray:
+    u = rng.random(len(position))
+    second = np.where(u < 0.85, R_SPOUSE, np.where(u < 0.95, R_CHILD, R_PARENT))
+    later = np.where(u < 0.85, R_CHILD, np.where(u < 0.95, R_PARENT, R_GRANDCHILD))
+    later = np.where((later == R_GRANDCHILD) & (head_age < 50), R_CHILD, later)
+    later = np.where((later == R_PARENT) & (head_age >= 60), R_CHILD, later)  # few heads over 60 have parents
+    second = np.where((second == R_PARENT) & (head_age >= 60), R_CHILD, second)
+    return np.where(position == 0, R_HEAD, np.where(position == 1, second, later))
+
+
+def _ages(
+    rng: np.random.Generator, role: np.ndarray, head_age: np.ndarray, head_male: np.ndarray
+) -> np.ndarray:
+    n = len(role)
+    spouse = head_age + rng.normal(np.where(head_male, -2.0, 2.0), 3.0, n)
+    child = head_age - rng.uniform(21, 35, n)
+    child = np.where(child < 0, rng.uniform(0, 3, n), child)
+    parent = np.minimum(head_age + rng.uniform(22, 34, n), 100.0)
+    grandchild = head_age - rng.uniform(45, 62, n)
+    grandchild = np.where(grandchild < 0, rng.uniform(0, 5, n), grandchild)
+    age = np.select(
+        [role == R_HEAD, role == R_SPOUSE, role == R_CHILD, role == R_PARENT],
+        [head_age, np.clip(spouse, 18, 100), child, parent],
+        grandchild,
+    )
+    return np.clip(age, 0.0, 100.9)
+
+
+def _relation_names(role: np.ndarray, male: np.ndarray) -> list[str]:
+    table = {
+        (R_HEAD, True): "户主", (R_HEAD, False): "户主",
+        (R_SPOUSE, True): "配偶", (R_SPOUSE, False): "配偶",
+        (R_CHILD, True): "子", (R_CHILD, False): "女",
+        (R_PARENT, True): "父亲", (R_PARENT, False): "母亲",
+        (R_GRANDCHILD, True): "孙子", (R_GRANDCHILD, False): "孙女",
+    }  # fmt: skip
+    return [table[(r, m)] for r, m in zip(role.tolist(), male.tolist(), strict=True)]
+
+
+def household_addresses(rng: np.random.Generator, county_idx: np.ndarray) -> list[str]:
+    """A township address in each county: 街道 get a road and number, 乡/镇 a village, group and number."""
+    geo = ref.geography()
+    u = rng.random((4, len(county_idx)))
+    out = []
+    for c, a, b, g, h in zip(
+        county_idx.tolist(), u[0].tolist(), u[1].tolist(), u[2].tolist(), u[3].tolist(), strict=True
+    ):
+        towns = geo.townships[c]
+        town = towns[int(a * len(towns))]
+        if town.endswith("街道"):
+            place = f"{ref.ROADS[int(b * len(ref.ROADS))]}{1 + int(h * 300)}号"
+        else:
+            place = f"{ref.VILLAGES[int(b * len(ref.VILLAGES))]}村{1 + int(g * 12)}组{1 + int(h * 80)}号"
+        out.append(f"{geo.county_prefix[c]}{town}{place}")
+    return out
+
+
+def _status(
+    rng: np.random.Generator, age: np.ndarray, birth: np.ndarray, today: np.datetime64
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(age)
+    p_dead = 0.002 + np.clip((age - 45) / 55, 0, 1) * 0.12
+    lo = np.maximum(birth + np.timedelta64(1, "D"), today - np.timedelta64(15 * 365, "D"))
+    hi = np.full(n, today - np.timedelta64(1, "D"))
+    dead = (rng.random(n) < p_dead) & (lo <= hi)
+    moved = ~dead & (rng.random(n) < 0.015)
+    status = np.where(dead, "死亡", np.where(moved, "迁出", "正常"))
+    death = np.where(dead, random_day_between(rng, lo, hi), np.datetime64("NaT", "D"))
+    return status, death
+
+
+def _updated_at(
+    rng: np.random.Generator, birth: np.ndarray, death: np.ndarray, today: np.datetime64
+) -> np.ndarray:
+    lo = np.maximum(birth, _UPDATES_FROM)
+    lo = np.where(np.isnat(death), lo, np.maximum(lo, death))
+    days = random_day_between(rng, lo, np.full(len(birth), today))
+    # A small share changes on the day itself: the daily increment an incremental extract picks up.
+    days = np.where(rng.random(len(birth)) < 0.01, today, days)
+    return office_time(rng, days)
+
+
+def generate_people(
+    rng: np.random.Generator,
+    n: int,
+    logical_date: date,
+    used_bodies: np.ndarray,
+    household_start: int,
+) -> tuple[People, np.ndarray, int]:
+    """``n`` registered residents in whole households (the last one may be cut short).
+
+    Returns the people, the updated set of used ID bodies and the next free household number.
+    """
+    geo = ref.geography()
+    today = day(logical_date)
+    sizes = _household_sizes(rng, n)
+    households = len(sizes)
+    member_of = np.repeat(np.arange(households), sizes)
+    position = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+
+    # household-level draws
+    hh_county = pick(rng, geo.county_weights, households)
+    bins = _HEAD_AGE_BINS[pick(rng, _HEAD_AGE_BINS[:, 2], households)]
+    hh_head_age = bins[:, 0] + rng.random(households) * bins[:, 1]
+    hh_head_male = rng.random(households) < 0.8
+    hh_surname = surnames(rng, households)
+    ethnic_cum = np.cumsum(ref.ethnic_weights(), axis=1)
+    hh_ethnic = pick_rows(rng, ethnic_cum[geo.prefecture_of_county[hh_county]])
+    hh_address = household_addresses(rng, hh_county)
+
+    # member-level draws
+    head_age, head_male = hh_head_age[member_of], hh_head_male[member_of]
+    role = _roles(rng, position, head_age)
+    male = np.select(
+        [role == R_HEAD, role == R_SPOUSE], [head_male, ~head_male], rng.random(n) < 0.515
+    ).astype(bool)
+    age = _ages(rng, role, head_age, head_male)
+    birth = today - (age * 365.25).astype(np.int64).astype("m8[D]") - np.timedelta64(1, "D")
+    county_idx = hh_county[member_of]
+
+    own_surname = surnames(rng, n)
+    keeps_name = ((role == R_CHILD) | (role == R_GRANDCHILD)) & (rng.random(n) < 0.9)
+    keeps_name |= role == R_HEAD
+    keeps_name |= (role == R_PARENT) & male & head_male
+    surname_idx = np.where(keeps_name, hh_surname[member_of], own_surname)
+    married_in = (role == R_SPOUSE) & (rng.random(n) < 0.3)
+    ethnic_idx = np.where(
+        married_in, pick_rows(rng, ethnic_cum[geo.prefecture_of_county[county_idx]]), hh_ethnic[member_of]
+    )
+
+    surname_table = list(ref.SURNAMES)
+    names = [
+        surname_table[s] + g for s, g in zip(surname_idx.tolist(), given_names(rng, male, age), strict=True)
+    ]
+
+    # Most people were born in the county they are registered in; some elsewhere in the province.
+    born_elsewhere = rng.random(n) < 0.15
+    id_county = np.where(born_elsewhere, pick(rng, geo.county_weights, n), county_idx)
+    bodies, ids, used_bodies = make_resident_ids(rng, geo.county_codes[id_county], birth, male, used_bodies)
+
+    status, death = _status(rng, age, birth, today)
+    hh_numbers = np.arange(household_start, household_start + households)
+    hh_ids = [
+        f"{geo.county_codes[c]}{h:09d}" for c, h in zip(hh_county.tolist(), hh_numbers.tolist(), strict=True)
+    ]
+    people = People(
+        resident_id=ids,
+        body=bodies,
+        name=names,
+        male=male,
+        ethnicity=[ref.ETHNIC_GROUPS[i] for i in ethnic_idx.tolist()],
+        birth=birth,
+        age=age,
+        county_idx=county_idx,
+        county_code=geo.county_codes[county_idx],
+        address=[hh_address[h] for h in member_of.tolist()],
+        household_id=[hh_ids[h] for h in member_of.tolist()],
+        relation=_relation_names(role, male),
+        status=status,
+        death=death,
+        updated_at=_updated_at(rng, birth, death, today),
+    )
+    return people, used_bodies, household_start + households
+
+
+def generate_outsiders(
+    rng: np.random.Generator, n: int, logical_date: date, used_bodies: np.ndarray
+) -> tuple[People, np.ndarray]:
+    """Working-age people registered in another province: they are insured in Guizhou (人社厅) only."""
+    geo = ref.geography()
+    today = day(logical_date)
+    male = rng.random(n) < 0.55
+    age = rng.uniform(18, 58, n)
+    birth = today - (age * 365.25).astype(np.int64).astype("m8[D]") - np.timedelta64(1, "D")
+    other = np.array([int(c) for c in ref.OTHER_PROVINCE_COUNTIES], dtype=np.int64)
+    division = other[rng.integers(0, len(other), n)]
+    bodies, ids, used_bodies = make_resident_ids(rng, division, birth, male, used_bodies)
+    surname_table = list(ref.SURNAMES)
+    names = [
+        surname_table[s] + g
+        for s, g in zip(surname_idx_list(rng, n), given_names(rng, male, age), strict=True)
+    ]
+    county_idx = pick(rng, geo.county_weights, n)  # where they work and are insured
+    people = People(
+        resident_id=ids,
+        body=bodies,
+        name=names,
+        male=male,
+        ethnicity=["汉族"] * n,
+        birth=birth,
+        age=age,
+        county_idx=county_idx,
+        county_code=geo.county_codes[county_idx],
+        address=[""] * n,
+        household_id=[""] * n,
+        relation=[""] * n,
+        status=np.full(n, "正常"),
+        death=np.full(n, np.datetime64("NaT", "D")),
+        updated_at=office_time(rng, np.full(n, today)),
+        in_registry=False,
+    )
+    return people, used_bodies
+
+
+def surname_idx_list(rng: np.random.Generator, n: int) -> list[int]:
+    return surnames(rng, n).tolist()

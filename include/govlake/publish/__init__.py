@@ -1,0 +1,9 @@
+"""Publish: the last step of write-audit-publish and the zones it feeds.
+
+* ``swap.publish_libraries`` moves validated ``audit`` libraries into ``base`` and recreates the masked
+  ``share`` views and consumer grants, in one transaction (or records why publication was blocked).
+* ``open_data.publish_open_population`` writes the de-identified open release to ``s3://open/``.
+* ``reconcile.reconcile`` checks per batch that rows in = published + quarantined (+ held).
+
+Nothing is imported here, so a DAG file importing one submodule inside a task stays cheap to parse.
+"""

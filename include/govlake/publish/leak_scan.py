@@ -1,0 +1,108 @@
+"""Last line of defence before anything reaches the open bucket: scan the produced files for identifiers.
+
+Aggregation and suppression should make a direct identifier impossible in an open release, but a bug, a
+bad join or a mis-typed reference value could still carry one through. So every file is scanned as it
+will be published — CSV and JSON as text, Parquet value by value — and the release fails if any token is
+a resident ID with a valid GB 11643 check character (ISO 7064 MOD 11-2) or a mainland mobile number.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import pyarrow.parquet as pq
+from stdnum.iso7064 import mod_11_2
+
+# Tokens are delimited by anything that is not an ASCII letter or digit, so a 64-hex-digit checksum is
+# one token (not a resident ID inside it) while an ID glued to Chinese text is still found.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
+
+
+@dataclass(frozen=True)
+class Leak:
+    file: str
+    location: str  # "line 12" or "row 5, column county_name"
+    kind: str  # resident_id | mobile
+    masked: str  # the value with its middle hidden, safe to put in a log or an error
+
+    def __str__(self) -> str:
+        return f"{self.file} {self.location}: {self.kind} {self.masked}"
+
+
+class LeakDetected(RuntimeError):
+    """A release file contains a personal identifier; the release is not uploaded."""
+
+    def __init__(self, leaks: list[Leak]):
+        self.leaks = leaks
+        shown = "; ".join(str(leak) for leak in leaks[:10])
+        more = f" (and {len(leaks) - 10} more)" if len(leaks) > 10 else ""
+        super().__init__(f"open release blocked, identifiers found: {shown}{more}")
+
+
+def _mask(value: str) -> str:
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def is_valid_resident_id(value: str) -> bool:
+    """18 characters whose last is the MOD 11-2 check character of the first 17 (GB 11643)."""
+    if len(value) != 18:
+        return False
+    try:
+        return mod_11_2.is_valid(value.upper())
+    except Exception:  # stdnum raises its own ValidationError subclasses on malformed input
+        return False
+
+
+def scan_value(text: str) -> Iterator[tuple[str, str]]:
+    """(kind, value) for every identifier in one piece of text."""
+    for match in _RESIDENT_ID.finditer(text):
+        if is_valid_resident_id(match.group()):
+            yield "resident_id", match.group()
+    for match in _MOBILE.finditer(text):
+        yield "mobile", match.group()
+
+
+def scan_text(name: str, text: str) -> list[Leak]:
+    return [
+        Leak(name, f"line {n}", kind, _mask(value))
+        for n, line in enumerate(text.splitlines(), start=1)
+        for kind, value in scan_value(line)
+    ]
+
+
+def scan_parquet(name: str, data: bytes) -> list[Leak]:
+    """Every value of every column, as text: numbers too, since an ID can hide in an integer column."""
+    table = pq.read_table(io.BytesIO(data))
+    leaks = []
+    for column in table.column_names:
+        for row, value in enumerate(table.column(column).to_pylist()):
+            if value is None:
+                continue
+            leaks += [
+                Leak(name, f"row {row + 1}, column {column}", kind, _mask(found))
+                for kind, found in scan_value(str(value))
+            ]
+    # Column names and schema metadata are published too.
+    leaks += scan_text(f"{name} (schema)", str(table.schema))
+    return leaks
+
+
+def scan_release(files: Mapping[str, bytes]) -> list[Leak]:
+    """Scan a release's files by name: ``*.parquet`` value by value, everything else as UTF-8 text."""
+    leaks: list[Leak] = []
+    for name, data in files.items():
+        if name.endswith(".parquet"):
+            leaks += scan_parquet(name, data)
+        else:
+            leaks += scan_text(name, data.decode("utf-8-sig", errors="replace"))
+    return leaks
+
+
+def assert_no_leaks(files: Mapping[str, bytes]) -> None:
+    leaks = scan_release(files)
+    if leaks:
+        raise LeakDetected(leaks)

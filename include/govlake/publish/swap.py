@@ -1,0 +1,213 @@
+"""Write-audit-publish, last step: swap the validated audit libraries into base, in one transaction.
+
+dbt builds ``audit.<library>``, Great Expectations validates it; only then does this module move it into
+``base`` (``alter table ... set schema``, a catalog update, no data copied) and recreate the masked
+``share`` views over it. Everything happens in one transaction holding ACCESS EXCLUSIVE locks taken in a
+fixed order (tables sorted by name; per table share view, then base, then audit — the order a reader of
+the share view takes them), so a concurrent reader waits a moment and then sees either the previous
+version or the new one, never a missing table, and two publishers cannot deadlock each other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import errors, sql
+
+from govlake.publish.masking import MaskingPolicy, load_masking_policy
+from govlake.publish.records import BLOCKED, PUBLISHED, Publication, as_date, record_publication
+from govlake.publish.share import create_share_view, ensure_consumer_role, grant_share
+from govlake.settings import Settings, get_settings
+from govlake.warehouse import connect, ensure_platform_schema
+
+log = logging.getLogger(__name__)
+
+LIBRARIES: tuple[str, ...] = ("population", "legal_entities")
+# A reader holding a lock for longer than this makes the publish fail (and be retried by Airflow)
+# instead of queueing every later reader behind our pending exclusive lock indefinitely.
+LOCK_TIMEOUT = "2min"
+
+
+class PublishError(RuntimeError):
+    """The libraries cannot be published as asked; the message names the table and what to do."""
+
+
+def _relation_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
+    row = conn.execute("select to_regclass(%s)", (sql.Identifier(schema, name).as_string(conn),)).fetchone()
+    return row is not None and row[0] is not None
+
+
+def _built_for(conn: psycopg.Connection, schema: str, table: str) -> dt.date | None:
+    """The ``built_for_date`` of a library (one value per build; the first row is enough)."""
+    query = sql.SQL("select built_for_date from {} limit 1").format(sql.Identifier(schema, table))
+    row = conn.execute(query).fetchone()
+    return row[0] if row else None
+
+
+def _count(conn: psycopg.Connection, schema: str, table: str) -> int:
+    return conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(schema, table))).fetchone()[
+        0
+    ]
+
+
+def _row_counts(
+    conn: psycopg.Connection, tables: Sequence[str], audit_schema: str, base_schema: str
+) -> dict[str, int]:
+    """Rows of what each table's published version will be, counted before any lock is taken."""
+    counts = {}
+    for table in tables:
+        for schema in (audit_schema, base_schema):
+            if _relation_exists(conn, schema, table):
+                counts[table] = _count(conn, schema, table)
+                break
+    return counts
+
+
+def _tables_to_move(
+    conn: psycopg.Connection, date: dt.date, tables: Sequence[str], audit_schema: str, base_schema: str
+) -> list[str]:
+    """Which audit tables to move into base, checked under the locks so no other publisher races us.
+
+    A table already moved for this date (a re-run after success) is not moved again: the re-run only
+    refreshes the views, grants and publication rows, which makes publishing a date idempotent.
+    """
+    to_move = []
+    for table in tables:
+        if _relation_exists(conn, audit_schema, table):
+            built = _built_for(conn, audit_schema, table)
+            if built not in (None, date):
+                raise PublishError(
+                    f"{audit_schema}.{table} was built for {built}, not {date}; rebuild it for {date} first"
+                )
+            to_move.append(table)
+        elif not _relation_exists(conn, base_schema, table) or _built_for(conn, base_schema, table) != date:
+            raise PublishError(
+                f"{audit_schema}.{table} does not exist and {base_schema}.{table} is not the build for {date}; "
+                f"run build__libraries for {date} before publishing"
+            )
+    return to_move
+
+
+def _lock_in_order(conn: psycopg.Connection, tables: Sequence[str], schemas: Sequence[str]) -> None:
+    """ACCESS EXCLUSIVE on every relation involved, in one fixed order (see the module docstring)."""
+    conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+    for table in sorted(tables):
+        for schema in schemas:
+            if _relation_exists(conn, schema, table):
+                conn.execute(
+                    sql.SQL("lock table {} in access exclusive mode").format(sql.Identifier(schema, table))
+                )
+
+
+def _move_into_base(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> None:
+    try:
+        conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(base_schema, table)))
+    except errors.DependentObjectsStillExist as exc:
+        raise PublishError(
+            f"{base_schema}.{table} cannot be replaced: other objects depend on it ({exc.diag.message_detail}); "
+            "point them at the share view or rebuild them from the new base table"
+        ) from exc
+    conn.execute(
+        sql.SQL("alter table {} set schema {}").format(
+            sql.Identifier(audit_schema, table), sql.Identifier(base_schema)
+        )
+    )
+
+
+def _record_blocked(
+    conn: psycopg.Connection,
+    date: dt.date,
+    tables: Sequence[str],
+    reason: str,
+    audit_schema: str,
+    base_schema: str,
+) -> list[Publication]:
+    pubs = []
+    with conn.transaction():
+        for table in tables:
+            rows = _count(conn, audit_schema, table) if _relation_exists(conn, audit_schema, table) else None
+            details = {
+                "reason": reason,
+                "audit_table": f"{audit_schema}.{table}",
+                "base_left_untouched": True,
+            }
+            pub = Publication(date, f"{base_schema}.{table}", "base", rows, BLOCKED, details)
+            record_publication(conn, pub, keep_published=True)
+            pubs.append(pub)
+    log.warning("publication of %s for %s blocked: %s", ", ".join(tables), date, reason)
+    return pubs
+
+
+def publish_libraries(
+    logical_date: str | dt.date,
+    validation_passed: bool,
+    tables: Sequence[str] = LIBRARIES,
+    settings: Settings | None = None,
+    *,
+    reason: str | None = None,
+    audit_schema: str = "audit",
+    base_schema: str = "base",
+    share_schema: str = "share",
+    policy: MaskingPolicy | None = None,
+) -> list[Publication]:
+    """Publish the audit libraries of ``logical_date`` into base and share, or record why not.
+
+    ``validation_passed`` is the gate's verdict (no blocking expectation failed). When it is False,
+    base and share stay exactly as they are and a 'blocked' row per table records ``reason``.
+    The schema names are parameters so tests can publish between scratch schemas.
+    """
+    date = as_date(logical_date)
+    settings = settings or get_settings()
+    policy = policy or load_masking_policy()
+    with connect(settings, autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        if not validation_passed:
+            return _record_blocked(
+                conn, date, tables, reason or "a blocking expectation failed", audit_schema, base_schema
+            )
+        ensure_consumer_role(conn, settings.consumer_role, settings.consumer_password)
+        counts = _row_counts(conn, tables, audit_schema, base_schema)
+        with conn.transaction():
+            for schema in (base_schema, share_schema):
+                conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            _lock_in_order(conn, tables, (share_schema, base_schema, audit_schema))
+            to_move = _tables_to_move(conn, date, tables, audit_schema, base_schema)
+            for table in tables:
+                conn.execute(sql.SQL("drop view if exists {}").format(sql.Identifier(share_schema, table)))
+                if table in to_move:
+                    _move_into_base(conn, table, audit_schema, base_schema)
+            for table in tables:
+                create_share_view(conn, table, base_schema, share_schema, policy)
+            grant_share(
+                conn,
+                tables,
+                share_schema,
+                roles=(settings.consumer_role,),
+                protected_schemas=(base_schema, audit_schema, "base", "audit", "raw", "platform", "staging"),
+            )
+            pubs = _record_published(conn, date, tables, to_move, counts, base_schema, share_schema)
+    log.info("published %s for %s", ", ".join(f"{p.target} ({p.rows} rows)" for p in pubs), date)
+    return pubs
+
+
+def _record_published(
+    conn: psycopg.Connection,
+    date: dt.date,
+    tables: Sequence[str],
+    moved: Sequence[str],
+    counts: dict[str, int],
+    base_schema: str,
+    share_schema: str,
+) -> list[Publication]:
+    pubs = []
+    for table in tables:
+        rows = counts.get(table)
+        details = {"swapped_from_audit": table in moved}
+        for zone, schema in (("base", base_schema), ("share", share_schema)):
+            pub = Publication(date, f"{schema}.{table}", zone, rows, PUBLISHED, details)
+            record_publication(conn, pub)
+            pubs.append(pub)
+    return pubs

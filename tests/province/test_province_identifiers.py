@@ -1,0 +1,117 @@
+"""Resident IDs and credit codes against python-stdnum, the reference implementation, on many values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from govlake.province import identifiers as ids
+from govlake.province import reference as ref
+from stdnum.cn import ric, uscc
+
+N = 5000
+
+
+def _stdnum_ric_valid(number: str) -> bool:
+    """stdnum's full check, called defensively: 2.2 raises KeyError for some birthplace codes, and
+    rejects codes that did not exist in the birth year; then the check digit alone decides."""
+    try:
+        return ric.is_valid(number)
+    except KeyError:
+        return ric.calc_check_digit(number) == number[-1]
+
+
+def _random_bodies(rng: np.random.Generator, n: int) -> list[str]:
+    counties = [str(c) for c in ref.geography().county_codes] + list(ref.OTHER_PROVINCE_COUNTIES)
+    days = np.datetime64("1930-01-01") + rng.integers(0, 34000, n).astype("m8[D]")
+    dates = np.datetime_as_string(days).tolist()
+    return [
+        f"{counties[c]}{d.replace('-', '')}{s:03d}"
+        for c, d, s in zip(
+            rng.integers(0, len(counties), n).tolist(), dates, rng.integers(0, 1000, n).tolist(), strict=True
+        )
+    ]
+
+
+def test_ric_check_char_matches_stdnum() -> None:
+    rng = np.random.default_rng(1)
+    for body in _random_bodies(rng, N):
+        # stdnum's calc_check_digit takes the whole number and ignores its last character.
+        assert ids.ric_check_char(body) == ric.calc_check_digit(body + "?")
+
+
+def test_ric_vectorised_equals_scalar() -> None:
+    rng = np.random.default_rng(2)
+    bodies = _random_bodies(rng, N)
+    vector = ids.ric_check_chars(np.array([int(b) for b in bodies], dtype=np.int64))
+    assert vector.tolist() == [ids.ric_check_char(b) for b in bodies]
+
+
+def test_made_rics_are_valid_and_corrupted_ones_are_not() -> None:
+    rng = np.random.default_rng(3)
+    for body in _random_bodies(rng, N):
+        number = ids.make_ric(body[:6], body[6:14], int(body[14:]))
+        assert ids.is_valid_ric(number)
+        assert ric.calc_check_digit(number) == number[-1]
+        assert ric.get_birth_date(number).strftime("%Y%m%d") == body[6:14]
+        bad = ids.corrupt_ric(number, int(rng.integers(1, 11)))
+        assert bad[:17] == number[:17] and bad != number
+        assert not ids.is_valid_ric(bad)
+        assert ric.calc_check_digit(bad) != bad[-1]
+        assert not _stdnum_ric_valid(bad)
+
+
+def test_guizhou_rics_pass_stdnum_full_validation_where_it_can_judge() -> None:
+    """Codes that existed at the birth date pass stdnum's full validation (birthplace history included)."""
+    number = ids.make_ric("520102", "19900101", 123)
+    assert ric.is_valid(number)
+    assert ric.get_birth_place(number)["county"] == "南明区"
+
+
+def test_org_check_char_known_examples() -> None:
+    # GB 11714's worked example D2143569-X, and a real organisation code.
+    assert ids.org_check_char("D2143569") == "X"
+    assert ids.org_check_char("60003734") == "1"  # 91110000600037341L is stdnum's documented example
+
+
+def _random_usccs(rng: np.random.Generator, n: int) -> list[str]:
+    alphabet = ids.USCC_ALPHABET
+    counties = [str(c) for c in ref.geography().county_codes]
+    out = []
+    for _ in range(n):
+        kind = ("91", "92", "93")[int(rng.integers(0, 3))]
+        body = "".join(alphabet[i] for i in rng.integers(0, len(alphabet), 8))
+        out.append(ids.make_uscc(kind, counties[int(rng.integers(0, len(counties)))], body))
+    return out
+
+
+def test_uscc_matches_stdnum() -> None:
+    rng = np.random.default_rng(4)
+    for code in _random_usccs(rng, N):
+        assert uscc.is_valid(code), code
+        assert ids.uscc_check_char(code[:17]) == uscc.calc_check_digit(code[:17])
+        assert ids.org_check_char(code[8:16]) == code[16]
+        bad = ids.corrupt_uscc(code, int(rng.integers(1, 31)))
+        assert bad[:17] == code[:17] and bad != code
+        assert not uscc.is_valid(bad)
+        assert not ids.is_valid_uscc(bad)
+
+
+def test_is_valid_uscc_agrees_with_stdnum_on_random_strings() -> None:
+    rng = np.random.default_rng(5)
+    alphabet = ids.USCC_ALPHABET
+    for _ in range(N):
+        code = (
+            "9"
+            + "".join(str(d) for d in rng.integers(0, 10, 7))
+            + "".join(alphabet[i] for i in rng.integers(0, 31, 10))
+        )
+        assert ids.is_valid_uscc(code) == uscc.is_valid(code)
+
+
+def test_bad_input_is_refused_with_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="17 digits"):
+        ids.ric_check_char("52010219900101")
+    with pytest.raises(ValueError, match="outside"):
+        ids.uscc_check_char("91520102MA6DX4JQI")
+    assert not ids.is_valid_ric("52010219900101123")
+    assert not ids.is_valid_uscc("91520102MA6DX4JQ4")

@@ -1,0 +1,101 @@
+"""Scratch schemas, roles and S3 prefixes for the publish tests, all removed afterwards.
+
+Platform rows the tests write carry ``pub_test`` targets or batch ids and are deleted too.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from govlake.lake import s3_client
+from govlake.publish.share import CONSUMER_GROUP
+from govlake.settings import Settings
+from govlake.warehouse import connect, ensure_platform_schema
+from psycopg import sql
+
+from .synthetic import AUDIT, BASE, CONSUMER, FIXTURES, OPEN_PREFIX, REFERENCE, SHARE
+
+
+@pytest.fixture(scope="session")
+def pub_settings(settings: Settings) -> Settings:
+    """Settings with a scratch consumer role, after checking the dev stack answers."""
+    try:
+        with connect(settings) as conn:
+            ensure_platform_schema(conn)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"the dev stack's PostgreSQL is not reachable ({exc}); run `govlake stack up`")
+    return dataclasses.replace(settings, consumer_role=CONSUMER, consumer_password=secrets.token_urlsafe(16))
+
+
+@pytest.fixture
+def pg(pub_settings: Settings) -> Iterator[psycopg.Connection]:
+    with connect(pub_settings, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def scratch(pub_settings: Settings) -> Iterator[Settings]:
+    """Fresh pub_test_* schemas (with a divisions reference table); dropped with their rows and roles after."""
+    with connect(pub_settings, autocommit=True) as conn:
+        group_existed = _role_exists(conn, CONSUMER_GROUP)
+        _drop_scratch(conn)
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(REFERENCE)))
+        _load_divisions(conn, REFERENCE)
+    yield pub_settings
+    with connect(pub_settings, autocommit=True) as conn:
+        _drop_scratch(conn)
+        if not group_existed and _role_exists(conn, CONSUMER_GROUP):
+            conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(CONSUMER_GROUP)))
+            conn.execute(sql.SQL("drop role {}").format(sql.Identifier(CONSUMER_GROUP)))
+
+
+@pytest.fixture
+def open_bucket(pub_settings: Settings) -> Iterator[str]:
+    """The open bucket, with the tests' own dataset prefix emptied before and after."""
+    client = s3_client(pub_settings)
+    _empty_prefix(client, "open", OPEN_PREFIX + "/")
+    yield "open"
+    _empty_prefix(client, "open", OPEN_PREFIX + "/")
+
+
+def _empty_prefix(client, bucket: str, prefix: str) -> None:
+    for obj in client.list_objects(bucket, prefix=prefix, recursive=True):
+        client.remove_object(bucket, obj.object_name)
+
+
+def _role_exists(conn: psycopg.Connection, role: str) -> bool:
+    return conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is not None
+
+
+def _drop_scratch(conn: psycopg.Connection) -> None:
+    for schema in (SHARE, BASE, AUDIT, REFERENCE):
+        conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+    conn.execute(
+        "delete from platform.publications where target like 'pub\\_test\\_%%' or target like %s",
+        (f"s3://open/{OPEN_PREFIX}/%",),
+    )
+    if _role_exists(conn, CONSUMER):
+        conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(CONSUMER)))
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(CONSUMER)))
+
+
+def _load_divisions(conn: psycopg.Connection, schema: str) -> None:
+    """The divisions seed's shape (code,name,level,parent_code as text), from the test fixture copy."""
+    table = sql.Identifier(schema, "divisions")
+    conn.execute(
+        sql.SQL("create table {} (code text primary key, name text, level text, parent_code text)").format(
+            table
+        )
+    )
+    with (
+        (FIXTURES / "guizhou_divisions.csv").open(encoding="utf-8") as fh,
+        conn.cursor() as cur,
+        cur.copy(sql.SQL("copy {} from stdin").format(table)) as copy,
+    ):
+        for row in csv.DictReader(fh):
+            copy.write_row((row["code"], row["name"], row["level"], row["parent_code"] or None))

@@ -1,0 +1,138 @@
+"""Publishing swaps audit into base atomically; a blocked publication changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import psycopg
+import pytest
+from govlake.publish.swap import PublishError, publish_libraries
+from govlake.settings import Settings
+from govlake.warehouse import connect
+from psycopg import sql
+
+from .synthetic import AUDIT, BASE, SHARE, Person, create_legal_entities, create_population
+
+pytestmark = pytest.mark.integration
+
+D1, D2 = dt.date(2024, 3, 1), dt.date(2024, 3, 2)
+SCHEMAS = {"audit_schema": AUDIT, "base_schema": BASE, "share_schema": SHARE}
+
+
+def people(n: int) -> list[Person]:
+    return [Person("张三", "男", dt.date(1990, 1, 1), "520102", seq=i) for i in range(n)]
+
+
+def build(conn: psycopg.Connection, date: dt.date, n: int) -> None:
+    create_population(conn, AUDIT, date, people(n))
+    create_legal_entities(conn, AUDIT, date)
+
+
+def base_state(conn: psycopg.Connection) -> tuple[int, dt.date]:
+    query = sql.SQL("select count(*), max(built_for_date) from {}").format(sql.Identifier(BASE, "population"))
+    return conn.execute(query).fetchone()
+
+
+def publication(conn: psycopg.Connection, date: dt.date, target: str) -> tuple[str, int, dict] | None:
+    return conn.execute(
+        "select status, rows, details from platform.publications where logical_date = %s and target = %s",
+        (date, target),
+    ).fetchone()
+
+
+def test_publish_moves_audit_into_base_and_records_it(scratch: Settings, pg: psycopg.Connection) -> None:
+    build(pg, D1, 5)
+    pubs = publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+
+    assert base_state(pg) == (5, D1)
+    assert pg.execute("select to_regclass('pub_test_audit.population')").fetchone()[0] is None
+    assert {(p.target, p.zone, p.status) for p in pubs} >= {
+        ("pub_test_base.population", "base", "published"),
+        ("pub_test_share.population", "share", "published"),
+        ("pub_test_base.legal_entities", "base", "published"),
+    }
+    assert publication(pg, D1, "pub_test_base.population")[:2] == ("published", 5)
+    assert (
+        json.loads(json.dumps([p.as_dict() for p in pubs]))[0]["logical_date"] == "2024-03-01"
+    )  # XCom-ready
+
+
+def test_republishing_the_same_date_is_idempotent(scratch: Settings, pg: psycopg.Connection) -> None:
+    build(pg, D1, 5)
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    again = publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+
+    assert base_state(pg) == (5, D1)
+    assert all(p.status == "published" and p.rows in (5, 3) for p in again)
+    count = pg.execute(
+        "select count(*) from platform.publications where logical_date = %s and target like 'pub\\_test\\_%%'",
+        (D1,),
+    ).fetchone()[0]
+    assert count == 4  # base + share for each of the two libraries, not duplicated
+
+
+def test_blocked_publication_leaves_the_previous_version_untouched(
+    scratch: Settings, pg: psycopg.Connection
+) -> None:
+    build(pg, D1, 5)
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    build(pg, D2, 7)
+
+    pubs = publish_libraries(
+        D2, False, settings=scratch, reason="population.resident_id_check_digit failed", **SCHEMAS
+    )
+
+    assert base_state(pg) == (5, D1)
+    assert pg.execute("select count(*) from pub_test_audit.population").fetchone()[0] == 7  # held in audit
+    assert pg.execute("select count(*) from pub_test_share.population").fetchone()[0] == 5
+    assert {p.status for p in pubs} == {"blocked"}
+    status, rows, details = publication(pg, D2, "pub_test_base.population")
+    assert (status, rows) == ("blocked", 7)
+    assert details["reason"] == "population.resident_id_check_digit failed"
+
+
+def test_publishing_without_a_build_for_the_date_fails_and_changes_nothing(
+    scratch: Settings, pg: psycopg.Connection
+) -> None:
+    build(pg, D1, 5)
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    with pytest.raises(PublishError, match="run build__libraries"):
+        publish_libraries(D2, True, settings=scratch, **SCHEMAS)
+    assert base_state(pg) == (5, D1)
+
+
+def test_concurrent_readers_never_see_a_missing_table(scratch: Settings, pg: psycopg.Connection) -> None:
+    """Readers of base and share run in a loop while the libraries are swapped again and again."""
+    build(pg, D1, 5)
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    seen: set[int] = set()
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        with connect(scratch, autocommit=True) as conn:
+            while not stop.is_set():
+                try:
+                    for table in (f"{BASE}.population", f"{SHARE}.population"):
+                        seen.add(conn.execute(f"select count(*) from {table}").fetchone()[0])
+                except psycopg.Error as exc:
+                    failures.append(exc)
+                    return
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for t in readers:
+        t.start()
+    try:
+        for i in range(8):
+            date = D1 + dt.timedelta(days=i + 1)
+            build(pg, date, 6 + i % 2)
+            publish_libraries(date, True, settings=scratch, **SCHEMAS)
+    finally:
+        stop.set()
+        for t in readers:
+            t.join(timeout=30)
+
+    assert failures == []
+    assert seen <= {5, 6, 7} and seen & {6, 7}

