@@ -43,12 +43,8 @@ def build_libraries(logical_date: str) -> dict[str, Any]:
 
 
 def _dbt_summary(result: Any) -> dict[str, Any]:
-    if isinstance(result, dict):
-        return result
-    summary = getattr(result, "summary", None)
-    if callable(summary):
-        return summary()
-    return {"result": str(result)}
+    """The dbt run's node results, small enough for XCom."""
+    return result.to_dict()
 
 
 def staging_target(dataset_key: str) -> str:

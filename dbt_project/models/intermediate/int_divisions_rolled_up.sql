@@ -1,0 +1,29 @@
+-- Every division code with the prefecture-level division it belongs to (a prefecture belongs to itself;
+-- the province to none). Grain: one row per division code.
+with
+
+divisions as (
+
+    select * from {{ ref('divisions') }}
+
+),
+
+rolled_up as (
+
+    select
+        division.code as division_code,
+        division.name as division_name,
+        division.level as division_level,
+        case
+            when division.level = 'prefecture' then division.code
+            when parent.level = 'prefecture' then parent.code
+            when grandparent.level = 'prefecture' then grandparent.code
+        end as prefecture_code
+
+    from divisions as division
+    left join divisions as parent on parent.code = division.parent_code
+    left join divisions as grandparent on grandparent.code = parent.parent_code
+
+)
+
+select * from rolled_up

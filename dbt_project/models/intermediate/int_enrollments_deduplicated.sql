@@ -1,0 +1,62 @@
+-- 人社厅's current version of each enrollment record as of the logical date (the API is incremental, so
+-- a record changed twice arrives in two batches). Grain: one row per enrollment_id.
+with
+
+enrollments as (
+
+    select * from {{ ref('stg_human_resources__social_insurance_enrollments') }}
+    where _logical_date <= {{ logical_date() }}
+        and enrollment_id is not null
+        and resident_id is not null
+
+),
+
+quarantined as (
+
+    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
+
+),
+
+accepted as (
+
+    select enrollments.*
+    from enrollments
+    where not exists (
+        select 1
+        from quarantined
+        where quarantined._batch_id = enrollments._batch_id
+            and quarantined._source_row = enrollments._source_row
+    )
+
+),
+
+ranked as (
+
+    select
+        accepted.*,
+        row_number() over (
+            partition by enrollment_id
+            order by updated_at desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
+        ) as version_rank
+    from accepted
+
+)
+
+select
+    enrollment_id,
+    resident_id,
+    name,
+    birth_date,
+    phone,
+    insurance_type,
+    employer_credit_code,
+    division_code,
+    enrollment_date,
+    status,
+    updated_at,
+    _batch_id,
+    _logical_date,
+    _source_row
+
+from ranked
+where version_rank = 1

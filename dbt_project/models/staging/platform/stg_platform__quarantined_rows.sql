@@ -1,0 +1,42 @@
+-- One row per quarantine record (a row can break several rules). Intermediate models anti-join raw rows
+-- to this on (_batch_id, _source_row): a quarantined row never reaches a library, whatever its stage or
+-- whether someone later marked it resolved (a corrected row comes back in a later batch).
+with
+
+source as (
+
+    select * from {{ source('platform', 'quarantine') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        quarantine_id,
+        batch_id as _batch_id,
+        source_row as _source_row,
+
+        ---------- where
+        department,
+        dataset,
+        logical_date,
+        stage,
+        source_file,
+        column_name,
+
+        ---------- why
+        rule,
+        dimension,
+        severity,
+        message,
+
+        ---------- timestamps
+        detected_at,
+        resolved_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,221 @@
+"""build_staging + build_libraries on a handful of raw rows, checked in the real warehouse.
+
+Rows go into the shared raw tables under logical dates 1998-12-31/1999-01-01 with batch ids unique to this
+test run, and are deleted afterwards; dbt builds into throw-away prefixed schemas (see conftest.py), so the
+shared audit area is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime
+
+import pytest
+from govlake.transform import build_libraries, build_staging
+from psycopg.types.json import Jsonb
+
+pytestmark = pytest.mark.integration
+
+LOGICAL_DATE = "1999-01-01"
+PREVIOUS_DATE = "1998-12-31"
+TAG = f"pytest{os.getpid()}"
+
+P1 = "52010219900101123X"  # both departments, birth dates differ; sent with blanks and lower-case x
+P2 = "520102198512314561"  # both departments, names differ
+P3 = "520103196001010019"  # 公安厅 only, but its row is quarantined -> not in the library
+P5 = "520302199202290010"  # 人社厅 only
+C1 = "91520100MA6DKXY10C"  # legal rep P1, two employees insured (P2, P5)
+C2 = "92520302MA6HAB310R"  # legal rep unknown to the population, one employee (P1); renamed on 1999-01-01
+UNKNOWN_REP = "520102197503150070"
+
+PS = "public_security__household_registration"
+HR = "human_resources__social_insurance_enrollment"
+MR = "market_regulation__market_entities"
+
+
+def batch(dataset: str, day: str) -> str:
+    return f"{dataset}__{day}__{TAG}"
+
+
+def insert(conn, table: str, rows: list[dict]) -> None:
+    for row in rows:
+        cols = list(row)
+        conn.execute(
+            f"insert into raw.{table} ({', '.join(cols)}) values ({', '.join(['%s'] * len(cols))})",
+            [row[c] for c in cols],
+        )
+
+
+def lineage(dataset: str, day: str, row: int) -> dict:
+    return {
+        "_batch_id": batch(dataset, day),
+        "_logical_date": date.fromisoformat(day),
+        "_source_file": f"pytest/{dataset}/{day}",
+        "_source_row": row,
+        "_ingested_at": datetime(1999, 1, 1, 2, 0, tzinfo=UTC),
+    }
+
+
+def person(resident_id, name, birth, division, updated, gender="1", status="正常"):
+    return {
+        "resident_id": resident_id,
+        "name": name,
+        "gender": gender,
+        "ethnicity": "汉族",
+        "birth_date": date.fromisoformat(birth),
+        "division_code": division,
+        "address": "贵阳市南明区",
+        "household_id": "H001",
+        "relation_to_head": "户主",
+        "status": status,
+        "death_date": None,
+        "updated_at": datetime.fromisoformat(updated),
+    }
+
+
+def enrollment(eid, resident_id, name, birth, itype, employer, division="520102"):
+    return {
+        "enrollment_id": eid,
+        "resident_id": resident_id,
+        "name": name,
+        "birth_date": date.fromisoformat(birth) if birth else None,
+        "insurance_type": itype,
+        "employer_credit_code": employer,
+        "division_code": division,
+        "enrollment_date": date(1998, 6, 1),
+        "status": "正常参保",
+        "phone": None,
+        "updated_at": datetime(1998, 12, 31, 12, 0, tzinfo=UTC),
+    }
+
+
+def entity(code, name, rep_id):
+    return {
+        "credit_code": code,
+        "entity_name": name,
+        "entity_type": "有限责任公司",
+        "legal_rep_name": "张三",
+        "legal_rep_id": rep_id,
+        "industry_code": "I",
+        "registered_capital": 100,
+        "established_date": date(1998, 1, 1),
+        "division_code": "520102",
+        "address": "贵阳市",
+        "status": "存续",
+    }
+
+
+@pytest.fixture(scope="module")
+def built(warehouse, schema_prefix, settings):
+    ps_old = [person(" 52010219900101123x ", "张三旧", "1990-01-01", "520102", "1998-12-30T10:00:00+08:00")]
+    ps_new = [
+        person(" 52010219900101123x ", "张三", "1990-01-01", "520102", "1999-01-01T10:00:00+08:00"),
+        person(P2, "李四", "1985-12-31", "520102", "1999-01-01T10:00:00+08:00", gender="女"),
+        person(P3, "王五", "1960-01-01", "520103", "1999-01-01T10:00:00+08:00"),
+    ]
+    hr = [
+        enrollment("E1", P2, "李肆", "1985-12-31", "养老保险", C1),
+        enrollment("E2", P2, "李肆", "1985-12-31", "医疗保险", C1),
+        enrollment("E3", P5, "赵六", None, "养老保险", C1, division="520302"),
+        enrollment("E4", P1, "张三", "1990-01-02", "工伤保险", C2),
+    ]
+    mr_old = [entity(C1, "甲公司", P1), entity(C2, "乙商店旧名", UNKNOWN_REP)]
+    mr_new = [entity(C2, "乙商店", UNKNOWN_REP)]
+    with warehouse.transaction():
+        insert(warehouse, PS, [r | lineage(PS, PREVIOUS_DATE, i) for i, r in enumerate(ps_old, 1)])
+        insert(warehouse, PS, [r | lineage(PS, LOGICAL_DATE, i) for i, r in enumerate(ps_new, 1)])
+        insert(warehouse, HR, [r | lineage(HR, LOGICAL_DATE, i) for i, r in enumerate(hr, 1)])
+        insert(warehouse, MR, [r | lineage(MR, PREVIOUS_DATE, i) for i, r in enumerate(mr_old, 1)])
+        insert(warehouse, MR, [r | lineage(MR, LOGICAL_DATE, i) for i, r in enumerate(mr_new, 1)])
+        warehouse.execute(
+            "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file,"
+            " source_row, rule, dimension, severity, column_name, message, record)"
+            " values (%s, 'public_security', 'household_registration', %s, 'validate', %s, 3,"
+            " 'pytest_rule', 'accuracy', 'blocking', 'name', 'quarantined by the transform test', %s)",
+            (
+                batch(PS, LOGICAL_DATE),
+                LOGICAL_DATE,
+                f"pytest/{PS}/{LOGICAL_DATE}",
+                Jsonb({"resident_id": P3}),
+            ),
+        )
+    try:
+        results = [build_staging(LOGICAL_DATE, settings, schema_prefix=schema_prefix)]
+        # twice: a re-run of a logical date must give the same result
+        results += [build_libraries(LOGICAL_DATE, settings, schema_prefix=schema_prefix) for _ in range(2)]
+        yield schema_prefix + "audit", results
+    finally:
+        with warehouse.transaction():
+            for table in (PS, HR, MR):
+                warehouse.execute(f"delete from raw.{table} where _batch_id like %s", (f"%__{TAG}",))
+            warehouse.execute("delete from platform.quarantine where batch_id like %s", (f"%__{TAG}",))
+
+
+def fetch(conn, sql: str, params=()) -> dict:
+    cur = conn.execute(sql, params)
+    names = [d.name for d in cur.description]
+    return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
+
+
+def test_builds_succeed(built):
+    _, results = built
+    for result in results:
+        assert result.success and not result.failed_nodes, result.summary()
+    unit = [n for n in results[1].nodes if n.unique_id.startswith("unit_test.")]
+    assert len(unit) >= 4 and all(n.status == "pass" for n in unit)
+
+
+def test_population(built, warehouse):
+    audit, _ = built
+    people = fetch(
+        warehouse, f"select * from {audit}.population where resident_id = any(%s)", ([P1, P2, P3, P5],)
+    )
+    assert set(people) == {P1, P2, P5}, "the quarantined 公安厅 row must not reach the library"
+
+    p1 = people[P1]
+    assert p1["name"] == "张三" and p1["gender"] == "男", "newest 公安厅 version, gender code 1 -> 男"
+    assert p1["birth_date"] == date(1990, 1, 1), "公安厅 wins on birth date"
+    assert p1["conflict_fields"] == ["birth_date"]
+    assert p1["insurance_types"] == ["工伤保险"]
+    assert p1["source_departments"] == ["public_security", "human_resources"]
+    assert p1["in_household_registry"] is True
+    assert (p1["division_code"], p1["prefecture_code"]) == ("520102", "520100")
+    assert p1["built_for_date"] == date(1999, 1, 1)
+
+    p2 = people[P2]
+    assert p2["name"] == "李四" and p2["conflict_fields"] == ["name"]
+    assert p2["insurance_types"] == ["养老保险", "医疗保险"]
+
+    p5 = people[P5]
+    assert p5["in_household_registry"] is False and p5["source_departments"] == ["human_resources"]
+    assert (p5["name"], p5["gender"], p5["birth_date"]) == ("赵六", "男", date(1992, 2, 29))
+    assert (p5["division_code"], p5["prefecture_code"], p5["status"]) == ("520302", "520300", None)
+
+
+def test_population_conflicts(built, warehouse):
+    audit, _ = built
+    rows = fetch(
+        warehouse,
+        f"select conflict_id, field_name, public_security_value, human_resources_value, adopted_value,"
+        f" public_security_batch_id from {audit}.population_conflicts where resident_id = any(%s)",
+        ([P1, P2, P3, P5],),
+    )
+    assert set(rows) == {f"{P1}:birth_date", f"{P2}:name"}
+    assert rows[f"{P1}:birth_date"]["public_security_value"] == "1990-01-01"
+    assert rows[f"{P1}:birth_date"]["human_resources_value"] == "1990-01-02"
+    assert rows[f"{P2}:name"]["adopted_value"] == "李四"
+    assert rows[f"{P2}:name"]["public_security_batch_id"] == batch(PS, LOGICAL_DATE)
+
+
+def test_legal_entities(built, warehouse):
+    audit, _ = built
+    entities = fetch(
+        warehouse, f"select * from {audit}.legal_entities where credit_code = any(%s)", ([C1, C2],)
+    )
+    assert entities[C1]["legal_rep_in_population"] is True
+    assert entities[C1]["insured_employees"] == 2
+    assert entities[C2]["legal_rep_in_population"] is False
+    assert entities[C2]["insured_employees"] == 1
+    assert entities[C2]["entity_name"] == "乙商店", "the newest logical date wins"
+    assert entities[C1]["prefecture_code"] == "520100"
+    assert entities[C1]["built_for_date"] == date(1999, 1, 1)
