@@ -1,0 +1,220 @@
+"""Load: the batch's Parquet from ``s3://raw`` into ``raw.<dept>__<dataset>`` with COPY, in one transaction.
+
+Why delete + COPY rather than partitions: ``warehouse/raw.py`` owns the table shape (a plain table with an
+index on ``_logical_date``) and a delete of one day's rows is cheap next to the COPY; the delete, the
+COPY, the date's ingest quarantine and the batch row commit together, so readers see the old day or the
+new day, never a mix. (A list partition per date would make the replace a metadata-only swap — worth it
+once a day's rows run to tens of millions; the contract for callers would not change.)
+
+Why CSV through COPY: Arrow's C++ CSV writer turns a record batch into COPY's input at several hundred
+thousand rows a second (without holding the GIL), and it runs in a second thread, at most ``PREFETCH``
+batches ahead, while the main thread feeds COPY — so the load runs close to a plain COPY of the same rows
+and memory stays bounded even when PostgreSQL is the slower side. Nulls are written unquoted-empty and
+text always quoted, which is exactly how COPY's CSV format tells NULL from an empty string.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+from psycopg import sql
+
+from govlake.ingest.batches import upsert_batch
+from govlake.ingest.context import BatchContext
+from govlake.ingest.errors import IngestError
+from govlake.ingest.landing import download_file, read_json, sha256_file
+from govlake.registry import LINEAGE_COLUMNS, Dataset
+from govlake.warehouse import connect, ensure_platform_schema
+from govlake.warehouse.raw import ensure_raw_table
+
+QUARANTINE_COLUMNS = (
+    "batch_id",
+    "department",
+    "dataset",
+    "logical_date",
+    "stage",
+    "source_file",
+    "source_row",
+    "rule",
+    "dimension",
+    "severity",
+    "column_name",
+    "message",
+    "record",
+)
+_CSV_OPTIONS = pcsv.WriteOptions(include_header=False, batch_size=8192)
+PREFETCH = 2  # encoded batches waiting for COPY: bounds memory at ~3 batches of CSV
+COPY_BATCH_ROWS = 10_000  # ~2.5 MB of CSV per write: as fast as bigger batches, far less memory
+T = TypeVar("T")
+
+
+def raw_columns(dataset: Dataset) -> list[str]:
+    return [c.name for c in dataset.columns] + [name for name, _ in LINEAGE_COLUMNS]
+
+
+def copy_parquet(
+    conn: psycopg.Connection, table: str, columns: list[str], parquet: Path, batch_rows: int = COPY_BATCH_ROWS
+) -> int:
+    """Stream a Parquet file into ``table`` with COPY ... FROM STDIN (CSV), one record batch at a time."""
+    schema, name = table.split(".")
+    statement = sql.SQL("copy {}.{} ({}) from stdin with (format csv)").format(
+        sql.Identifier(schema), sql.Identifier(name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy:
+            for block in prefetch(csv_blocks(parquet, columns, batch_rows)):
+                copy.write(block)
+        return cur.rowcount
+
+
+def csv_blocks(parquet: Path, columns: list[str], batch_rows: int) -> Iterator[memoryview]:
+    """The Parquet file as COPY-ready CSV, one record batch at a time."""
+    for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_rows, columns=columns):
+        buffer = io.BytesIO()
+        pcsv.write_csv(batch, buffer, _CSV_OPTIONS)
+        yield buffer.getbuffer()
+
+
+def prefetch(items: Iterator[T], depth: int = PREFETCH) -> Iterator[T]:
+    """Run ``items`` in a worker thread, at most ``depth`` ahead of the consumer; errors re-raised here."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            slots.put(exc)
+
+    worker = threading.Thread(target=work, name="govlake-csv-encode", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def copy_quarantine(conn: psycopg.Connection, jsonl: Path) -> int:
+    """Stream the batch's ingest rejects (JSONL, one per failure) into ``platform.quarantine``."""
+    statement = sql.SQL("copy platform.quarantine ({}) from stdin").format(
+        sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS))
+    )
+    with conn.cursor() as cur:
+        with cur.copy(statement) as copy, jsonl.open(encoding="utf-8") as lines:
+            for line in lines:
+                reject = json.loads(line)
+                reject["record"] = json.dumps(reject["record"], ensure_ascii=False)
+                copy.write_row([reject.get(c) for c in QUARANTINE_COLUMNS])
+        return cur.rowcount
+
+
+def _check_raw_table(conn: psycopg.Connection, dataset: Dataset) -> None:
+    schema, name = dataset.raw_table.split(".")
+    present = {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (schema, name),
+        ).fetchall()
+    }
+    missing = [c for c in raw_columns(dataset) if c not in present]
+    if missing:
+        raise IngestError(
+            f"{dataset.raw_table} lacks column(s) {', '.join(missing)} declared in {dataset.registry_file.name} "
+            "— migrate the raw table (add the columns) before loading"
+        )
+
+
+def _fetch(ctx: BatchContext, summary: dict) -> tuple[dict, Path, Path]:
+    """The full manifest and the batch's files, checked against the checksum the normalise stage recorded."""
+    manifest = read_json(ctx.s3, summary["manifest_uri"])
+    if manifest["checksum"] != summary["checksum"]:
+        raise IngestError(
+            f"{summary['manifest_uri']} has checksum {manifest['checksum']}, the task was handed "
+            f"{summary['checksum']}: the batch was re-normalised meanwhile — re-run land_and_normalize"
+        )
+    parquet = download_file(ctx.s3, manifest["raw_uri"], ctx.workdir / "part.parquet")
+    actual = sha256_file(parquet)
+    if actual != manifest["checksum"]:
+        raise IngestError(
+            f"{manifest['raw_uri']}: sha256 {actual} does not match its manifest ({manifest['checksum']})"
+        )
+    jsonl = download_file(ctx.s3, manifest["quarantine_uri"], ctx.workdir / "ingest.jsonl")
+    return manifest, parquet, jsonl
+
+
+def _replace_date(
+    conn: psycopg.Connection, ctx: BatchContext, manifest: dict, parquet: Path, jsonl: Path
+) -> int:
+    dataset = ctx.dataset
+    schema, name = dataset.raw_table.split(".")
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ctx.batch_id,))
+        conn.execute(
+            sql.SQL("delete from {}.{} where _logical_date = %s").format(
+                sql.Identifier(schema), sql.Identifier(name)
+            ),
+            (ctx.logical_date,),
+        )
+        loaded = copy_parquet(conn, dataset.raw_table, raw_columns(dataset), parquet)
+        if loaded != manifest["rows_loaded"]:
+            raise IngestError(
+                f"{dataset.raw_table}: COPY loaded {loaded} rows, the manifest says {manifest['rows_loaded']}"
+            )
+        conn.execute(
+            "delete from platform.quarantine where batch_id = %s and stage = 'ingest'", (ctx.batch_id,)
+        )
+        quarantined = copy_quarantine(conn, jsonl)
+        if quarantined != manifest["quarantine_records"]:
+            raise IngestError(
+                f"quarantine: COPY wrote {quarantined} records, the manifest says {manifest['quarantine_records']}"
+            )
+        upsert_batch(conn, ctx, "loaded", manifest, finished=True)
+    return loaded
+
+
+def run_load(ctx: BatchContext, summary: dict) -> dict:
+    manifest, parquet, jsonl = _fetch(ctx, summary)
+    with connect(ctx.settings, autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        ensure_raw_table(conn, ctx.dataset)
+        _check_raw_table(conn, ctx.dataset)
+        started = time.perf_counter()
+        loaded = _replace_date(conn, ctx, manifest, parquet, jsonl)
+        seconds = time.perf_counter() - started
+    return {
+        "batch_id": ctx.batch_id,
+        "logical_date": ctx.logical_date.isoformat(),
+        "raw_table": ctx.dataset.raw_table,
+        "raw_uri": manifest["raw_uri"],
+        "rows_extracted": manifest["rows_extracted"],
+        "rows_loaded": loaded,
+        "rows_rejected": manifest["rows_rejected"],
+        "quarantine_records": manifest["quarantine_records"],
+        "load_seconds": round(seconds, 3),
+        "rows_per_second": round(loaded / seconds) if seconds > 0 else None,
+    }
