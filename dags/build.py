@@ -27,6 +27,7 @@ from govlake.orchestration.tasks import LIBRARIES, staging_target
 from govlake.registry import iter_datasets
 
 DATASETS = list(iter_datasets())
+AUTHORITATIVE_DEPARTMENT = "public_security"
 
 with DAG(
     dag_id="build__libraries",
@@ -92,10 +93,12 @@ with DAG(
 
     day = resolve_cycle()
     staged = dbt_staging(day)
+    # 公安厅's registrations are validated first: other departments' consistency rules compare against
+    # the registry rows that passed.
     staging_results = []
-    for ds in DATASETS:
+    for ds in sorted(DATASETS, key=lambda d: d.department != AUTHORITATIVE_DEPARTMENT):
         result = validator(staging_target(ds.key), f"validate_staging__{ds.key}")(day)
-        staged >> result
+        (staging_results[0] if staging_results else staged) >> result
         staging_results.append(result)
 
     libraries = dbt_libraries(day)

@@ -61,42 +61,39 @@ def staging_view(department: str, dataset: str) -> str:
 
 
 def validate_and_quarantine(target: str, logical_date: str) -> dict[str, Any]:
-    """Validate one table or view for the cycle date; quarantine every row failing a blocking rule."""
+    """Validate one table or view for the cycle date; quarantine every row failing a blocking rule.
+
+    Returns a small summary for XCom: whether the gate passed, the blocking failures as readable lines,
+    the element count and what went to quarantine.
+    """
     from datetime import date
 
     from govlake.quality import quarantine_failures, validate
 
     day = date.fromisoformat(logical_date)
     outcome = validate(target, day)
-    summary = _as_dict(outcome)
-    if hasattr(outcome, "success"):
-        quarantined = quarantine_failures(target, day, outcome)
-        summary["quarantined"] = _as_dict(quarantined)
-    return summary
-
-
-def _as_dict(value: Any) -> dict[str, Any]:
-    if isinstance(value, dict):
-        return value
-    to_dict = getattr(value, "to_dict", None) or getattr(value, "as_dict", None)
-    if callable(to_dict):
-        return to_dict()
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(value):
-        return asdict(value)  # type: ignore[arg-type]
-    return {"value": str(value)}
+    quarantined = quarantine_failures(target, day, outcome)
+    log.info("%s", outcome.summary())
+    return {
+        "target": outcome.target,
+        "suite": outcome.suite,
+        "success": outcome.success,
+        "element_count": max((r.element_count or 0 for r in outcome.results), default=0),
+        "blocking_failures": [
+            f"{outcome.suite}: {r.rule} [{r.dimension}] on {r.column_name}: {r.unexpected_count} of "
+            f"{r.element_count} rows ({(r.unexpected_percent or 0):.2f}%)"
+            for r in outcome.blocking_failures
+        ],
+        "warnings": [f"{r.rule} [{r.dimension}]: {r.unexpected_count} rows" for r in outcome.warnings],
+        "quarantined_rows": quarantined.distinct_rows,
+        "quarantine_uri": quarantined.s3_uri,
+        "seconds": round(outcome.duration_seconds, 2),
+    }
 
 
 def blocking_failures(results: list[dict[str, Any]]) -> list[str]:
-    """Human-readable list of the blocking expectations that failed, across validation summaries."""
-    failures: list[str] = []
-    for r in results:
-        if not r:
-            continue
-        for f in r.get("blocking_failures") or []:
-            failures.append(f if isinstance(f, str) else f"{r.get('target')}: {f}")
-    return failures
+    """Every blocking failure across the cycle's validation summaries."""
+    return [line for r in results if r for line in r.get("blocking_failures") or []]
 
 
 # -- publish ---------------------------------------------------------------------------------------

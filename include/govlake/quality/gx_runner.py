@@ -1,0 +1,85 @@
+"""Running a suite with Great Expectations on the warehouse, pushed down to SQL.
+
+This module imports Great Expectations at the top (3-5 s), so only :mod:`govlake.quality.validate`
+imports it, inside the function that runs a validation. The context is ephemeral: the suites live in
+``expectations/`` and the results in ``platform.validation_*``, so GX writes no project files.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+import great_expectations as gx
+from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations import UnexpectedRowsExpectation
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+from govlake.quality.suites import Suite
+
+log = logging.getLogger(__name__)
+
+# GB/T 36344 severities map onto GX's own failure severity so GX's renderers agree with our meta.
+GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
+
+
+class UnexpectedRowsMostlyExpectation(UnexpectedRowsExpectation):
+    """``UnexpectedRowsExpectation`` with a ``mostly`` threshold, measured against the batch's row count.
+
+    GX's own version fails on the first unexpected row and has no element count. A data office needs
+    both numbers: every failing row is quarantined whatever the share, but the batch is held back only
+    when the share exceeds ``1 - mostly``. Only the row *count* is computed here — the rows themselves
+    go to the quarantine by an INSERT … SELECT of the same query, never through Python.
+    """
+
+    mostly: float = 1.0
+
+    metric_dependencies: ClassVar[tuple[str, ...]] = ("unexpected_rows_query.row_count", "table.row_count")
+    success_keys: ClassVar[tuple[str, ...]] = ("unexpected_rows_query", "mostly")
+
+    def _validate(
+        self, metrics: dict, runtime_configuration: dict | None = None, execution_engine=None
+    ) -> dict:
+        element_count = int(metrics["table.row_count"] or 0)
+        unexpected = int(metrics["unexpected_rows_query.row_count"] or 0)
+        percent = 100.0 * unexpected / element_count if element_count else 0.0
+        return {
+            "success": unexpected <= (1.0 - self.mostly) * element_count,
+            "result": {
+                "observed_value": unexpected,
+                "element_count": element_count,
+                "unexpected_count": unexpected,
+                "unexpected_percent": percent,
+            },
+        }
+
+
+def _gx_suite(suite: Suite) -> gx.ExpectationSuite:
+    expectations = [
+        ExpectationConfiguration(
+            type=r.type,
+            kwargs=r.gx_kwargs(),
+            meta={"rule": r.rule, "dimension": r.dimension, "severity": r.severity, "column": r.column},
+            severity=GX_SEVERITY[r.severity],
+        ).to_domain_obj()
+        for r in suite.rules
+    ]
+    return gx.ExpectationSuite(name=suite.name, expectations=expectations)
+
+
+def run_suite(suite: Suite, batch_sql: str, connection_string: str) -> ExpectationSuiteValidationResult:
+    """Validate ``batch_sql`` (a SELECT on the warehouse) against ``suite``; every metric is a SQL query."""
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    datasource = context.data_sources.add_postgres("warehouse", connection_string=connection_string)
+    asset = datasource.add_query_asset(suite.name, query=batch_sql)
+    batch_definition = asset.add_batch_definition_whole_table("cycle")
+    gx_suite = context.suites.add(_gx_suite(suite))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{suite.name}__cycle", data=batch_definition, suite=gx_suite)
+    )
+    try:
+        return definition.run(result_format="SUMMARY")
+    finally:
+        datasource.get_engine().dispose()

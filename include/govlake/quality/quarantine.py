@@ -1,0 +1,215 @@
+"""Quarantine every row that fails a blocking row rule — all of them, not GX's capped sample.
+
+Each failing rule's own SQL (the query GX counted) is run inside ``INSERT … SELECT`` so the rows move
+from the staging view to ``platform.quarantine`` without leaving Postgres. The date's rows are then
+streamed from a server-side cursor to ``s3://quarantine/<department>/<dataset>/<date>/validate.jsonl``
+for the department's data steward. Re-running a date replaces both (delete + insert in one transaction,
+then overwrite the object), so there are never duplicates.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+
+import psycopg
+from psycopg import sql
+
+from govlake.lake import s3_client
+from govlake.quality.suites import Rule, Suite, get_suite
+from govlake.quality.validate import ValidationOutcome, date_literal
+from govlake.settings import Settings, get_settings
+from govlake.warehouse import connect, ensure_platform_schema
+
+log = logging.getLogger(__name__)
+
+BUCKET = "quarantine"
+STAGE = "validate"
+PART_SIZE = 8 * 1024 * 1024  # S3 multipart chunk: the most the upload holds in memory at once
+CURSOR_ROWS = 2000
+
+
+class QuarantineError(RuntimeError):
+    """A rule's rows could not be quarantined; the message names the suite and rule."""
+
+
+@dataclass(frozen=True)
+class QuarantineSummary:
+    """What went to quarantine for one dataset and logical date at the validate stage."""
+
+    suite: str
+    target: str
+    department: str | None
+    dataset: str | None
+    logical_date: date
+    rows_by_rule: dict[str, int] = field(default_factory=dict)
+    distinct_rows: int = 0  # distinct (batch_id, source_row): what reconciliation subtracts
+    s3_uri: str | None = None
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Quarantine table rows written: one per failing row per rule."""
+        return sum(self.rows_by_rule.values())
+
+
+def object_key(suite: Suite, logical_date: date) -> str:
+    return f"{suite.department}/{suite.dataset}/{logical_date.isoformat()}/{STAGE}.jsonl"
+
+
+def _rules_to_quarantine(suite: Suite, outcome: ValidationOutcome) -> list[Rule]:
+    """Blocking row rules that found rows (whether or not they stayed under the ``mostly`` threshold)."""
+    rules = []
+    for result in outcome.results:
+        rule = suite.rule(result.rule)
+        if rule.is_row_rule and rule.blocking and result.unexpected_count != 0:
+            rules.append(rule)
+    return rules
+
+
+def _insert_sql(suite: Suite, rule: Rule, logical_date: date) -> sql.Composed:
+    failing = sql.SQL(suite.failing_rows_sql(rule, date_literal(logical_date)))  # type: ignore[arg-type]
+    return sql.SQL(
+        "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file,"
+        " source_row, rule, dimension, severity, column_name, message, record)"
+        " select q._batch_id, {department}, {dataset}, {logical_date}, {stage}, q._source_file, q._source_row,"
+        " {rule}, {dimension}, {severity}, {column}, q._message || ' — rule ' || {rule}, to_jsonb(q) - '_message'"
+        " from ({failing}) q"
+    ).format(
+        department=sql.Literal(suite.department),
+        dataset=sql.Literal(suite.dataset),
+        logical_date=sql.Literal(logical_date),
+        stage=sql.Literal(STAGE),
+        rule=sql.Literal(rule.rule),
+        dimension=sql.Literal(rule.dimension),
+        severity=sql.Literal(rule.severity),
+        column=sql.Literal(rule.column),
+        failing=failing,
+    )
+
+
+_SCOPE = "department = %s and dataset = %s and logical_date = %s and stage = %s"
+
+
+def _replace_rows(
+    conn: psycopg.Connection, suite: Suite, rules: list[Rule], logical_date: date
+) -> dict[str, int]:
+    scope = (suite.department, suite.dataset, logical_date, STAGE)
+    counts: dict[str, int] = {}
+    with conn.transaction():
+        # Two runs of the same date (a manual re-run racing the scheduler) must not interleave.
+        conn.execute(
+            "select pg_advisory_xact_lock(hashtext(%s))", (f"quarantine:{suite.name}:{logical_date}",)
+        )
+        conn.execute(f"delete from platform.quarantine where {_SCOPE}", scope)
+        for rule in rules:
+            try:
+                counts[rule.rule] = conn.execute(_insert_sql(suite, rule, logical_date)).rowcount
+            except psycopg.Error as exc:
+                raise QuarantineError(
+                    f"{suite.name} rule {rule.rule}: cannot quarantine its rows: {exc}"
+                ) from exc
+    return counts
+
+
+def _distinct_rows(conn: psycopg.Connection, suite: Suite, logical_date: date) -> int:
+    row = conn.execute(
+        f"select count(*) from (select distinct batch_id, source_row from platform.quarantine where {_SCOPE}) d",
+        (suite.department, suite.dataset, logical_date, STAGE),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+class _LineStream(io.RawIOBase):
+    """A file-like view of an iterator of lines, so the S3 upload pulls rows as it sends parts."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._buffer = bytearray()
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            line = next(self._lines, None)
+            if line is None:
+                break
+            self._buffer += line.encode("utf-8") + b"\n"
+        cut = len(self._buffer) if size < 0 else min(size, len(self._buffer))
+        data = bytes(self._buffer[:cut])
+        del self._buffer[:cut]
+        return data
+
+
+def _jsonl_lines(conn: psycopg.Connection, suite: Suite, logical_date: date) -> Iterator[str]:
+    # json (not jsonb) keeps the column order, so each line reads batch, where, rule, why, then the row.
+    with conn.transaction(), conn.cursor(name=f"quarantine_{suite.name}") as cur:
+        cur.itersize = CURSOR_ROWS
+        cur.execute(
+            "select row_to_json(q)::text from (select batch_id, department, dataset, logical_date, stage,"
+            " source_file, source_row, rule, dimension, severity, column_name, message, record"
+            f" from platform.quarantine where {_SCOPE} order by quarantine_id) q",
+            (suite.department, suite.dataset, logical_date, STAGE),
+        )
+        for (line,) in cur:
+            yield line
+
+
+def _write_object(
+    conn: psycopg.Connection, settings: Settings, suite: Suite, logical_date: date, rows: int
+) -> str | None:
+    """Overwrite the date's JSONL object, or remove a stale one when nothing failed this time."""
+    client = s3_client(settings)
+    key = object_key(suite, logical_date)
+    if rows == 0:
+        client.remove_object(BUCKET, key)  # idempotent: S3 ignores a missing key
+        return None
+    stream = _LineStream(_jsonl_lines(conn, suite, logical_date))
+    client.put_object(
+        BUCKET,
+        key,
+        stream,
+        length=-1,
+        part_size=PART_SIZE,
+        content_type="application/x-ndjson; charset=utf-8",
+    )
+    return f"s3://{BUCKET}/{key}"
+
+
+def quarantine_failures(
+    target: str, logical_date: date, outcome: ValidationOutcome, settings: Settings | None = None
+) -> QuarantineSummary:
+    """Quarantine the rows of every failing blocking row rule of ``outcome`` (from :func:`validate`).
+
+    Library suites are publication gates with no source rows to reject: nothing is quarantined for them.
+    Warnings are recorded by :func:`validate` only. Returns per-rule row counts and the S3 object written.
+    """
+    settings = settings or get_settings()
+    suite = get_suite(target)
+    if outcome.suite != suite.name or outcome.logical_date != logical_date:
+        raise ValueError(
+            f"outcome {outcome.validation_id} is not the validation of {suite.name} for {logical_date.isoformat()}"
+        )
+    summary = QuarantineSummary(suite.name, suite.target, suite.department, suite.dataset, logical_date)
+    if suite.kind != "staging":
+        return summary
+    rules = _rules_to_quarantine(suite, outcome)
+    with connect(settings, autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        counts = _replace_rows(conn, suite, rules, logical_date)
+        distinct = _distinct_rows(conn, suite, logical_date)
+        uri = _write_object(conn, settings, suite, logical_date, sum(counts.values()))
+    log.info(
+        "%s %s: quarantined %d rows (%d distinct) -> %s",
+        suite.name,
+        logical_date,
+        sum(counts.values()),
+        distinct,
+        uri,
+    )
+    return QuarantineSummary(
+        suite.name, suite.target, suite.department, suite.dataset, logical_date, counts, distinct, uri
+    )

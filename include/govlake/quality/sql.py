@@ -1,0 +1,87 @@
+"""SQL building blocks the suites' rule queries share: check characters of national identifiers.
+
+The rule queries in ``expectations/*.json`` are Jinja templates; these functions are the only macros they
+may call. Keeping the arithmetic here (and nowhere else) means the resident-ID check that gates 公安厅's
+batch is the very same SQL that gates 人社厅's and the population library, and one test compares it with
+python-stdnum on many generated numbers. Everything is plain SQL evaluated where the data is: the
+province's 38 M IDs are never pulled into Python.
+
+The expressions avoid ``{``/``}`` (Great Expectations formats rule queries with ``str.format``) and the
+``%`` operator (the quarantine INSERT passes parameters through psycopg), hence ``mod()`` and no regex
+repetition counts.
+"""
+
+from __future__ import annotations
+
+# GB 11643-1999: weights 2^(17-i) mod 11 for the first 17 digits; the check character is indexed by the
+# weighted sum mod 11 into this table (ISO 7064 MOD 11-2).
+RIC_WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+RIC_CHECK_TABLE = "10X98765432"
+
+# GB 32100-2015: 31 characters (no I, O, S, V, Z), weights 3^(i-1) mod 31, check = (31 - sum mod 31) mod 31.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS: tuple[int, ...] = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def _weighted_sum(column: str, weights: tuple[int, ...], value_of: str) -> str:
+    """``w1*v(c1) + ... + w17*v(c17)`` unrolled: about 10x faster than a generate_series subquery per row."""
+    terms = [f"{w}*{value_of.format(f'substr({column}, {i}, 1)')}" for i, w in enumerate(weights, start=1)]
+    return " + ".join(terms)
+
+
+def ric_is_well_formed(column: str) -> str:
+    """18 characters, 17 digits then a digit or an upper-case X (the canonical form staging delivers)."""
+    return f"(length({column}) = 18 and {column} ~ '^[0-9]+[0-9X]$')"
+
+
+def ric_check_char(column: str) -> str:
+    """The check character a resident ID should end with, or NULL when its first 17 are not digits."""
+    total = _weighted_sum(column, RIC_WEIGHTS, "{}::int")
+    return (
+        f"(case when substr({column}, 1, 17) ~ '^[0-9]+$' and length({column}) >= 17 "
+        f"then substr('{RIC_CHECK_TABLE}', mod({total}, 11) + 1, 1) end)"
+    )
+
+
+def ric_is_valid(column: str) -> str:
+    """Well formed and the 18th character is the check character (birthplace history is not checked)."""
+    return f"({ric_is_well_formed(column)} and substr({column}, 18, 1) = {ric_check_char(column)})"
+
+
+def uscc_is_well_formed(column: str) -> str:
+    """18 characters; 8 digits (authority, kind, division) then the GB 32100 alphabet."""
+    return (
+        f"(length({column}) = 18 and substr({column}, 1, 8) ~ '^[0-9]+$' "
+        f"and {column} ~ '^[0-9A-HJ-NPQRTUWXY]+$')"
+    )
+
+
+def uscc_check_char(column: str) -> str:
+    """The check character a credit code should end with, or NULL when it uses characters outside the alphabet."""
+    total = _weighted_sum(column, USCC_WEIGHTS, f"(strpos('{USCC_ALPHABET}', {{}}) - 1)")
+    return (
+        f"(case when substr({column}, 1, 17) ~ '^[0-9A-HJ-NPQRTUWXY]+$' and length({column}) >= 17 "
+        f"then substr('{USCC_ALPHABET}', mod(31 - mod({total}, 31), 31) + 1, 1) end)"
+    )
+
+
+def uscc_is_valid(column: str) -> str:
+    """Well formed and the 18th character is the check character."""
+    return f"({uscc_is_well_formed(column)} and substr({column}, 18, 1) = {uscc_check_char(column)})"
+
+
+def ric_birth_date_text(column: str) -> str:
+    """The ``YYYYMMDD`` embedded in a resident ID, compared as text so that an impossible date cannot
+    make the whole query fail the way ``make_date``/``to_date`` would (or silently roll over)."""
+    return f"substr({column}, 7, 8)"
+
+
+MACROS = {
+    "ric_is_well_formed": ric_is_well_formed,
+    "ric_check_char": ric_check_char,
+    "ric_is_valid": ric_is_valid,
+    "uscc_is_well_formed": uscc_is_well_formed,
+    "uscc_check_char": uscc_check_char,
+    "uscc_is_valid": uscc_is_valid,
+    "ric_birth_date_text": ric_birth_date_text,
+}

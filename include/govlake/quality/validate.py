@@ -1,0 +1,235 @@
+"""Validate one target for one logical date and record the outcome in ``platform.validation_*``.
+
+The write-audit-publish gate: dbt builds into ``audit``/``staging``, this runs the target's suite, and
+``publish`` swaps only when :attr:`ValidationOutcome.success` — i.e. no *blocking* expectation failed.
+Warnings are recorded with their dimension for the department's quality report but never block.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from govlake.quality.suites import Rule, Suite, get_suite
+from govlake.settings import Settings, get_settings
+from govlake.warehouse import connect, ensure_platform_schema
+
+log = logging.getLogger(__name__)
+
+SAMPLE_SIZE = 10  # messages kept in validation_results.details; the quarantine holds every row
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """How one expectation fared on the batch."""
+
+    rule: str
+    expectation_type: str
+    column_name: str | None
+    dimension: str
+    severity: str
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def blocking_failure(self) -> bool:
+        return self.severity == "blocking" and not self.success
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """What the publish step needs: did the gate pass, and if not, which blocking rules failed."""
+
+    validation_id: str
+    suite: str
+    target: str
+    logical_date: date
+    success: bool
+    results: tuple[RuleResult, ...]
+    duration_seconds: float
+
+    @property
+    def blocking_failures(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.results if r.blocking_failure)
+
+    @property
+    def warnings(self) -> tuple[RuleResult, ...]:
+        return tuple(r for r in self.results if r.severity == "warning" and not r.success)
+
+    def summary(self) -> str:
+        """One line per blocking failure, for logs and task failure messages."""
+        if self.success:
+            return f"{self.validation_id}: passed ({len(self.results)} expectations, {len(self.warnings)} warnings)"
+        lines = [f"{self.validation_id}: {len(self.blocking_failures)} blocking expectation(s) failed"]
+        lines += [
+            f"  - {r.rule} [{r.dimension}] on {r.column_name}: {r.unexpected_count} of {r.element_count} rows"
+            f" ({(r.unexpected_percent or 0):.2f}%)"
+            for r in self.blocking_failures
+        ]
+        return "\n".join(lines)
+
+
+def validation_id(suite: Suite, logical_date: date) -> str:
+    return f"{suite.name}__{logical_date.isoformat()}"
+
+
+def date_literal(logical_date: date) -> str:
+    """A SQL date literal; ``date.isoformat()`` cannot carry anything but digits and dashes."""
+    return f"date '{logical_date.isoformat()}'"
+
+
+def _number(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return float(value)
+
+
+def _exception_messages(info: dict) -> list[str]:
+    """GX reports an expectation's error directly, or per failed metric (e.g. the relation is missing)."""
+    if info.get("raised_exception"):
+        return [str(info.get("exception_message"))]
+    messages = []
+    for item in info.values():
+        message = (
+            item.get("exception_message")
+            if isinstance(item, dict)
+            else getattr(item, "exception_message", None)
+        )
+        if message and message not in messages:
+            messages.append(str(message))
+    return messages
+
+
+def _rule_result(rule: Rule, gx_result: Any) -> RuleResult:
+    body = dict(gx_result.result or {})
+    details: dict[str, Any] = {"description_zh": rule.description_zh, "mostly": rule.mostly}
+    errors = _exception_messages(gx_result.exception_info or {})
+    if errors:
+        details["exception"] = "; ".join(errors)
+    for key in ("observed_value", "partial_unexpected_list", "missing_count"):
+        if key in body:
+            details[key] = body[key]
+    unexpected = body.get("unexpected_count")
+    percent = _number(body.get("unexpected_percent"))
+    return RuleResult(
+        rule=rule.rule,
+        expectation_type=rule.type,
+        column_name=rule.column,
+        dimension=rule.dimension,
+        severity=rule.severity,
+        success=bool(gx_result.success),
+        element_count=body.get("element_count"),
+        unexpected_count=int(unexpected) if unexpected is not None else None,
+        unexpected_percent=percent,
+        details=json.loads(json.dumps(details, default=str)),
+    )
+
+
+def _sample_messages(conn, failing_rows_sql: str) -> list[str]:
+    """A few failing rows' messages, for library gates (not quarantined) and quick reading."""
+    # No parameters are passed, so psycopg sends the text as is (a '%' in the rule SQL stays an operator).
+    return [
+        row[0] for row in conn.execute(f"select _message from ({failing_rows_sql}) q limit {SAMPLE_SIZE}")
+    ]
+
+
+def _store(conn, outcome: ValidationOutcome, statistics: dict[str, Any]) -> None:
+    """Replace this suite's row for this date (the cascade drops its old results) in one transaction."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"validation:{outcome.validation_id}",))
+        conn.execute(
+            "delete from platform.validation_runs where validation_id = %s", (outcome.validation_id,)
+        )
+        conn.execute(
+            "insert into platform.validation_runs (validation_id, logical_date, suite, target, success,"
+            " blocking_failures, statistics) values (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                outcome.validation_id,
+                outcome.logical_date,
+                outcome.suite,
+                outcome.target,
+                outcome.success,
+                len(outcome.blocking_failures),
+                Jsonb(statistics),
+            ),
+        )
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into platform.validation_results (validation_id, expectation, expectation_type,"
+                " column_name, dimension, severity, success, element_count, unexpected_count,"
+                " unexpected_percent, details) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        outcome.validation_id,
+                        r.rule,
+                        r.expectation_type,
+                        r.column_name,
+                        r.dimension,
+                        r.severity,
+                        r.success,
+                        r.element_count,
+                        r.unexpected_count,
+                        r.unexpected_percent,
+                        Jsonb(r.details),
+                    )
+                    for r in outcome.results
+                ],
+            )
+
+
+def validate(target: str, logical_date: date, settings: Settings | None = None) -> ValidationOutcome:
+    """Run the suite of ``target`` (suite name or relation) on the logical date's batch and record it.
+
+    Staging suites see only the rows with ``_logical_date = logical_date``; library suites see the whole
+    audit table. Re-running a date replaces its ``platform.validation_runs`` row and results.
+    """
+    from govlake.quality.gx_runner import run_suite  # Great Expectations: imported only when validating
+
+    settings = settings or get_settings()
+    suite = get_suite(target)
+    batch_sql = suite.batch_sql(date_literal(logical_date))
+    started = time.monotonic()
+    gx_result = run_suite(suite, batch_sql, settings.warehouse_url)
+    duration = time.monotonic() - started
+
+    by_rule = {r.expectation_config.meta["rule"]: r for r in gx_result.results}
+    results = tuple(_rule_result(rule, by_rule[rule.rule]) for rule in suite.rules)
+    with connect(settings, autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        _add_samples(conn, suite, logical_date, results)
+        outcome = ValidationOutcome(
+            validation_id=validation_id(suite, logical_date),
+            suite=suite.name,
+            target=suite.target,
+            logical_date=logical_date,
+            success=not any(r.blocking_failure for r in results),
+            results=results,
+            duration_seconds=round(duration, 3),
+        )
+        statistics = {
+            **json.loads(json.dumps(gx_result.statistics, default=str)),
+            "duration_seconds": duration,
+        }
+        statistics["element_count"] = max((r.element_count or 0 for r in results), default=0)
+        _store(conn, outcome, statistics)
+    (log.info if outcome.success else log.warning)("%s", outcome.summary())
+    return outcome
+
+
+def _add_samples(conn, suite: Suite, logical_date: date, results: tuple[RuleResult, ...]) -> None:
+    """Put a few failing rows' messages into each failing row rule's details (what a reader sees first)."""
+    for result in results:
+        rule = suite.rule(result.rule)
+        if rule.is_row_rule and result.unexpected_count:
+            sql = suite.failing_rows_sql(rule, date_literal(logical_date))
+            result.details["sample_messages"] = _sample_messages(conn, sql)
