@@ -18,7 +18,8 @@ from rich.console import Console
 from govlake.province.cli import generate_command
 from govlake.stack.cli import stack_app
 
-console = Console()
+# Summaries are wide tables: keep them readable when output is piped (make demo | tee, CI logs).
+console = Console() if Console().is_terminal else Console(width=160)
 
 app = typer.Typer(
     name="govlake",
@@ -86,7 +87,7 @@ def demo(
     """Start the stack, generate a province, run one daily cycle through Airflow, print the summary."""
     from govlake.stack.cli import up as stack_up
 
-    stack_up()
+    stack_up(timeout=300)
     day = today()
     generate_command(scale=scale, seed=seed, date=day, defect_rate=0.02)
     cycle_run(day=day, timeout=3600)
