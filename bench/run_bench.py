@@ -81,8 +81,9 @@ print("BENCH_RESULT " + json.dumps(result, default=str))
 
 
 def run_stage(stage: str, **args) -> dict:
-    proc = subprocess.run([sys.executable, "-c", STAGE_CODE, stage, json.dumps(args)], capture_output=True,
-                          text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", STAGE_CODE, stage, json.dumps(args)], capture_output=True, text=True, cwd=ROOT
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return json.loads(line.removeprefix("BENCH_RESULT "))
@@ -90,7 +91,9 @@ def run_stage(stage: str, **args) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", default="large", help="province scale (large = 1,000,000 persons)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--date", default="2026-01-15", help="logical date used for the benchmark batches")
@@ -126,13 +129,20 @@ def main() -> None:
         stage(f"validate audit.{table}", "validate", target=f"audit.{table}", day=day)
     stage("publish (swap + share + open data)", "publish", day=day)
 
-    table = Table(title=f"govlake benchmark — scale {opts.scale}, {time.perf_counter() - started:,.0f}s in all")
+    table = Table(
+        title=f"govlake benchmark — scale {opts.scale}, {time.perf_counter() - started:,.0f}s in all"
+    )
     for col in ("stage", "rows", "seconds", "rows/s", "peak MiB"):
         table.add_column(col, justify="left" if col == "stage" else "right")
     for label, res in results:
         rows = res.get("rows")
-        table.add_row(label, f"{rows:,}" if rows else "", f"{res['seconds']:.1f}",
-                      f"{rows / res['seconds']:,.0f}" if rows else "", f"{res['peak_rss_mb']:.0f}")
+        table.add_row(
+            label,
+            f"{rows:,}" if rows else "",
+            f"{res['seconds']:.1f}",
+            f"{rows / res['seconds']:,.0f}" if rows else "",
+            f"{res['peak_rss_mb']:.0f}",
+        )
     console.print(table)
     ratios = Table(title="load stage vs raw COPY of the same rows (target ≥ 50%)")
     for col in ("dataset", "load rows/s", "raw COPY rows/s", "ratio"):

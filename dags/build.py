@@ -77,9 +77,12 @@ with DAG(
     def record_blocked(day: str) -> list:
         from govlake.orchestration.tasks import publish_libraries, reconcile
 
-        publish_libraries(day, validation_passed=False,
-                          reason="a blocking expectation failed or the build broke: see build__libraries.gate "
-                                 "and platform.validation_results")
+        publish_libraries(
+            day,
+            validation_passed=False,
+            reason="a blocking expectation failed or the build broke: see build__libraries.gate "
+            "and platform.validation_results",
+        )
         return reconcile(day, published=False)
 
     def validator(target: str, task_id: str):

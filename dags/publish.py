@@ -18,7 +18,12 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, get_current_context, task
 
-from govlake.orchestration.assets import AUDIT_LIBRARIES, BASE_LEGAL_ENTITIES, BASE_POPULATION, OPEN_POPULATION
+from govlake.orchestration.assets import (
+    AUDIT_LIBRARIES,
+    BASE_LEGAL_ENTITIES,
+    BASE_POPULATION,
+    OPEN_POPULATION,
+)
 from govlake.orchestration.defaults import DEFAULT_ARGS
 
 with DAG(

@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+
 from govlake.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

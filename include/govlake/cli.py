@@ -1,10 +1,10 @@
 """``govlake`` — the command line for everything a person runs.
 
-    govlake stack up|down|status|env     the local stack (PostgreSQL, S3, Airflow, department systems)
-    govlake generate --scale small       a synthetic province into the department systems
-    govlake cycle run [--date D]         one daily cycle through the Airflow scheduler, then its summary
-    govlake cycle summary [--date D]     the summary of a cycle that already ran
-    govlake demo                         all of the above, for a newcomer
+govlake stack up|down|status|env     the local stack (PostgreSQL, S3, Airflow, department systems)
+govlake generate --scale small       a synthetic province into the department systems
+govlake cycle run [--date D]         one daily cycle through the Airflow scheduler, then its summary
+govlake cycle summary [--date D]     the summary of a cycle that already ran
+govlake demo                         all of the above, for a newcomer
 """
 
 from __future__ import annotations
@@ -63,8 +63,10 @@ def cycle_run(
     outcome = run_cycle(day, console=console, timeout=timeout)
     report = print_summary(day, console)
     if not outcome.ok:
-        console.print(f"[bold red]cycle {day} did not complete:[/] {', '.join(outcome.failed)} — "
-                      "open the Airflow UI for the failing task's log.")
+        console.print(
+            f"[bold red]cycle {day} did not complete:[/] {', '.join(outcome.failed)} — "
+            "open the Airflow UI for the failing task's log."
+        )
         raise typer.Exit(1)
     console.print(f"[bold green]cycle {day} done in {outcome.seconds:,.0f}s[/]")
     if not report.balanced:
@@ -72,7 +74,9 @@ def cycle_run(
 
 
 @cycle_app.command("summary")
-def cycle_summary(day: str = typer.Option(None, "--date", help="Cycle date YYYY-MM-DD (default: today, UTC).")) -> None:
+def cycle_summary(
+    day: str = typer.Option(None, "--date", help="Cycle date YYYY-MM-DD (default: today, UTC)."),
+) -> None:
     """Print what a cycle extracted, quarantined and published, and where to look."""
     from govlake.orchestration.summary import print_summary
 

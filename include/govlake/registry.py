@@ -19,7 +19,13 @@ log = logging.getLogger(__name__)
 
 REGISTRY_DIR = Path(__file__).parent / "config" / "departments"
 
-COLUMN_TYPES = {"string": "text", "integer": "bigint", "decimal": "numeric", "date": "date", "timestamp": "timestamptz"}
+COLUMN_TYPES = {
+    "string": "text",
+    "integer": "bigint",
+    "decimal": "numeric",
+    "date": "date",
+    "timestamp": "timestamptz",
+}
 SOURCE_KINDS = ("database", "csv", "rest_api")
 GRADES = ("核心", "重要", "一般")
 PI_FLAGS = ("direct", "quasi", "none")
@@ -158,7 +164,9 @@ def parse_department(path: Path) -> Department:
         pk = tuple(_require(ds, "primary_key", where, path))
         for k in pk:
             if k not in names:
-                raise RegistryError(f"{path}: field '{where}primary_key' names {k!r}, which is not a declared column")
+                raise RegistryError(
+                    f"{path}: field '{where}primary_key' names {k!r}, which is not a declared column"
+                )
         datasets.append(
             Dataset(
                 department=code,
@@ -166,7 +174,9 @@ def parse_department(path: Path) -> Department:
                 code=_require(ds, "code", where, path),
                 name=_require(ds, "name", where, path),
                 summary=_require(ds, "summary", where, path),
-                update_cycle=_choice(_require(ds, "update_cycle", where, path), UPDATE_CYCLES, f"{where}update_cycle", path),
+                update_cycle=_choice(
+                    _require(ds, "update_cycle", where, path), UPDATE_CYCLES, f"{where}update_cycle", path
+                ),
                 schedule=str(ds.get("schedule", "@daily")),
                 source=dict(source),
                 primary_key=pk,

@@ -77,7 +77,9 @@ class Settings:
     alert_webhook_url: str = ""
 
     # -- derived addresses -------------------------------------------------------------------------
-    def pg_url(self, database: str | None = None, user: str | None = None, password: str | None = None) -> str:
+    def pg_url(
+        self, database: str | None = None, user: str | None = None, password: str | None = None
+    ) -> str:
         user = user or self.pg_user
         password = self.pg_password if password is None else password
         db = database or self.warehouse_db
@@ -146,7 +148,13 @@ class Settings:
         return [f"export {k}='{v}'" for k, v in values.items()]
 
 
-_SECRET_FIELDS = ("pg_password", "s3_secret_key", "airflow_password", "department_api_token", "consumer_password")
+_SECRET_FIELDS = (
+    "pg_password",
+    "s3_secret_key",
+    "airflow_password",
+    "department_api_token",
+    "consumer_password",
+)
 
 
 def _coerce(kind: type | str, raw: str):
@@ -189,7 +197,9 @@ def ensure_secrets(settings: Settings) -> Settings:
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     existing = _read_env_file(settings.env_file)
-    values = {f"GOVLAKE_{f.name.upper()}": getattr(settings, f.name) for f in fields(Settings) if f.name != "home"}
+    values = {
+        f"GOVLAKE_{f.name.upper()}": getattr(settings, f.name) for f in fields(Settings) if f.name != "home"
+    }
     for name in _SECRET_FIELDS:
         key = f"GOVLAKE_{name.upper()}"
         if not values[key]:

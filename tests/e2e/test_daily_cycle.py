@@ -26,17 +26,27 @@ def _today() -> str:
 def _snapshot(conn, day: str) -> dict:
     q = lambda sql, *a: conn.execute(sql, a).fetchone()[0]  # noqa: E731
     return {
-        "raw": {t: q(f"select count(*) from raw.{t} where _logical_date = %s", day)
-                for t in ("public_security__household_registration", "market_regulation__market_entities",
-                          "human_resources__social_insurance_enrollment")},
-        "raw_distinct_rows": q("""select count(*) from (select distinct _batch_id, _source_row
-                                   from raw.public_security__household_registration where _logical_date = %s) s""", day),
+        "raw": {
+            t: q(f"select count(*) from raw.{t} where _logical_date = %s", day)
+            for t in (
+                "public_security__household_registration",
+                "market_regulation__market_entities",
+                "human_resources__social_insurance_enrollment",
+            )
+        },
+        "raw_distinct_rows": q(
+            """select count(*) from (select distinct _batch_id, _source_row
+                                   from raw.public_security__household_registration where _logical_date = %s) s""",
+            day,
+        ),
         "quarantine": q("select count(*) from platform.quarantine where logical_date = %s", day),
         "population": q("select count(*) from base.population"),
         "legal_entities": q("select count(*) from base.legal_entities"),
         "reconciliation": conn.execute(
             """select batch_id, rows_in, rows_published, rows_quarantined, balanced
-                 from platform.reconciliation where logical_date = %s order by batch_id""", (day,)).fetchall(),
+                 from platform.reconciliation where logical_date = %s order by batch_id""",
+            (day,),
+        ).fetchall(),
     }
 
 
@@ -46,8 +56,9 @@ def cycle(stack):
     from govlake.province.generator import generate_province
 
     day = _today()
-    report = generate_province(stack, scale="tiny", seed=SEED, logical_date=datetime.fromisoformat(day).date(),
-                               defect_rate=0.08)
+    report = generate_province(
+        stack, scale="tiny", seed=SEED, logical_date=datetime.fromisoformat(day).date(), defect_rate=0.08
+    )
     outcome = run_cycle(day, settings=stack, console=Console(width=120), timeout=1500)
     return day, report, outcome
 
@@ -62,7 +73,9 @@ def test_every_batch_reconciles(cycle, warehouse):
     day, _, _ = cycle
     rows = warehouse.execute(
         "select batch_id, rows_in, rows_published, rows_quarantined, balanced from platform.reconciliation "
-        "where logical_date = %s", (day,)).fetchall()
+        "where logical_date = %s",
+        (day,),
+    ).fetchall()
     assert len(rows) == 3
     for batch_id, rows_in, published, quarantined, balanced in rows:
         assert balanced and rows_in == published + quarantined, batch_id
@@ -71,15 +84,26 @@ def test_every_batch_reconciles(cycle, warehouse):
 
 def test_injected_defects_are_quarantined_with_reasons(cycle, warehouse):
     day, _, _ = cycle
-    rules = dict(warehouse.execute(
-        "select rule, count(*) from platform.quarantine where logical_date = %s group by rule", (day,)).fetchall())
+    rules = dict(
+        warehouse.execute(
+            "select rule, count(*) from platform.quarantine where logical_date = %s group by rule", (day,)
+        ).fetchall()
+    )
     assert rules, "nothing quarantined although defects were injected"
     msgs = warehouse.execute(
         "select message, source_file, source_row, dimension from platform.quarantine where logical_date = %s",
-        (day,)).fetchall()
+        (day,),
+    ).fetchall()
     for message, source_file, source_row, dimension in msgs:
         assert message and source_file and source_row is not None
-        assert dimension in {"conformity", "completeness", "accuracy", "consistency", "timeliness", "accessibility"}
+        assert dimension in {
+            "conformity",
+            "completeness",
+            "accuracy",
+            "consistency",
+            "timeliness",
+            "accessibility",
+        }
 
 
 def test_exactly_the_injected_defects_are_quarantined(cycle, warehouse):
@@ -89,12 +113,16 @@ def test_exactly_the_injected_defects_are_quarantined(cycle, warehouse):
         injected = sum(n for kind, n in kinds.items() if kind != "cross_department_conflict")
         quarantined = warehouse.execute(
             "select count(distinct source_row) from platform.quarantine where batch_id = %s",
-            (f"{dataset_key}__{day}",)).fetchone()[0]
+            (f"{dataset_key}__{day}",),
+        ).fetchone()[0]
         assert quarantined == injected, f"{dataset_key}: injected {kinds}, quarantined {quarantined} rows"
-    conflicts = report.manifest["human_resources__social_insurance_enrollment"].get("cross_department_conflict", 0)
+    conflicts = report.manifest["human_resources__social_insurance_enrollment"].get(
+        "cross_department_conflict", 0
+    )
     if conflicts:
         flagged = warehouse.execute(
-            "select count(*) from base.population where cardinality(conflict_fields) > 0").fetchone()[0]
+            "select count(*) from base.population where cardinality(conflict_fields) > 0"
+        ).fetchone()[0]
         assert flagged > 0
 
 
@@ -106,7 +134,8 @@ def test_published_libraries_hold_only_valid_people(cycle, warehouse):
     bad = [i for i in ids if ric.calc_check_digit(i) != i[17]]
     assert not bad, bad[:5]
     dupes = warehouse.execute(
-        "select count(*) - count(distinct resident_id) from base.population").fetchone()[0]
+        "select count(*) - count(distinct resident_id) from base.population"
+    ).fetchone()[0]
     assert dupes == 0
 
 
@@ -126,16 +155,22 @@ def test_every_zone_has_the_day(cycle, stack):
 
     day, _, _ = cycle
     s3 = s3_client(stack)
-    for bucket, prefix in (("landing", "market_regulation/market_entities/"),
-                           ("landing", "public_security/household_registration/"),
-                           ("landing", "human_resources/social_insurance_enrollment/"),
-                           ("raw", "public_security/household_registration/")):
+    for bucket, prefix in (
+        ("landing", "market_regulation/market_entities/"),
+        ("landing", "public_security/household_registration/"),
+        ("landing", "human_resources/social_insurance_enrollment/"),
+        ("raw", "public_security/household_registration/"),
+    ):
         names = [o.object_name for o in s3.list_objects(bucket, prefix=f"{prefix}{day}/", recursive=True)]
         assert names, f"nothing in s3://{bucket}/{prefix}{day}/"
-    manifest = json.loads(s3.get_object("raw", f"public_security/household_registration/{day}/_manifest.json").read())
+    manifest = json.loads(
+        s3.get_object("raw", f"public_security/household_registration/{day}/_manifest.json").read()
+    )
     assert manifest["rows_loaded"] > 0 and manifest["checksum"] and manifest["schema_hash"]
-    open_files = [o.object_name for o in s3.list_objects("open", prefix="population-by-county-gender-age/",
-                                                         recursive=True)]
+    open_files = [
+        o.object_name
+        for o in s3.list_objects("open", prefix="population-by-county-gender-age/", recursive=True)
+    ]
     assert any(n.endswith(f"{day}/data.csv") for n in open_files)
     assert any(n.endswith(f"{day}/data.parquet") for n in open_files)
     data = s3.get_object("open", f"population-by-county-gender-age/{day}/data.csv").read()

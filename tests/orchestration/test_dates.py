@@ -15,15 +15,20 @@ def test_date_of_accepts_dates_datetimes_and_strings():
 
 
 def test_conf_wins_over_logical_date():
-    ctx = {"dag_run": SimpleNamespace(conf={"logical_date": "2026-11-20"}),
-           "logical_date": datetime(2026, 11, 27, tzinfo=UTC)}
+    ctx = {
+        "dag_run": SimpleNamespace(conf={"logical_date": "2026-11-20"}),
+        "logical_date": datetime(2026, 11, 27, tzinfo=UTC),
+    }
     assert cycle_date_from_context(ctx) == "2026-11-20"
 
 
 def test_asset_events_carry_the_date_of_the_latest_batch():
     ev = lambda d: SimpleNamespace(extra={"logical_date": d})  # noqa: E731
-    ctx = {"dag_run": SimpleNamespace(conf={}), "logical_date": None,
-           "triggering_asset_events": {"a": [ev("2026-11-26")], "b": [ev("2026-11-27"), ev("2026-11-26")]}}
+    ctx = {
+        "dag_run": SimpleNamespace(conf={}),
+        "logical_date": None,
+        "triggering_asset_events": {"a": [ev("2026-11-26")], "b": [ev("2026-11-27"), ev("2026-11-26")]},
+    }
     assert cycle_date_from_context(ctx) == "2026-11-27"
 
 

@@ -7,6 +7,8 @@ from collections import Counter
 from datetime import date
 
 import pytest
+from stdnum.cn import ric, uscc
+
 from govlake.province import defects as d
 from govlake.province import reference as ref
 from govlake.province.generator import iter_province, scale_persons
@@ -23,7 +25,6 @@ from govlake.province.tables import (
 )
 from govlake.province.writers import csv_bytes
 from govlake.registry import get_dataset
-from stdnum.cn import ric, uscc
 
 DAY = date(2024, 6, 1)
 PERSONS = 5000

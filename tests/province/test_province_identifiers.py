@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stdnum.cn import ric, uscc
+
 from govlake.province import identifiers as ids
 from govlake.province import reference as ref
-from stdnum.cn import ric, uscc
 
 N = 5000
 

@@ -22,6 +22,7 @@ import urllib.request
 from datetime import date
 
 import pytest
+
 from govlake.lake import s3_client
 from govlake.province.generator import ProvinceReport, generate_province
 from govlake.province.tables import ENROLLMENT, ENTITIES, HOUSEHOLD

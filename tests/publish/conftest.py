@@ -12,11 +12,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg import sql
+
 from govlake.lake import s3_client
 from govlake.publish.share import CONSUMER_GROUP
 from govlake.settings import Settings
 from govlake.warehouse import connect, ensure_platform_schema
-from psycopg import sql
 
 from .synthetic import AUDIT, BASE, CONSUMER, FIXTURES, OPEN_PREFIX, REFERENCE, SHARE
 

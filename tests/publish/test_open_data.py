@@ -11,6 +11,7 @@ import json
 import psycopg
 import pyarrow.parquet as pq
 import pytest
+
 from govlake.lake import s3_client
 from govlake.publish.leak_scan import LeakDetected, assert_no_leaks, scan_release
 from govlake.publish.open_data import AGE_BANDS, publish_open_population, to_csv, to_parquet

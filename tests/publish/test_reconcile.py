@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from rich.console import Console
+
 from govlake.publish.reconcile import balance, format_reconciliation, reconcile
 from govlake.settings import Settings
-from rich.console import Console
 
 # A date no real cycle uses, so the synthetic batches are the only ones reconciled.
 DATE = dt.date(1999, 12, 31)

@@ -6,10 +6,11 @@ import datetime as dt
 
 import psycopg
 import pytest
+from psycopg import sql
+
 from govlake.publish.masking import Classification, classify_library, load_masking_policy, mask_expression
 from govlake.publish.swap import publish_libraries
 from govlake.settings import Settings
-from psycopg import sql
 
 from .synthetic import AUDIT, BASE, CONSUMER, SHARE, Person, create_legal_entities, create_population
 

@@ -8,10 +8,11 @@ import threading
 
 import psycopg
 import pytest
+from psycopg import sql
+
 from govlake.publish.swap import PublishError, publish_libraries
 from govlake.settings import Settings
 from govlake.warehouse import connect
-from psycopg import sql
 
 from .synthetic import AUDIT, BASE, SHARE, Person, create_legal_entities, create_population
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import requests
+
 from govlake.lake import s3_client
 from govlake.settings import BUCKETS, Settings, load_settings
 from govlake.stack import airflow, department_api, manager

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
 from govlake.settings import Settings, load_settings
 from govlake.stack import airflow, manager, postgres, s3
 from govlake.stack.process import StackError, process_start_time, read_pid, write_pid

@@ -13,25 +13,16 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from govlake.settings import Settings, get_settings
+
+from govlake.settings import Settings
 from govlake.transform import runner
-from govlake.warehouse import connect
+from govlake.warehouse import bootstrap_warehouse, connect
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return get_settings()
-
-
-@pytest.fixture(scope="session")
-def warehouse(settings: Settings) -> Iterator[psycopg.Connection]:
-    try:
-        conn = connect(settings, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.skip(
-            f"warehouse not reachable at {settings.pg_host}:{settings.pg_port} ({exc}); run `govlake stack up`"
-        )
-    with conn:
+def warehouse(stack: Settings) -> Iterator[psycopg.Connection]:
+    bootstrap_warehouse(stack)
+    with connect(stack, autocommit=True) as conn:
         yield conn
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from govlake.transform import DbtError, build_libraries, build_staging, run_dbt
 from govlake.transform.sources import freshness, render_raw_sources, sources_path
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from govlake.transform import DBT_PROJECT_DIR, run_dbt
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+from govlake.transform import DBT_PROJECT_DIR, run_dbt
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,9 @@ import os
 from datetime import UTC, date, datetime
 
 import pytest
-from govlake.transform import build_libraries, build_staging
 from psycopg.types.json import Jsonb
+
+from govlake.transform import build_libraries, build_staging
 
 pytestmark = pytest.mark.integration
 

@@ -67,8 +67,10 @@ class AirflowClient:
             timeout=self.timeout,
         )
         if resp.status_code >= 400:
-            raise AirflowError(f"cannot log in to Airflow at {self.base} as {self.settings.airflow_user}: "
-                               f"{resp.status_code} {resp.text[:300]}")
+            raise AirflowError(
+                f"cannot log in to Airflow at {self.base} as {self.settings.airflow_user}: "
+                f"{resp.status_code} {resp.text[:300]}"
+            )
         self._token = resp.json()["access_token"]
         self.session.headers["Authorization"] = f"Bearer {self._token}"
 
@@ -103,10 +105,13 @@ class AirflowClient:
             if not missing:
                 return
             if time.monotonic() > deadline:
-                errors = "; ".join(f"{e.get('filename')}: {e.get('stack_trace', '')[-300:]}"
-                                   for e in self.import_errors())
-                raise AirflowError(f"DAGs not parsed within {timeout:.0f}s: {sorted(missing)}. "
-                                   f"Import errors: {errors or 'none'}")
+                errors = "; ".join(
+                    f"{e.get('filename')}: {e.get('stack_trace', '')[-300:]}" for e in self.import_errors()
+                )
+                raise AirflowError(
+                    f"DAGs not parsed within {timeout:.0f}s: {sorted(missing)}. "
+                    f"Import errors: {errors or 'none'}"
+                )
             time.sleep(poll)
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
@@ -131,12 +136,17 @@ class AirflowClient:
         """Start a run for ``logical_date``; if one exists (scheduled or manual), re-run it instead."""
         existing = self.run_for_date(dag_id, logical_date)
         if existing is None:
-            resp = self.request("POST", f"/dags/{dag_id}/dagRuns",
-                                json={"logical_date": logical_date.isoformat(), "conf": conf or {}})
+            resp = self.request(
+                "POST",
+                f"/dags/{dag_id}/dagRuns",
+                json={"logical_date": logical_date.isoformat(), "conf": conf or {}},
+            )
             if resp.status_code in (200, 201):
                 return DagRun.from_json(resp.json())
             if resp.status_code != 409:
-                raise AirflowError(f"cannot trigger {dag_id} for {logical_date}: {resp.status_code} {resp.text[:500]}")
+                raise AirflowError(
+                    f"cannot trigger {dag_id} for {logical_date}: {resp.status_code} {resp.text[:500]}"
+                )
             existing = self.run_for_date(dag_id, logical_date)
             if existing is None:
                 raise AirflowError(f"{dag_id}: conflict on {logical_date} but no run found")
@@ -146,8 +156,11 @@ class AirflowClient:
 
     def clear(self, dag_id: str, run_id: str) -> None:
         """Re-run every task of a run (the run goes back to queued and the scheduler takes it again)."""
-        self._json("POST", f"/dags/{dag_id}/clearTaskInstances",
-                   json={"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True})
+        self._json(
+            "POST",
+            f"/dags/{dag_id}/clearTaskInstances",
+            json={"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True},
+        )
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self._json("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]

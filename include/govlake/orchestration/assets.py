@@ -11,8 +11,12 @@ from govlake.registry import Dataset
 
 AUDIT_LIBRARIES = Asset(name="audit_libraries", uri="postgres://warehouse/govlake/audit/libraries")
 BASE_POPULATION = Asset(name="base_population", uri="postgres://warehouse/govlake/base/population")
-BASE_LEGAL_ENTITIES = Asset(name="base_legal_entities", uri="postgres://warehouse/govlake/base/legal_entities")
-OPEN_POPULATION = Asset(name="open_population_by_county_gender_age", uri="s3://open/population-by-county-gender-age")
+BASE_LEGAL_ENTITIES = Asset(
+    name="base_legal_entities", uri="postgres://warehouse/govlake/base/legal_entities"
+)
+OPEN_POPULATION = Asset(
+    name="open_population_by_county_gender_age", uri="s3://open/population-by-county-gender-age"
+)
 
 
 def raw_asset(dataset: Dataset) -> Asset:

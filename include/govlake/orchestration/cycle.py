@@ -107,7 +107,9 @@ def run_cycle(
 
     progress: dict[str, tuple[int, int]] = {}
     deadline = time.monotonic() + timeout
-    with Live(_render(outcome, progress, started), console=console, refresh_per_second=2, transient=False) as live:
+    with Live(
+        _render(outcome, progress, started), console=console, refresh_per_second=2, transient=False
+    ) as live:
         while True:
             for dag_id in ingest_ids:
                 run = outcome.runs[dag_id]

@@ -32,7 +32,9 @@ def cycle_date_from_context(context: Mapping[str, Any]) -> str:
         return dates[-1]
     logical = context.get("logical_date") or getattr(dag_run, "run_after", None)
     if logical is None:
-        raise ValueError("cannot tell which cycle date this run processes: no conf, asset event or logical date")
+        raise ValueError(
+            "cannot tell which cycle date this run processes: no conf, asset event or logical date"
+        )
     return date_of(logical).isoformat()
 
 

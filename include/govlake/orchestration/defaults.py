@@ -25,13 +25,23 @@ def notify_failure(context: dict[str, Any]) -> None:
     run_id = getattr(ti, "run_id", "?")
     error = str(context.get("exception") or "")[:2000]
     text = f"govlake: {dag_id}.{task_id} failed (run {run_id}): {error}"
-    payload = {"msgtype": "text", "text": {"content": text}, "dag_id": dag_id, "task_id": task_id,
-               "run_id": run_id, "error": error}
+    payload = {
+        "msgtype": "text",
+        "text": {"content": text},
+        "dag_id": dag_id,
+        "task_id": task_id,
+        "run_id": run_id,
+        "error": error,
+    }
     try:
         import requests
 
-        requests.post(url, data=json.dumps(payload, ensure_ascii=False).encode(), timeout=10,
-                      headers={"Content-Type": "application/json; charset=utf-8"})
+        requests.post(
+            url,
+            data=json.dumps(payload, ensure_ascii=False).encode(),
+            timeout=10,
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
     except Exception:  # a broken webhook must not hide the original failure
         log.exception("could not notify %s", url)
 

@@ -21,8 +21,10 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def _doc(dataset: Dataset) -> str:
-    cols = "\n".join(f"| `{c.name}` | {c.label} | {c.type} | {'✔' if c.required else ''} | {c.grade} | {c.pi} |"
-                     for c in dataset.columns)
+    cols = "\n".join(
+        f"| `{c.name}` | {c.label} | {c.type} | {'✔' if c.required else ''} | {c.grade} | {c.pi} |"
+        for c in dataset.columns
+    )
     return (
         f"### {dataset.department_name} · {dataset.name}\n\n{dataset.summary}\n\n"
         f"* source: **{dataset.source_kind}** · update cycle {dataset.update_cycle} · key "

@@ -34,7 +34,9 @@ def _rows(conn, query: str, params: tuple) -> list[dict[str, Any]]:
 
 def collect(day: str, settings: Settings | None = None) -> CycleReport:
     with connect(settings) as conn:
-        batches = _rows(conn, """
+        batches = _rows(
+            conn,
+            """
             select b.batch_id, b.department, b.dataset, b.source_kind, b.rows_extracted, b.rows_loaded,
                    b.rows_rejected as rejected_at_ingest,
                    coalesce(q.validate_rows, 0) as quarantined_at_validation,
@@ -45,55 +47,101 @@ def collect(day: str, settings: Settings | None = None) -> CycleReport:
               left join (select batch_id, count(distinct source_row) as validate_rows
                            from platform.quarantine where stage = 'validate' group by batch_id) q using (batch_id)
              where b.logical_date = %s
-             order by b.department, b.dataset""", (day,))
-        validations = _rows(conn, """
+             order by b.department, b.dataset""",
+            (day,),
+        )
+        validations = _rows(
+            conn,
+            """
             select suite, target, success, blocking_failures,
                    (select count(*) from platform.validation_results r where r.validation_id = v.validation_id) as expectations,
                    (select count(*) from platform.validation_results r
                      where r.validation_id = v.validation_id and not r.success) as failed
-              from platform.validation_runs v where logical_date = %s order by suite""", (day,))
-        failed_rules = _rows(conn, """
+              from platform.validation_runs v where logical_date = %s order by suite""",
+            (day,),
+        )
+        failed_rules = _rows(
+            conn,
+            """
             select v.suite, r.expectation, r.dimension, r.severity, r.unexpected_count, r.success
               from platform.validation_results r join platform.validation_runs v using (validation_id)
              where v.logical_date = %s and coalesce(r.unexpected_count, 0) > 0
-             order by r.unexpected_count desc nulls last limit 20""", (day,))
-        publications = _rows(conn, """
+             order by r.unexpected_count desc nulls last limit 20""",
+            (day,),
+        )
+        publications = _rows(
+            conn,
+            """
             select zone, target, rows, status from platform.publications
-             where logical_date = %s order by zone, target""", (day,))
+             where logical_date = %s order by zone, target""",
+            (day,),
+        )
     return CycleReport(day, batches, validations, failed_rules, publications)
 
 
 def render(report: CycleReport, settings: Settings | None = None) -> Group:
     settings = settings or get_settings()
     ingest = Table(title=f"Batches of {report.day}: rows in = published + quarantined")
-    for col in ("department", "dataset", "source", "extracted", "loaded", "quarantined\n(ingest)",
-                "quarantined\n(validation)", "published", "held", "balanced"):
+    for col in (
+        "department",
+        "dataset",
+        "source",
+        "extracted",
+        "loaded",
+        "quarantined\n(ingest)",
+        "quarantined\n(validation)",
+        "published",
+        "held",
+        "balanced",
+    ):
         ingest.add_column(col, justify="right" if col not in ("department", "dataset", "source") else "left")
     for b in report.batches:
         ingest.add_row(
-            b["department"], b["dataset"], b["source_kind"], f"{b['rows_extracted']:,}", f"{b['rows_loaded']:,}",
-            f"{b['rejected_at_ingest']:,}", f"{b['quarantined_at_validation']:,}",
-            f"{b['rows_published'] or 0:,}", f"{b['rows_held'] or 0:,}",
+            b["department"],
+            b["dataset"],
+            b["source_kind"],
+            f"{b['rows_extracted']:,}",
+            f"{b['rows_loaded']:,}",
+            f"{b['rejected_at_ingest']:,}",
+            f"{b['quarantined_at_validation']:,}",
+            f"{b['rows_published'] or 0:,}",
+            f"{b['rows_held'] or 0:,}",
             "[green]✔[/]" if b["balanced"] else "[red]✘[/]",
         )
     quality = Table(title="Quality gates (Great Expectations, pushed down to SQL)")
     for col in ("suite", "target", "expectations", "failed", "blocking failures", "result"):
         quality.add_column(col)
     for v in report.validations:
-        quality.add_row(v["suite"], v["target"], str(v["expectations"]), str(v["failed"]),
-                        str(v["blocking_failures"]), "[green]pass[/]" if v["success"] else "[red]fail[/]")
+        quality.add_row(
+            v["suite"],
+            v["target"],
+            str(v["expectations"]),
+            str(v["failed"]),
+            str(v["blocking_failures"]),
+            "[green]pass[/]" if v["success"] else "[red]fail[/]",
+        )
     rules = Table(title="Rules with failing rows")
     for col in ("suite", "rule", "dimension", "severity", "rows", "within threshold"):
         rules.add_column(col)
     for r in report.failed_rules:
-        rules.add_row(r["suite"], r["expectation"], r["dimension"], r["severity"],
-                      f"{r['unexpected_count']:,}", "yes" if r["success"] else "[red]no[/]")
+        rules.add_row(
+            r["suite"],
+            r["expectation"],
+            r["dimension"],
+            r["severity"],
+            f"{r['unexpected_count']:,}",
+            "yes" if r["success"] else "[red]no[/]",
+        )
     pubs = Table(title="Published")
     for col in ("zone", "target", "rows", "status"):
         pubs.add_column(col)
     for p in report.publications:
-        pubs.add_row(p["zone"], p["target"], f"{p['rows']:,}" if p["rows"] is not None else "",
-                     "[green]published[/]" if p["status"] == "published" else f"[red]{p['status']}[/]")
+        pubs.add_row(
+            p["zone"],
+            p["target"],
+            f"{p['rows']:,}" if p["rows"] is not None else "",
+            "[green]published[/]" if p["status"] == "published" else f"[red]{p['status']}[/]",
+        )
     access = Panel.fit(
         f"Airflow UI   {settings.airflow_url}   login {settings.airflow_user} / {settings.airflow_password}\n"
         f"Analysts     psql '{settings.warehouse_url}'\n"
@@ -101,8 +149,11 @@ def render(report: CycleReport, settings: Settings | None = None) -> Group:
         f"Stop         make down",
         title="Where to look",
     )
-    verdict = ("[bold green]Reconciled: every row is published or quarantined with a reason.[/]" if report.balanced
-               else "[bold red]Not reconciled — see the batches table.[/]")
+    verdict = (
+        "[bold green]Reconciled: every row is published or quarantined with a reason.[/]"
+        if report.balanced
+        else "[bold red]Not reconciled — see the batches table.[/]"
+    )
     return Group(ingest, quality, rules, pubs, verdict, access)
 
 

@@ -32,7 +32,9 @@ def ingest_load_raw(dataset_key: str, logical_date: str, manifest: dict[str, Any
 # -- build -----------------------------------------------------------------------------------------
 def build_staging(logical_date: str) -> dict[str, Any]:
     from govlake.transform import build_staging as run
+    from govlake.warehouse import bootstrap_warehouse
 
+    bootstrap_warehouse()
     return _dbt_summary(run(logical_date))
 
 

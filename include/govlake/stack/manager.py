@@ -30,6 +30,7 @@ from govlake.stack.process import (
     stop_managed,
     tail,
 )
+from govlake.warehouse import bootstrap_warehouse
 
 Progress = Callable[[str], None]
 
@@ -323,6 +324,8 @@ def up(settings: Settings, timeout: float = 300, progress: Progress | None = Non
     _start_postgres(settings, started, already, progress)
     _wait_healthy(settings, s3.NAME, _health_check(settings, s3.NAME), deadline, progress)
     s3.create_buckets(settings)
+    progress("preparing the warehouse (platform schema, raw tables)")
+    bootstrap_warehouse(settings)
     _start_department_api(settings, started, already)
     _start_airflow(settings, started, already, progress, max(30.0, deadline - time.monotonic()))
     for name in started:

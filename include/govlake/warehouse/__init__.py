@@ -25,3 +25,18 @@ def ensure_platform_schema(conn: psycopg.Connection) -> None:
         # Serialise concurrent callers (parallel ingest tasks) so CREATE IF NOT EXISTS cannot race.
         conn.execute("select pg_advisory_xact_lock(hashtext('govlake.platform_schema'))")
         conn.execute(platform_schema_sql())
+
+
+def bootstrap_warehouse(settings: Settings | None = None) -> None:
+    """Layer schemas, platform tables and one raw table per registry dataset (idempotent).
+
+    Run on ``govlake stack up`` and before every dbt build, so staging views compile even for a
+    dataset that has not delivered yet, and a department added to the registry gets its raw table.
+    """
+    from govlake.registry import iter_datasets
+    from govlake.warehouse.raw import ensure_raw_table
+
+    with connect(settings) as conn:
+        ensure_platform_schema(conn)
+        for dataset in iter_datasets():
+            ensure_raw_table(conn, dataset)
