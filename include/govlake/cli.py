@@ -13,13 +13,12 @@ import sys
 from datetime import UTC, date, datetime
 
 import typer
-from rich.console import Console
 
 from govlake.province.cli import generate_command
 from govlake.stack.cli import stack_app
+from govlake.terminal import make_console
 
-# Summaries are wide tables: keep them readable when output is piped (make demo | tee, CI logs).
-console = Console() if Console().is_terminal else Console(width=160)
+console = make_console()
 
 app = typer.Typer(
     name="govlake",

@@ -8,14 +8,14 @@ from __future__ import annotations
 from datetime import date as Date  # noqa: N812 - the option is called ``date``
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from govlake.province.generator import SCALES, ProvinceReport, generate_province
 from govlake.settings import get_settings
+from govlake.terminal import make_console
 
-console = Console()
+console = make_console()
 
 
 def _parse_date(value: str) -> Date:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import shlex
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from govlake.settings import Settings, load_settings
 from govlake.stack import airflow, manager
 from govlake.stack.process import StackError
+from govlake.terminal import make_console
 
 stack_app = typer.Typer(
     help="The local stack: PostgreSQL, SeaweedFS S3, Airflow and the simulated department API.",
     no_args_is_help=True,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _settings() -> Settings:
