@@ -16,7 +16,14 @@ def connect(settings: Settings | None = None, database: str | None = None, **kwa
 
 
 def platform_schema_sql() -> str:
-    return resources.files("govlake.warehouse").joinpath("platform_schema.sql").read_text(encoding="utf-8")
+    """Every DDL file under ``warehouse/schema/`` in name order (``00_core.sql`` first).
+
+    Each stage that keeps records adds its own numbered file (quality, sharing, catalog, ...), so the
+    platform schema grows without one file every change has to touch. Every file is idempotent.
+    """
+    folder = resources.files("govlake.warehouse").joinpath("schema")
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+    return "\n\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
 def ensure_platform_schema(conn: psycopg.Connection) -> None:

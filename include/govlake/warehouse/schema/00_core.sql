@@ -102,3 +102,6 @@ create table if not exists platform.reconciliation (
     balanced                boolean not null,
     computed_at             timestamptz not null default now()
 );
+
+-- Replacing a dataset's quarantine rows for a date (re-runs) filters on these.
+create index if not exists quarantine_dataset_date_idx on platform.quarantine (department, dataset, logical_date, stage);
