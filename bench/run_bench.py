@@ -5,7 +5,8 @@
 
 Each stage runs in its own Python process (the same functions the Airflow tasks call), so its peak
 memory is that of one task. The baseline is a plain ``COPY ... FROM STDIN`` of the same raw rows into the
-same PostgreSQL in the same run. Results are printed and written to ``.govlake/bench/<date>.json``.
+same PostgreSQL in the same run, into a plain (logged) table like the raw one — the same durability
+the load stage pays for. Results are printed and written to ``.govlake/bench/<date>.json``.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ elif stage == "raw_copy":
                 f"copy (select * from {table} where _logical_date = '{args['day']}') to stdout") as cp:
             for chunk in cp:
                 fh.write(chunk)
-        conn.execute(f"drop table if exists bench_raw_copy; create unlogged table bench_raw_copy (like {table})")
+        conn.execute(f"drop table if exists bench_raw_copy; create table bench_raw_copy (like {table})")
         t = time.perf_counter()  # time only the COPY into Postgres, the baseline for the load stage
         with conn.cursor() as cur, open(path, "rb") as fh:
             with cur.copy("copy bench_raw_copy from stdin") as cp:

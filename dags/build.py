@@ -1,8 +1,9 @@
 """
 ### Build the base libraries (write → audit)
 
-Starts when every department dataset has landed in raw (Asset-scheduled on all `s3://raw/...` Assets).
-For the cycle date carried by those Asset events:
+Starts when every *daily* department dataset has landed in raw (Asset-scheduled on their
+`s3://raw/...` Assets); weekly, monthly and yearly datasets are picked up by the next daily build after
+they land. For the cycle date carried by those Asset events:
 
 1. **dbt staging** — typed, renamed views over raw, plus the Guizhou division seed.
 2. **validate staging** — one Great Expectations suite per dataset, pushed down to SQL; every row failing
@@ -33,7 +34,7 @@ with DAG(
     dag_id="build__libraries",
     description="dbt staging → GX row rules + quarantine → dbt libraries in audit → GX gates",
     doc_md=__doc__,
-    schedule=[raw_asset(ds) for ds in DATASETS],
+    schedule=[raw_asset(ds) for ds in DATASETS if ds.is_daily],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -85,6 +85,11 @@ class Dataset:
         return self.source["kind"]
 
     @property
+    def is_daily(self) -> bool:
+        """Delivered every day (or continuously): the daily build waits for these to land."""
+        return self.update_cycle in ("实时", "每日")
+
+    @property
     def dag_id(self) -> str:
         return f"ingest__{self.key}"
 

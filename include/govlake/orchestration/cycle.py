@@ -42,6 +42,13 @@ def ingest_dag_ids() -> list[str]:
     return [ds.dag_id for ds in iter_datasets()]
 
 
+def ingest_waves() -> tuple[list[str], list[str]]:
+    """(less-than-daily datasets, daily datasets): the first wave lands before the daily one starts, so
+    the build the daily wave triggers already sees the weekly/monthly/yearly deliveries of the date."""
+    datasets = list(iter_datasets())
+    return [d.dag_id for d in datasets if not d.is_daily], [d.dag_id for d in datasets if d.is_daily]
+
+
 def all_dag_ids() -> list[str]:
     return [*ingest_dag_ids(), BUILD_DAG, PUBLISH_DAG]
 
@@ -100,8 +107,14 @@ def run_cycle(
 
     t0 = datetime.now(UTC)
     logical = _logical_datetime(day)
+    first_wave, daily_wave = ingest_waves()
     for dag_id in ingest_ids:
+        outcome.runs[dag_id] = None
+    pending = list(daily_wave)
+    for dag_id in first_wave or pending:
         outcome.runs[dag_id] = client.trigger(dag_id, logical, conf={"logical_date": day})
+    if not first_wave:
+        pending = []
     outcome.runs[BUILD_DAG] = None
     outcome.runs[PUBLISH_DAG] = None
 
@@ -113,9 +126,23 @@ def run_cycle(
         while True:
             for dag_id in ingest_ids:
                 run = outcome.runs[dag_id]
-                assert run is not None
+                if run is None:
+                    continue
                 outcome.runs[dag_id] = run = client.run(dag_id, run.run_id)
                 progress[dag_id] = _task_progress(client, run)
+            first = [outcome.runs[d] for d in first_wave]
+            if pending and any(r and r.state == "failed" for r in first):
+                outcome.failed = [r.dag_id for r in first if r and r.state == "failed"]
+                live.update(_render(outcome, progress, started))
+                break
+            if (
+                pending
+                and all(r and r.finished for r in first)
+                and not any(r.state == "failed" for r in first)
+            ):
+                for dag_id in pending:
+                    outcome.runs[dag_id] = client.trigger(dag_id, logical, conf={"logical_date": day})
+                pending = []
             ingest_runs = [outcome.runs[d] for d in ingest_ids]
             if all(r and r.finished for r in ingest_runs):
                 failed = [r.dag_id for r in ingest_runs if r and r.state == "failed"]
