@@ -6,15 +6,23 @@ PY := $(VENV)/bin/python
 GOVLAKE := $(VENV)/bin/govlake
 # The test suite runs its own stack beside the demo one (own data dir and ports), so a running demo survives.
 TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=55532 GOVLAKE_S3_ENDPOINT=127.0.0.1:58433 \
-            GOVLAKE_AIRFLOW_PORT=58180 GOVLAKE_DEPARTMENT_API_PORT=58190
+            GOVLAKE_AIRFLOW_PORT=58180 GOVLAKE_DEPARTMENT_API_PORT=58190 GOVLAKE_WEB_PORT=58170
 
-.PHONY: help venv demo up down status env test test-unit bench lint clean
+.PHONY: help system-deps venv demo up down status env test test-unit bench lint clean
 
 help:
 	@echo "make demo   set up, start the local stack, generate a province, run one daily cycle through Airflow"
 	@echo "make test   set up and run the whole test suite against real services"
 	@echo "make down   stop the local stack          make status   show each component"
 	@echo "make bench  throughput and memory at >= 1 million persons"
+
+# Debian packages used when present: a CJK font so scorecard PDFs render Chinese (WenQuanYi subsets fast).
+system-deps:
+	@if ! fc-list :lang=zh 2>/dev/null | grep -qi "wqy\|cjk"; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei fontconfig; \
+	  else echo "warning: no CJK font found; install fonts-wqy-microhei or scorecard PDFs will refuse to render"; fi; \
+	fi
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +32,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 venv: $(VENV)/.installed
 
-demo: venv
+demo: system-deps venv
 	$(GOVLAKE) demo
 
 up: venv
@@ -39,7 +47,7 @@ status: venv
 env: venv
 	@$(GOVLAKE) stack env
 
-test: venv
+test: system-deps venv
 	$(TEST_ENV) $(GOVLAKE) stack up
 	set -o pipefail; $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	  $(TEST_ENV) $(GOVLAKE) stack down; exit $$status
@@ -49,7 +57,7 @@ test-unit: venv
 
 # The benchmark also runs on a stack of its own, so its million-person province doesn't mix with the demo's.
 BENCH_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/bench GOVLAKE_PG_PORT=55632 GOVLAKE_S3_ENDPOINT=127.0.0.1:58533 \
-             GOVLAKE_AIRFLOW_PORT=58280 GOVLAKE_DEPARTMENT_API_PORT=58290
+             GOVLAKE_AIRFLOW_PORT=58280 GOVLAKE_DEPARTMENT_API_PORT=58290 GOVLAKE_WEB_PORT=58270
 
 bench: venv
 	$(BENCH_ENV) $(GOVLAKE) stack up

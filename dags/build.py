@@ -5,19 +5,29 @@ Starts when every *daily* department dataset has landed in raw (Asset-scheduled 
 `s3://raw/...` Assets); weekly, monthly and yearly datasets are picked up by the next daily build after
 they land. For the cycle date carried by those Asset events:
 
-1. **dbt staging** — typed, renamed views over raw, plus the Guizhou division seed.
+1. **dbt staging** — typed, renamed views over raw, plus the Guizhou division seed: one task group
+   `dbt_staging` with a run and a test task per model (astronomer-cosmos, rendered from the dbt manifest).
 2. **validate staging** — one Great Expectations suite per dataset, pushed down to SQL; every row failing
    a blocking rule goes to `platform.quarantine` and `s3://quarantine/` with its file, row and rule.
-3. **dbt libraries** — 人口 population and 法人 legal-entity libraries built into the `audit` schema from
-   the rows that passed, with dbt's own tests.
+3. **dbt libraries** — base libraries (人口 population, 法人 legal entities, spatial divisions, …) and theme
+   libraries built into the `audit` schema from the rows that passed: task group `dbt_libraries`, a run
+   and a test task per model.
 4. **validate libraries** — GX gates on the audit tables.
 5. **gate** — fails (red) if any blocking expectation failed, listing them; otherwise emits the
    `audit_libraries` Asset event and `publish__libraries` swaps the audit tables into place.
    On failure, `record_blocked` records the blocked publication and reconciles the held rows;
    the previously published libraries stay untouched.
+6. **history, docs** — after the gate passed: SCD2 snapshots of the libraries into `history`, and the dbt
+   docs site uploaded to `s3://exchange/_data_office/dbt-docs/`.
+
+By default the two groups are single tasks `dbt_staging` / `dbt_libraries` (a whole `dbt build` each, its
+per-model results in the task log and in `run_results.json`). With `GOVLAKE_DBT_TASKS=per_model` in the
+stack's environment they render per model from the manifest `govlake stack up` writes.
 """
 
 from __future__ import annotations
+
+import os
 
 import pendulum
 from airflow.sdk import DAG, TriggerRule, get_current_context, task
@@ -26,6 +36,12 @@ from govlake.orchestration.assets import AUDIT_LIBRARIES, raw_asset
 from govlake.orchestration.defaults import DEFAULT_ARGS
 from govlake.orchestration.tasks import LIBRARIES, staging_target
 from govlake.registry import iter_datasets
+from govlake.transform.airflow_tasks import manifest_available
+
+# Per-model dbt tasks (astronomer-cosmos) are opt-in while cross-model relationship tests are sorted
+# out: `dbt build --select <model>` also picks up tests whose other parent is not built yet.
+PER_MODEL_TASKS = os.environ.get("GOVLAKE_DBT_TASKS") == "per_model" and manifest_available()
+CYCLE_DATE = "{{ ti.xcom_pull(task_ids='resolve_cycle') }}"
 
 DATASETS = list(iter_datasets())
 AUTHORITATIVE_DEPARTMENT = "public_security"
@@ -76,8 +92,9 @@ with DAG(
 
     @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
     def record_blocked(day: str) -> list:
-        from govlake.orchestration.tasks import publish_libraries, reconcile
+        from govlake.orchestration.tasks import publish_libraries, reconcile, send_correction_lists
 
+        send_correction_lists(day)  # the departments get their rejected rows even when nothing publishes
         publish_libraries(
             day,
             validation_passed=False,
@@ -95,8 +112,32 @@ with DAG(
 
         return validate
 
+    @task(retries=1)
+    def prepare_dbt() -> dict:
+        from govlake.transform.airflow_tasks import prepare_build
+
+        return prepare_build()
+
+    @task(retries=1)
+    def record_history(day: str) -> dict:
+        from govlake.transform import snapshot_history
+
+        return snapshot_history(day).to_dict()
+
+    @task(retries=1)
+    def publish_dbt_docs(day: str) -> dict:
+        from govlake.transform import publish_docs
+
+        return publish_docs(day).as_dict()
+
     day = resolve_cycle()
-    staged = dbt_staging(day)
+    if PER_MODEL_TASKS:
+        from govlake.transform.airflow_tasks import dbt_task_group
+
+        staged = dbt_task_group("dbt_staging", ["tag:reference", "tag:staging"], CYCLE_DATE)
+        day >> prepare_dbt() >> staged
+    else:
+        staged = dbt_staging(day)
     # 公安厅's registrations are validated first: other departments' consistency rules compare against
     # the registry rows that passed.
     staging_results = []
@@ -105,7 +146,10 @@ with DAG(
         (staging_results[0] if staging_results else staged) >> result
         staging_results.append(result)
 
-    libraries = dbt_libraries(day)
+    if PER_MODEL_TASKS:
+        libraries = dbt_task_group("dbt_libraries", ["tag:libraries"], CYCLE_DATE, exclude=["tag:history"])
+    else:
+        libraries = dbt_libraries(day)
     staging_results >> libraries
     library_results = []
     for table in LIBRARIES:
@@ -115,3 +159,4 @@ with DAG(
 
     gated = gate(day, [*staging_results, *library_results])
     gated >> record_blocked(day)
+    gated >> [record_history(day), publish_dbt_docs(day)]

@@ -6,11 +6,13 @@ Starts when `build__libraries` has passed its gates (Asset `audit_libraries`). F
 1. **swap** — in one transaction, the audit tables replace `base.population` and `base.legal_entities`,
    and the `share` views (masked per the registry's grades and `config/masking.yaml`) are recreated for
    the consumer-department roles.
-2. **open data** — population by county × gender × age band, small cells suppressed (k-anonymity),
-   written to `s3://open/population-by-county-gender-age/<date>/` as CSV (UTF-8 BOM), Parquet and
-   metadata, after a leak scan for identifiers.
-3. **reconcile** — for every batch of the date: rows in = published + quarantined, stored in
+2. **reconcile** — for every batch of the date: rows in = published + quarantined, stored in
    `platform.reconciliation`; the task fails if a batch does not balance.
+3. **correction lists** — every department with quarantined rows for the date receives its 纠错清单
+   (XLSX + CSV + manifest) in `s3://exchange/<department>/correction-lists/<date>/`.
+
+The open datasets are published by `publish__open_data`, scheduled on the base library Assets this DAG
+emits.
 """
 
 from __future__ import annotations
@@ -18,17 +20,12 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, get_current_context, task
 
-from govlake.orchestration.assets import (
-    AUDIT_LIBRARIES,
-    BASE_LEGAL_ENTITIES,
-    BASE_POPULATION,
-    OPEN_POPULATION,
-)
+from govlake.orchestration.assets import AUDIT_LIBRARIES, BASE_LEGAL_ENTITIES, BASE_POPULATION
 from govlake.orchestration.defaults import DEFAULT_ARGS
 
 with DAG(
     dag_id="publish__libraries",
-    description="swap audit → base + share views, open dataset, reconciliation",
+    description="swap audit → base + share views, reconciliation",
     doc_md=__doc__,
     schedule=[AUDIT_LIBRARIES],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -54,21 +51,19 @@ with DAG(
             events[asset].extra = {"logical_date": day}
         return publications
 
-    @task(outlets=[OPEN_POPULATION])
-    def publish_open_data(day: str) -> dict:
-        from govlake.orchestration.tasks import publish_open_data as run
-
-        release = run(day)
-        get_current_context()["outlet_events"][OPEN_POPULATION].extra = {"logical_date": day}
-        return release
-
     @task
     def reconcile(day: str) -> list:
         from govlake.orchestration.tasks import reconcile as run
 
         return run(day, published=True)
 
+    @task
+    def send_correction_lists(day: str) -> list:
+        from govlake.orchestration.tasks import send_correction_lists as run
+
+        return run(day)
+
     day = resolve_cycle()
+    day >> send_correction_lists(day)
     swapped = swap_into_place(day)
-    opened = publish_open_data(day)
-    swapped >> opened >> reconcile(day)
+    swapped >> reconcile(day)

@@ -14,7 +14,10 @@ from datetime import UTC, date, datetime
 
 import typer
 
+from govlake.catalog.cli import catalog_app
+from govlake.exports.cli import export_app
 from govlake.province.cli import generate_command
+from govlake.sharing.cli import audit_app, request_app
 from govlake.stack.cli import stack_app
 from govlake.terminal import make_console
 
@@ -28,6 +31,11 @@ app = typer.Typer(
 )
 app.add_typer(stack_app, name="stack", help="Start, stop and inspect the local stack.")
 app.command("generate", help="Generate a synthetic province into the department systems.")(generate_command)
+
+app.add_typer(catalog_app, name="catalog", help="政务信息资源目录: sync, search, show, export, classify.")
+app.add_typer(request_app, name="request", help="数据调度: data requests, decisions, grants.")
+app.add_typer(audit_app, name="audit", help="The hash-chained audit trail of data dispatch.")
+app.add_typer(export_app, name="export", help="Scheduled exports into department outboxes.")
 
 cycle_app = typer.Typer(help="Run and inspect the daily cycle.", no_args_is_help=True)
 app.add_typer(cycle_app, name="cycle")

@@ -9,6 +9,7 @@ its path and field and skipped, so it never takes down the other departments.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,10 @@ import yaml
 
 log = logging.getLogger(__name__)
 
-REGISTRY_DIR = Path(__file__).parent / "config" / "departments"
+# GOVLAKE_REGISTRY_DIR points a stack (its DAG processor and tasks) at another registry, e.g. a test one.
+REGISTRY_DIR = Path(
+    os.environ.get("GOVLAKE_REGISTRY_DIR") or Path(__file__).parent / "config" / "departments"
+)
 
 COLUMN_TYPES = {
     "string": "text",
@@ -26,10 +30,14 @@ COLUMN_TYPES = {
     "date": "date",
     "timestamp": "timestamptz",
 }
-SOURCE_KINDS = ("database", "csv", "rest_api")
+SOURCE_KINDS = ("database", "csv", "xlsx", "rest_api")
 GRADES = ("核心", "重要", "一般")
 PI_FLAGS = ("direct", "quasi", "none")
 UPDATE_CYCLES = ("实时", "每日", "每周", "每月", "每季度", "每年")
+# 政务信息资源目录编制指南: sharing and open types of a catalog entry. Conditional sharing must state its
+# condition, and a resource not shared must state the basis for it, so both require sharing_condition.
+SHARING_TYPES = ("无条件共享", "有条件共享", "不予共享")
+OPEN_TYPES = ("无条件开放", "有条件开放", "不予开放")
 
 # Columns the platform adds to every raw row: where it came from, so that every row can be traced
 # back to its file and line and reconciled per batch.
@@ -39,6 +47,8 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "text"),
     ("_source_row", "bigint"),
     ("_ingested_at", "timestamptz"),
+    # A tombstone: the source deleted this key (soft-delete flag set); staging excludes deleted keys.
+    ("_deleted", "boolean"),
 )
 
 
@@ -74,6 +84,7 @@ class Dataset:
     primary_key: tuple[str, ...]
     columns: tuple[Column, ...]
     registry_file: Path = field(compare=False)
+    catalog: dict = field(default_factory=dict)  # the catalog entry's fields (政务信息资源目录), as written
 
     @property
     def key(self) -> str:
@@ -138,6 +149,23 @@ def _choice(value: str, allowed: tuple[str, ...], where: str, path: Path) -> str
     return value
 
 
+def _catalog(ds: dict, where: str, path: Path) -> dict:
+    """The dataset's ``catalog:`` block; sharing and open types checked against the national guide."""
+    catalog = ds.get("catalog") or {}
+    if not isinstance(catalog, dict):
+        raise RegistryError(f"{path}: field '{where}catalog' must be a mapping of catalog fields")
+    if "sharing_type" in catalog:
+        sharing = _choice(catalog["sharing_type"], SHARING_TYPES, f"{where}catalog.sharing_type", path)
+        if sharing != "无条件共享" and not catalog.get("sharing_condition"):
+            raise RegistryError(
+                f"{path}: field '{where}catalog.sharing_condition' is required when sharing_type is {sharing} "
+                "(state the condition, or the basis for not sharing)"
+            )
+    if "open_type" in catalog:
+        _choice(catalog["open_type"], OPEN_TYPES, f"{where}catalog.open_type", path)
+    return dict(catalog)
+
+
 def parse_department(path: Path) -> Department:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -187,6 +215,7 @@ def parse_department(path: Path) -> Department:
                 primary_key=pk,
                 columns=tuple(columns),
                 registry_file=path,
+                catalog=_catalog(ds, where, path),
             )
         )
     return Department(

@@ -66,6 +66,10 @@ class Settings:
     department_api_port: int = 58090
     department_api_token: str = field(default="", repr=False)
 
+    # The platform's web service (catalog, data dispatch, sharing API; govlake.web.app:app).
+    web_host: str = "127.0.0.1"
+    web_port: int = 58070
+
     # The demo consumer department's database role in the sharing zone.
     consumer_role: str = "dept_civil_affairs"
     consumer_password: str = field(default="", repr=False)
@@ -106,6 +110,10 @@ class Settings:
         return f"http://{self.department_api_host}:{self.department_api_port}"
 
     @property
+    def web_url(self) -> str:
+        return f"http://{self.web_host}:{self.web_port}"
+
+    @property
     def s3_url(self) -> str:
         return f"{'https' if self.s3_secure else 'http'}://{self.s3_endpoint}"
 
@@ -144,6 +152,7 @@ class Settings:
             "GOVLAKE_DEPARTMENT_API_URL": self.department_api_url,
             "GOVLAKE_DEPARTMENT_API_TOKEN": self.department_api_token,
             "GOVLAKE_CONSUMER_PASSWORD": self.consumer_password,
+            "GOVLAKE_WEB_URL": self.web_url,
         }
         return [f"export {k}='{v}'" for k, v in values.items()]
 

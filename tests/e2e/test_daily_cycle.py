@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 
+from govlake.registry import iter_datasets
+
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 SEED = 7
@@ -27,12 +29,8 @@ def _snapshot(conn, day: str) -> dict:
     q = lambda sql, *a: conn.execute(sql, a).fetchone()[0]  # noqa: E731
     return {
         "raw": {
-            t: q(f"select count(*) from raw.{t} where _logical_date = %s", day)
-            for t in (
-                "public_security__household_registration",
-                "market_regulation__market_entities",
-                "human_resources__social_insurance_enrollment",
-            )
+            ds.key: q(f"select count(*) from {ds.raw_table} where _logical_date = %s", day)
+            for ds in iter_datasets()
         },
         "raw_distinct_rows": q(
             """select count(*) from (select distinct _batch_id, _source_row
@@ -57,7 +55,9 @@ def cycle(stack):
 
     day = _today()
     report = generate_province(
-        stack, scale="tiny", seed=SEED, logical_date=datetime.fromisoformat(day).date(), defect_rate=0.08
+        # `small`: the rarer datasets (低保, births, marriages) need enough rows that 3 % of defects stay
+        # under each blocking rule's threshold; at `tiny` a single bad row in a 3-row batch blocks the cycle.
+        stack, scale="small", seed=SEED, logical_date=datetime.fromisoformat(day).date(), defect_rate=0.03
     )
     outcome = run_cycle(day, settings=stack, console=Console(width=120), timeout=1500)
     return day, report, outcome
@@ -76,10 +76,11 @@ def test_every_batch_reconciles(cycle, warehouse):
         "where logical_date = %s",
         (day,),
     ).fetchall()
-    assert len(rows) == 3
+    assert len(rows) == len(list(iter_datasets())), "a registry dataset has no reconciled batch"
     for batch_id, rows_in, published, quarantined, balanced in rows:
         assert balanced and rows_in == published + quarantined, batch_id
-        assert rows_in > 0 and published > 0 and quarantined > 0, batch_id
+        assert rows_in > 0 and published > 0, batch_id
+    assert sum(r[3] for r in rows) > 0, "defects were injected but nothing was quarantined"
 
 
 def test_injected_defects_are_quarantined_with_reasons(cycle, warehouse):

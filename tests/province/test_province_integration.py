@@ -1,4 +1,4 @@
-"""The province written into the running stack (PostgreSQL + S3) and served by the real 人社厅 API process.
+"""The province written into the running stack (PostgreSQL + S3) and served by the real department API process.
 
 Needs ``govlake stack up``. Generates the tiny province for seed 42 on 2024-06-01 (the same sources the
 default ``govlake generate --scale tiny --date 2024-06-01`` writes), so other engineers' data is not
@@ -25,7 +25,17 @@ import pytest
 
 from govlake.lake import s3_client
 from govlake.province.generator import ProvinceReport, generate_province
-from govlake.province.tables import ENROLLMENT, ENTITIES, HOUSEHOLD
+from govlake.province.tables import (
+    ALL_DATASETS,
+    DIBAO,
+    ENROLLMENT,
+    ENTITIES,
+    HOUSEHOLD,
+    INDICATORS,
+    NEW_DATASETS,
+    PAYMENTS,
+)
+from govlake.province.writers import DEPARTMENT_TABLES
 from govlake.registry import get_dataset
 from govlake.settings import PROJECT_DIR, get_settings
 from govlake.warehouse import connect
@@ -101,20 +111,53 @@ def test_enrollment_table_and_defects_manifest(report: ProvinceReport) -> None:
         assert sum(kinds.values()) == len(document["defects"][dataset])
 
 
+@pytest.mark.parametrize("dataset", [DIBAO, PAYMENTS, INDICATORS])
+def test_new_department_tables_hold_the_registry_columns(report: ProvinceReport, dataset: str) -> None:
+    schema, table = DEPARTMENT_TABLES[dataset].split(".")
+    with connect(get_settings(), database=get_settings().department_db) as conn:
+        columns = [
+            r[0]
+            for r in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s "
+                "and table_name = %s order by ordinal_position",
+                (schema, table),
+            )
+        ]
+        count = conn.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
+    assert columns == [c.source_name for c in get_dataset(dataset).columns]
+    assert count == report.counts[dataset] > 0
+
+
+def test_every_new_source_is_where_the_report_says(report: ProvinceReport) -> None:
+    assert set(report.locations) == set(ALL_DATASETS)
+    for dataset in NEW_DATASETS:
+        where = report.locations[dataset]
+        if where.startswith("s3://landing/"):
+            assert len(_object(where.removeprefix("s3://landing/"))) > 1000, dataset
+        else:
+            assert where.endswith(DEPARTMENT_TABLES[dataset])
+    document = json.loads(_object(report.defects_uri.removeprefix("s3://landing/")).decode("utf-8"))
+    assert set(document["manifest"]) == set(ALL_DATASETS)
+    assert set(document["findings"]) == {DIBAO, PAYMENTS}
+
+
+def _fingerprint(report: ProvinceReport) -> dict[str, object]:
+    """A digest of every source the report names: table contents, or the landed file's bytes."""
+    out: dict[str, object] = {}
+    for dataset, where in report.locations.items():
+        if where.startswith("s3://landing/"):
+            out[dataset] = hashlib.sha256(_object(where.removeprefix("s3://landing/"))).hexdigest()
+        else:
+            out[dataset] = _table_digest(DEPARTMENT_TABLES[dataset], "t::text")
+    return out
+
+
 def test_regeneration_is_byte_identical(report: ProvinceReport) -> None:
-    before = (
-        _table_digest("public_security.household_registration", "t::text"),
-        _table_digest("human_resources.enrollment", "t::text"),
-        hashlib.sha256(_object(report.locations[ENTITIES].removeprefix("s3://landing/"))).hexdigest(),
-    )
+    before = _fingerprint(report)
     again = generate_province(get_settings(), "tiny", SEED, DAY)
-    after = (
-        _table_digest("public_security.household_registration", "t::text"),
-        _table_digest("human_resources.enrollment", "t::text"),
-        hashlib.sha256(_object(again.locations[ENTITIES].removeprefix("s3://landing/"))).hexdigest(),
-    )
-    assert before == after
-    assert again.defects == report.defects
+    assert _fingerprint(again) == before
+    assert set(before) == set(ALL_DATASETS)
+    assert again.defects == report.defects and again.findings == report.findings
 
 
 # -- the 人社厅 API as a real subprocess -------------------------------------------------------------------
@@ -213,6 +256,39 @@ def test_api_updated_since_filters_by_watermark(api) -> None:
     )
     assert status == 200 and body["total"] == expected == len(body["data"])
     assert all(r["aae036"] >= "2024-05-01" for r in body["data"])
+
+
+def test_indicator_api_requires_the_token_and_pages_in_id_order(api, report: ProvinceReport) -> None:
+    base, token, _ = api
+    assert _get(f"{base}/api/v1/indicators?page=1&page_size=10")[0] == 401
+    assert _get(f"{base}/api/v1/indicators?page=1&page_size=10", token="wrong")[0] == 401
+    status, first = _get(f"{base}/api/v1/indicators?page=1&page_size=2000", token=token)
+    assert status == 200 and first["total"] == report.counts[INDICATORS]
+    seen = list(first["data"])
+    for page in range(2, first["pages"] + 1):
+        status, body = _get(f"{base}/api/v1/indicators?page={page}&page_size=2000", token=token)
+        assert status == 200 and body["page"] == page
+        seen += body["data"]
+    assert len(seen) == first["total"]
+    assert [r["id"] for r in seen] == sorted(r["id"] for r in seen)
+    assert list(seen[0]) == [c.source_name for c in get_dataset(INDICATORS).columns]
+    assert all(isinstance(r["sz"], float) for r in seen if r["sz"] is not None)
+    assert any(r["sz"] is None for r in seen)  # the injected missing values travel as JSON null
+    assert seen[0]["gxsj"].endswith("+08:00")
+
+
+def test_indicator_api_updated_since_filters_by_gxsj(api) -> None:
+    base, token, _ = api
+    with connect(get_settings(), database=get_settings().department_db) as conn:
+        expected = conn.execute(
+            "select count(*) from statistics.macro_indicators where gxsj >= '2024-03-01T00:00:00+08:00'"
+        ).fetchone()[0]
+    status, body = _get(
+        f"{base}/api/v1/indicators?page=1&page_size=5000&updated_since=2024-03-01T00:00:00%2B08:00",
+        token=token,
+    )
+    assert status == 200 and 0 < body["total"] == expected == len(body["data"])
+    assert all(r["gxsj"] >= "2024-03-01" for r in body["data"])
 
 
 def test_api_stops_cleanly_on_sigterm(api) -> None:

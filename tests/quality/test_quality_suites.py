@@ -10,6 +10,15 @@ EXPECTED_SUITES = {
     "stg_human_resources__social_insurance_enrollments": "staging.stg_human_resources__social_insurance_enrollments",
     "population": "audit.population",
     "legal_entities": "audit.legal_entities",
+    # issue 5: the seven departments added to the registry
+    "stg_health__birth_certificates": "staging.stg_health__birth_certificates",
+    "stg_civil_affairs__marriage_registrations": "staging.stg_civil_affairs__marriage_registrations",
+    "stg_civil_affairs__subsistence_allowances": "staging.stg_civil_affairs__subsistence_allowances",
+    "stg_agriculture__crop_productions": "staging.stg_agriculture__crop_productions",
+    "stg_statistics__macro_indicators": "staging.stg_statistics__macro_indicators",
+    "stg_natural_resources__administrative_divisions": "staging.stg_natural_resources__administrative_divisions",
+    "stg_transport__passenger_volumes": "staging.stg_transport__passenger_volumes",
+    "stg_finance__subsidy_payments": "staging.stg_finance__subsidy_payments",
 }
 
 

@@ -58,6 +58,7 @@ def _free_settings(home: Path) -> dict[str, str]:
             "GOVLAKE_S3_ENDPOINT": f"127.0.0.1:{57333 + shift}",
             "GOVLAKE_AIRFLOW_PORT": str(57080 + shift),
             "GOVLAKE_DEPARTMENT_API_PORT": str(57090 + shift),
+            "GOVLAKE_WEB_PORT": str(57070 + shift),
         }
         ports = manager.stack_ports(load_settings(env)).values()
         if not any(port_open("127.0.0.1", p, timeout=0.2) for p in ports):

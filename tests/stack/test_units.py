@@ -81,6 +81,7 @@ def test_default_and_make_test_stacks_do_not_collide(tmp_path: Path) -> None:
         GOVLAKE_S3_ENDPOINT="127.0.0.1:58433",
         GOVLAKE_AIRFLOW_PORT="58180",
         GOVLAKE_DEPARTMENT_API_PORT="58190",
+        GOVLAKE_WEB_PORT="58170",
     )
     assert manager.port_collisions(dev) == []
     assert manager.port_collisions(test) == []

@@ -30,7 +30,7 @@ def warehouse(stack: Settings) -> Iterator[psycopg.Connection]:
 def schema_prefix(warehouse: psycopg.Connection) -> Iterator[str]:
     prefix = f"tr{os.getpid()}_"
     yield prefix
-    for layer in ("staging", "audit", "reference"):
+    for layer in ("staging", "audit", "reference", "history"):
         warehouse.execute(f'drop schema if exists "{prefix}{layer}" cascade')
     shutil.rmtree(runner._target_path(prefix), ignore_errors=True)
 

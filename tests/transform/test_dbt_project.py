@@ -47,4 +47,4 @@ def test_unit_tests_pass(warehouse, schema_prefix, settings):
 @pytest.mark.integration
 def test_missing_logical_date_fails_with_a_clear_error(warehouse, schema_prefix, settings):
     with pytest.raises(DbtError, match="logical_date"):
-        run_dbt(["build", "--select", "int_persons_registered"], settings, schema_prefix=schema_prefix)
+        run_dbt(["build", "--select", "int_persons_versioned"], settings, schema_prefix=schema_prefix)

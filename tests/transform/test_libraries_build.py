@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import pytest
 from psycopg.types.json import Jsonb
 
-from govlake.transform import build_libraries, build_staging
+from govlake.transform import build_libraries, build_staging, snapshot_history
 
 pytestmark = pytest.mark.integration
 
@@ -197,15 +197,55 @@ def test_population_conflicts(built, warehouse):
     audit, _ = built
     rows = fetch(
         warehouse,
-        f"select conflict_id, field_name, public_security_value, human_resources_value, adopted_value,"
-        f" public_security_batch_id from {audit}.population_conflicts where resident_id = any(%s)",
+        f"select conflict_id, field_name, department_values, evidence, adopted_value, adopted_from"
+        f" from {audit}.population_conflicts where resident_id = any(%s)",
         ([P1, P2, P3, P5],),
     )
-    assert set(rows) == {f"{P1}:birth_date", f"{P2}:name"}
-    assert rows[f"{P1}:birth_date"]["public_security_value"] == "1990-01-01"
-    assert rows[f"{P1}:birth_date"]["human_resources_value"] == "1990-01-02"
+    assert set(rows) == {f"{P1}:birth_date", f"{P2}:name"}, "division_code (户籍地 vs 参保地) is not compared"
+    assert rows[f"{P1}:birth_date"]["department_values"] == {
+        "public_security": "1990-01-01",
+        "human_resources": "1990-01-02",
+    }
     assert rows[f"{P2}:name"]["adopted_value"] == "李四"
-    assert rows[f"{P2}:name"]["public_security_batch_id"] == batch(PS, LOGICAL_DATE)
+    assert rows[f"{P2}:name"]["adopted_from"] == "public_security"
+    assert rows[f"{P2}:name"]["evidence"]["public_security"]["batch_id"] == batch(PS, LOGICAL_DATE)
+
+
+def test_spatial_libraries(built, warehouse):
+    audit, _ = built
+    counts = dict(
+        warehouse.execute(
+            f"select division_level, count(*) from {audit}.administrative_divisions group by 1"
+        ).fetchall()
+    )
+    assert counts == {"province": 1, "prefecture": 9, "county": 88, "township": 1510}
+    bijie = warehouse.execute(
+        f"select count(*), min(prefecture_name) from {audit}.counties where prefecture_code = '520500'"
+    ).fetchone()
+    assert bijie == (8, "毕节市")
+
+
+def test_themes_count_the_test_persons(built, warehouse):
+    audit, _ = built
+    row = warehouse.execute(
+        f"select living_persons, households from {audit}.population_development where county_code = '520102'"
+    ).fetchone()
+    assert row == (2, 1), "P1 and P2 live in 520102 in one household (P3 is quarantined)"
+    coverage = dict(
+        warehouse.execute(
+            f"select insurance_type, insured_persons from {audit}.insurance_coverage"
+            f" where county_code = '520102' and insured_persons > 0"
+        ).fetchall()
+    )
+    assert coverage == {"工伤保险": 1, "养老保险": 1, "医疗保险": 1}
+
+
+def test_incremental_rerun_keeps_one_version_per_person(built, warehouse):
+    audit, _ = built
+    dupes = warehouse.execute(
+        f"select count(*) - count(distinct resident_id) from {audit}.int_persons_versioned"
+    ).fetchone()[0]
+    assert dupes == 0
 
 
 def test_legal_entities(built, warehouse):
@@ -220,3 +260,32 @@ def test_legal_entities(built, warehouse):
     assert entities[C2]["entity_name"] == "乙商店", "the newest logical date wins"
     assert entities[C1]["prefecture_code"] == "520100"
     assert entities[C1]["built_for_date"] == date(1999, 1, 1)
+
+
+def test_history_snapshot_is_stamped_with_the_logical_date_and_idempotent(built, warehouse, settings):
+    audit, _ = built
+    history = audit.replace("audit", "history")
+    for _ in range(2):  # a re-run of the same date adds no version
+        result = snapshot_history(LOGICAL_DATE, settings, schema_prefix=audit[: -len("audit")])
+        assert result.success, result.summary()
+    rows = warehouse.execute(
+        f"select count(*), count(distinct resident_id), min(dbt_valid_from), max(dbt_valid_from)"
+        f" from {history}.population_history where resident_id = any(%s)",
+        ([P1, P2, P5],),
+    ).fetchone()
+    assert rows == (3, 3, datetime(1999, 1, 1), datetime(1999, 1, 1))
+
+
+def test_docs_site_is_uploaded_to_the_private_exchange_bucket(built, settings, tmp_path):
+    from govlake.lake import s3_client
+    from govlake.transform import DOCS_PREFIX, upload_docs
+
+    for name, body in (("index.html", "<html></html>"), ("manifest.json", "{}"), ("catalog.json", "{}")):
+        (tmp_path / name).write_text(body, encoding="utf-8")
+    published = upload_docs(tmp_path, settings)
+    assert published.uris[0] == f"s3://exchange/{DOCS_PREFIX}index.html"
+    client = s3_client(settings)
+    assert client.get_object("exchange", DOCS_PREFIX + "manifest.json").read() == b"{}"
+    with pytest.raises(FileNotFoundError, match="catalog.json"):
+        (tmp_path / "catalog.json").unlink()
+        upload_docs(tmp_path, settings)

@@ -1,22 +1,28 @@
--- 人口基础库: everyone known to 公安厅 (household registration) or 人社厅 (social insurance).
+-- 人口基础库: one golden record per person known to any department in var('population_sources').
 -- Grain: one row per person (resident_id).
 --
--- Tie-break: 公安厅 is authoritative for identity, birth, household and status, so its value wins
--- whenever it has one; 人社厅 only fills items 公安厅 does not hold. Disagreements are listed in
--- conflict_fields (details in population_conflicts). Persons known only to 人社厅 are kept with
--- in_household_registry = false: name and birth date as 人社厅 knows them (birth date from the ID when
--- 人社厅 has none), gender from the ID's 17th digit, division_code = the insurance place, status null.
+-- Each attribute takes the first non-NULL value in its order of authority, from the tie-break table in
+-- dbt_project.yml (var population_attributes; readable as the population_attribute_sources model). No
+-- department is special-cased here: macros/population_merge.sql renders the coalesce from the table.
+-- Disagreements are listed in conflict_fields and detailed in population_conflicts. Persons outside the
+-- household registry (公安厅) are kept with in_household_registry = false.
+{%- set sources = population_sources() %}
 with
 
-registered as (
+{% for department, model in sources.items() %}
+{{ department }} as (
 
-    select * from {{ ref('int_persons_registered') }}
+    select * from {{ ref(model) }}
 
 ),
 
-insured as (
+{% endfor %}
+known as (
 
-    select * from {{ ref('int_persons_insured') }}
+    {% for department in sources %}
+    select resident_id from {{ department }}
+    {% if not loop.last %}union{% endif %}
+    {% endfor %}
 
 ),
 
@@ -39,38 +45,35 @@ divisions as (
 merged as (
 
     select
-        coalesce(registered.resident_id, insured.resident_id) as resident_id,
-        registered.resident_id is not null as in_household_registry,
+        known.resident_id,
 
-        ---------- identity: 公安厅 first
-        coalesce(registered.name, insured.name) as name,
-        -- GB/T 2261.1 codes 1/2 are accepted as well as 男/女
-        case registered.gender when '1' then '男' when '2' then '女' else registered.gender end
-            as registered_gender,
-        coalesce(registered.birth_date, insured.birth_date) as known_birth_date,
-        registered.ethnicity,
+        ---------- attributes, each by its order of authority
+        {% for attribute in population_attributes() %}
+        {{ population_attribute_value(attribute) }} as {{ attribute }},
+        {% endfor %}
 
-        ---------- household: 公安厅 only (人社厅 knows the insurance place)
-        coalesce(registered.division_code, insured.division_code) as division_code,
-        registered.address,
-        registered.household_id,
-
-        ---------- status: 公安厅 only
-        registered.status,
-        registered.death_date,
-
-        ---------- insurance: 人社厅
-        coalesce(insured.insurance_types, cast(array[] as text[])) as insurance_types,
-
+        ---------- which departments know the person
+        public_security.resident_id is not null as in_household_registry,
         array_remove(array[
-            case when registered.resident_id is not null then 'public_security' end,
-            case when insured.resident_id is not null then 'human_resources' end
+            {% for department in sources %}
+            case when {{ department }}.resident_id is not null then '{{ department }}' end
+            {%- if not loop.last %},{% endif %}
+            {% endfor %}
         ], null) as source_departments,
 
-        greatest(registered.updated_at, insured.updated_at) as updated_at
+        ---------- insurance: 人社厅 is the only source
+        coalesce(human_resources.insurance_types, cast(array[] as text[])) as insurance_types,
 
-    from registered
-    full outer join insured on insured.resident_id = registered.resident_id
+        greatest(
+            {% for department in sources %}
+            {{ department }}.updated_at{% if not loop.last %},{% endif %}
+            {% endfor %}
+        ) as updated_at
+
+    from known
+    {% for department in sources %}
+    left join {{ department }} on {{ department }}.resident_id = known.resident_id
+    {% endfor %}
 
 ),
 
@@ -79,20 +82,8 @@ final as (
     select
         merged.resident_id,
         merged.name,
-        coalesce(
-            merged.registered_gender,
-            case
-                when substr(merged.resident_id, 17, 1) in ('1', '3', '5', '7', '9') then '男'
-                when substr(merged.resident_id, 17, 1) in ('0', '2', '4', '6', '8') then '女'
-            end
-        ) as gender,
-        coalesce(
-            merged.known_birth_date,
-            case
-                when {{ is_valid_resident_id('merged.resident_id') }}
-                    then to_date(substr(merged.resident_id, 7, 8), 'YYYYMMDD')
-            end
-        ) as birth_date,
+        merged.gender,
+        merged.birth_date,
         merged.ethnicity,
         merged.division_code,
         divisions.prefecture_code,

@@ -1,65 +1,78 @@
--- Where 公安厅 and 人社厅 disagree about a person. Grain: one row per person x item (conflict_id).
--- Kept visible rather than silently resolved: the population library adopts 公安厅's value (it is the
--- authority for identity and birth) and lists the item in population.conflict_fields; this table keeps
--- both values and the rows they came from, for the department stewards to settle.
--- An item is in conflict when both departments have a value and the values differ; a value missing on one
--- side is a gap, not a conflict.
+-- Where departments disagree about a person. Grain: one row per person x item (conflict_id).
+-- Kept visible rather than silently resolved: the population library adopts the value of the most
+-- authoritative department (tie-break table, var population_attributes) and lists the item in
+-- population.conflict_fields; this table keeps every department's value and the batch/row it came from,
+-- for the department stewards to settle. Every attribute that two or more departments hold is compared.
+-- An item is in conflict when at least two departments have a value and the values differ; a value
+-- missing on one side is a gap, not a conflict.
+{%- set sources = population_sources() %}
+{%- set compared = [] %}
+{%- for attribute in population_attributes() %}
+    {%- if population_attribute_departments(attribute) | length > 1
+        and population_attributes()[attribute].get('compare', true) %}{% do compared.append(attribute) %}{% endif %}
+{%- endfor %}
 with
 
-registered as (
+{% for department, model in sources.items() %}
+{{ department }} as (
 
-    select * from {{ ref('int_persons_registered') }}
-
-),
-
-insured as (
-
-    select * from {{ ref('int_persons_insured') }}
+    select * from {{ ref(model) }}
 
 ),
 
-compared as (
+{% endfor %}
+claims as (
 
+    {% for attribute in compared %}
+    {%- set departments = population_attribute_departments(attribute) %}
+    {% for department, priority in departments %}
     select
-        registered.resident_id,
-        item.field_name,
-        item.public_security_value,
-        item.human_resources_value,
-        registered._batch_id as public_security_batch_id,
-        registered._source_row as public_security_source_row,
-        insured._batch_id as human_resources_batch_id,
-        insured._source_row as human_resources_source_row
+        resident_id,
+        '{{ attribute }}' as field_name,
+        '{{ department }}' as department,
+        {{ priority }} as priority,
+        cast({{ attribute }} as text) as claimed_value,
+        _batch_id,
+        cast(_source_row as bigint) as _source_row
+    from {{ department }}
+    where {{ attribute }} is not null
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
-    from registered
-    inner join insured on insured.resident_id = registered.resident_id
-    cross join lateral (
-        values
-            ('name', registered.name, insured.name),
-            ('birth_date', cast(registered.birth_date as text), cast(insured.birth_date as text))
-    ) as item (field_name, public_security_value, human_resources_value)
+),
+
+disputed as (
+
+    select resident_id, field_name
+    from claims
+    group by resident_id, field_name
+    having count(distinct claimed_value) > 1
 
 ),
 
 conflicts as (
 
     select
-        resident_id || ':' || field_name as conflict_id,
-        resident_id,
-        field_name,
-        public_security_value,
-        human_resources_value,
-        public_security_value as adopted_value,
-        'public_security' as adopted_from,
-        public_security_batch_id,
-        public_security_source_row,
-        human_resources_batch_id,
-        human_resources_source_row,
+        claims.resident_id || ':' || claims.field_name as conflict_id,
+        claims.resident_id,
+        claims.field_name,
+        (array_agg(claims.claimed_value order by claims.priority))[1] as adopted_value,
+        (array_agg(claims.department order by claims.priority))[1] as adopted_from,
+        array_agg(claims.department order by claims.priority) as departments,
+        jsonb_object_agg(claims.department, claims.claimed_value) as department_values,
+        jsonb_object_agg(
+            claims.department,
+            jsonb_build_object('batch_id', claims._batch_id, 'source_row', claims._source_row)
+        ) as evidence,
         {{ logical_date() }} as built_for_date
 
-    from compared
-    where public_security_value is not null
-        and human_resources_value is not null
-        and public_security_value <> human_resources_value
+    from claims
+    inner join disputed
+        on disputed.resident_id = claims.resident_id
+        and disputed.field_name = claims.field_name
+    group by claims.resident_id, claims.field_name
 
 )
 

@@ -60,4 +60,6 @@ select
     _source_row
 
 from ranked
+-- a key whose newest accepted version is a tombstone (the source deleted it) leaves the library
 where version_rank = 1
+    and _deleted is not true

@@ -1,49 +1,6 @@
--- 公安厅's current registration of each person as of the logical date.
+-- 公安厅's current registration of each person as of the logical date: the newest accepted version
+-- (int_persons_versioned) unless it is a tombstone — a person the source deleted leaves the libraries.
 -- Grain: one row per resident_id.
--- Rows in platform.quarantine are left out before versions are ranked, so a person whose newest row was
--- rejected keeps their last accepted version. Newest = latest updated_at, then later logical date, then
--- later source row (a department that sends two versions in one file sends the newer one last).
-with
-
-registrations as (
-
-    select * from {{ ref('stg_public_security__household_registrations') }}
-    where _logical_date <= {{ logical_date() }}
-        and resident_id is not null
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
-accepted as (
-
-    select registrations.*
-    from registrations
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = registrations._batch_id
-            and quarantined._source_row = registrations._source_row
-    )
-
-),
-
-ranked as (
-
-    select
-        accepted.*,
-        row_number() over (
-            partition by resident_id
-            order by updated_at desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
-        ) as version_rank
-    from accepted
-
-)
-
 select
     resident_id,
     name,
@@ -61,5 +18,5 @@ select
     _logical_date,
     _source_row
 
-from ranked
-where version_rank = 1
+from {{ ref('int_persons_versioned') }}
+where _deleted is not true

@@ -13,6 +13,19 @@ rather than a Python call per cell:
 
 A row with any failure is rejected whole and quarantined, one record per failure, each naming file, line,
 column, value and rule; the other rows go on.
+
+Whole-batch problems raise ``SchemaDrift`` instead (the pipeline quarantines the delivery):
+
+* a declared column missing from the source (renamed: missing + a new column, named in the message);
+* a declared typed column whose values have changed type: at least ``RETYPE_MIN_FAILURES`` values of a
+  chunk and ``RETYPE_SHARE`` of its non-empty values fail the type rule (a date column now delivered as
+  free text, an amount column now with units) — one bad cell is a row defect, a column of them is drift.
+
+Soft deletes: when the registry names ``source.deleted_flag`` (alias ``soft_delete``; e.g. ``is_deleted``,
+values true/t/1/yes/是), rows whose flag is
+set become tombstones: ``_deleted = true``, only the primary key has to be valid (other columns are kept
+when they parse, null otherwise), so a deleted record with since-blanked fields still reaches the warehouse
+and staging can drop the key.
 """
 
 from __future__ import annotations
@@ -26,7 +39,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from govlake.ingest.errors import IngestError
+from govlake.ingest.errors import SchemaDrift
 from govlake.ingest.sources import MalformedRow, SourceChunk
 from govlake.registry import Column, Dataset
 
@@ -48,8 +61,12 @@ LINEAGE_FIELDS = (
     pa.field("_source_file", pa.string(), nullable=False),
     pa.field("_source_row", pa.int64(), nullable=False),
     pa.field("_ingested_at", TIMESTAMP_TYPE, nullable=False),
+    pa.field("_deleted", pa.bool_(), nullable=False),
 )
 DIMENSIONS = {"required": "completeness", "type": "conformity", "columns": "conformity"}
+RETYPE_MIN_FAILURES = 5
+RETYPE_SHARE = 0.9
+DELETED_VALUES = ["t", "true", "1", "y", "yes", "是", "已删除", "deleted"]
 
 INTEGER_RE = r"^[+-]?\d{1,18}$"
 DECIMAL_RE = rf"^[+-]?(\d{{1,{38 - DECIMAL_SCALE}}}(\.\d{{0,{DECIMAL_SCALE}}})?|\.\d{{1,{DECIMAL_SCALE}}})$"
@@ -198,24 +215,65 @@ class Normalizer:
     watermark_column: str | None = None  # source name
     extra_columns_seen: set[str] = field(default_factory=set)
     watermark_max: datetime | None = None
+    tombstones: int = 0
 
     def __post_init__(self) -> None:
         self.schema = raw_schema(self.dataset)
+
+    @property
+    def deleted_flag(self) -> str | None:
+        flag = self.dataset.source.get("deleted_flag") or self.dataset.source.get("soft_delete")
+        return str(flag) if flag else None
 
     def check_columns(self, chunk: SourceChunk) -> None:
         """A declared column missing from a file fails the batch; unknown new columns are noted, not loaded."""
         present = set(chunk.table.column_names)
         declared = {c.source_name for c in self.dataset.columns}
+        if self.deleted_flag:
+            declared.add(self.deleted_flag)
         missing = [c for c in self.dataset.columns if c.source_name not in present]
+        if self.deleted_flag and self.deleted_flag not in present and chunk.table.num_columns:
+            raise SchemaDrift(
+                f"{chunk.source_file}: the soft-delete flag column {self.deleted_flag!r} "
+                f"(registry {self.dataset.registry_file.name}: source.deleted_flag) is missing from the source",
+                source_file=chunk.source_file,
+                column=self.deleted_flag,
+            )
+        extra = sorted(present - declared)
         if missing and chunk.table.num_columns:
             names = ", ".join(f"{c.source_name} ({c.name})" for c in missing)
-            raise IngestError(
-                f"{chunk.source_file}: declared column(s) {names} of {self.dataset.key} missing from the source "
-                f"— the department must deliver them, or the registry {self.dataset.registry_file.name} must change"
+            renamed = f"; the source has new column(s) {', '.join(extra)} — renamed?" if extra else ""
+            raise SchemaDrift(
+                f"{chunk.source_file}: declared column(s) {names} of {self.dataset.key} missing from the source"
+                f"{renamed} — the department must deliver them, or the registry "
+                f"{self.dataset.registry_file.name} must change",
+                source_file=chunk.source_file,
+                column=missing[0].name,
             )
-        self.extra_columns_seen |= present - declared
+        self.extra_columns_seen |= set(extra)
 
-    def _lineage(self, chunk: SourceChunk) -> list[pa.Array]:
+    def _deleted(self, chunk: SourceChunk) -> pa.Array:
+        n = chunk.table.num_rows
+        if not self.deleted_flag or self.deleted_flag not in chunk.table.column_names:
+            return pc.fill_null(pa.nulls(n, pa.bool_()), False)
+        flag = clean_text(chunk.table.column(self.deleted_flag).combine_chunks())
+        return pc.fill_null(pc.is_in(pc.utf8_lower(flag), pa.array(DELETED_VALUES)), False)
+
+    def _check_retyped(self, chunk: SourceChunk, column: Column, text_valid: int, failed: int) -> None:
+        if column.type == "string" or failed < RETYPE_MIN_FAILURES or failed < RETYPE_SHARE * text_valid:
+            return
+        raise SchemaDrift(
+            f"{chunk.source_file}: column {column_ref(column)} of {self.dataset.key} is declared {column.type}, "
+            f"but {failed} of {text_valid} values in rows {chunk.source_rows[0]}-{chunk.source_rows[-1]} are not "
+            f"({TYPE_PROBLEMS[column.type]}) — the column changed type; the department must deliver "
+            f"{column.type} values, or the registry {self.dataset.registry_file.name} must change",
+            source_file=chunk.source_file,
+            source_row=chunk.source_rows[0].as_py(),
+            column=column.name,
+            rule="schema_drift",
+        )
+
+    def _lineage(self, chunk: SourceChunk, deleted: pa.Array) -> list[pa.Array]:
         n = chunk.table.num_rows
 
         def constant(value: object, kind: pa.DataType) -> pa.Array:
@@ -227,6 +285,7 @@ class Normalizer:
             constant(chunk.source_file, pa.string()),
             chunk.source_rows,
             constant(self.ingested_at, TIMESTAMP_TYPE),
+            deleted,
         ]
 
     def _track_watermark(self, column: Column, typed: pa.Array) -> None:
@@ -239,25 +298,40 @@ class Normalizer:
         self.check_columns(chunk)
         table = chunk.table
         n = table.num_rows
+        deleted = self._deleted(chunk)
+        tombstones = deleted.to_numpy(zero_copy_only=False) if self.deleted_flag else None
+        keys = set(self.dataset.primary_key)
         arrays: list[pa.Array] = []
         failures: list[tuple[Column, str, np.ndarray]] = []
         bad = np.zeros(n, dtype=bool)
         for column in self.dataset.columns:
             source = table.column(column.source_name).combine_chunks()
             typed, type_failed = convert(column, source)
+            if n:
+                self._check_retyped(
+                    chunk,
+                    column,
+                    pc.sum(pc.is_valid(clean_text(source))).as_py() or 0,
+                    pc.sum(type_failed).as_py() or 0,
+                )
             self._track_watermark(column, typed)
             arrays.append(typed)
             masks = [("type", type_failed)]
             if column.required:
                 masks.append(("required", pc.and_(pc.is_null(typed), pc.invert(type_failed))))
             for rule, mask in masks:
-                positions = np.flatnonzero(mask.to_numpy(zero_copy_only=False))
+                flags = mask.to_numpy(zero_copy_only=False)
+                if tombstones is not None and column.name not in keys:
+                    flags = flags & ~tombstones  # a tombstone needs only its key
+                positions = np.flatnonzero(flags)
                 if positions.size:
                     failures.append((column, rule, positions))
                     bad[positions] = True
-        good = pa.Table.from_arrays(arrays + self._lineage(chunk), schema=self.schema)
+        good = pa.Table.from_arrays(arrays + self._lineage(chunk, deleted), schema=self.schema)
         if bad.any():
             good = good.filter(pa.array(~bad))
+        if tombstones is not None:
+            self.tombstones += int((tombstones & ~bad).sum())
         rejects = self._rejects(chunk, table, failures, bad)
         rejects += [malformed_rejection(chunk.source_file, m) for m in chunk.malformed]
         return Normalized(good, rejects, n + len(chunk.malformed), int(bad.sum()) + len(chunk.malformed))

@@ -132,9 +132,31 @@ class AirflowClient:
         found = self.runs(dag_id, logical_date_gte=stamp, logical_date_lte=stamp)
         return found[0] if found else None
 
+    def next_scheduled(self, dag_id: str) -> datetime | None:
+        """The logical date of the run the scheduler will create next for this DAG."""
+        doc = self._json("GET", f"/dags/{dag_id}")
+        stamp = doc.get("next_dagrun_logical_date")
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+
+    def wait_for_run(self, dag_id: str, logical_date: datetime, timeout: float = 180) -> DagRun | None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.run_for_date(dag_id, logical_date)
+            if run is not None:
+                return run
+            time.sleep(2)
+        return None
+
     def trigger(self, dag_id: str, logical_date: datetime, conf: dict[str, Any] | None = None) -> DagRun:
-        """Start a run for ``logical_date``; if one exists (scheduled or manual), re-run it instead."""
+        """Start a run for ``logical_date``; if one exists (scheduled or manual), re-run it instead.
+
+        When the date is the one the scheduler is about to run (an unpaused DAG's due tick), the
+        scheduler's own run is awaited instead of creating a manual one: two runs for one logical date
+        violate Airflow's (dag_id, logical_date) key, and the scheduler stops on that conflict.
+        """
         existing = self.run_for_date(dag_id, logical_date)
+        if existing is None and self.next_scheduled(dag_id) == logical_date:
+            existing = self.wait_for_run(dag_id, logical_date)
         if existing is None:
             resp = self.request(
                 "POST",

@@ -19,6 +19,11 @@ OPEN_POPULATION = Asset(
 )
 
 
+def open_asset(name: str) -> Asset:
+    """One open dataset's releases: ``s3://open/<dataset>`` (``publish__open_data``'s outlets)."""
+    return Asset(name=f"open_{name.replace('-', '_')}", uri=f"s3://open/{name}")
+
+
 def raw_asset(dataset: Dataset) -> Asset:
     """The raw partition set of one department dataset: ``s3://raw/<department>/<dataset>``."""
     return Asset(name=f"raw_{dataset.key}", uri=dataset.asset_uri)

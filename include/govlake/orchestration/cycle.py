@@ -21,6 +21,7 @@ from govlake.settings import Settings, get_settings
 
 BUILD_DAG = "build__libraries"
 PUBLISH_DAG = "publish__libraries"
+OPEN_DATA_DAG = "publish__open_data"
 
 STATE_STYLE = {"success": "green", "failed": "bold red", "running": "yellow", "queued": "cyan"}
 
@@ -50,7 +51,7 @@ def ingest_waves() -> tuple[list[str], list[str]]:
 
 
 def all_dag_ids() -> list[str]:
-    return [*ingest_dag_ids(), BUILD_DAG, PUBLISH_DAG]
+    return [*ingest_dag_ids(), BUILD_DAG, PUBLISH_DAG, OPEN_DATA_DAG]
 
 
 def _logical_datetime(day: str) -> datetime:
@@ -102,12 +103,14 @@ def run_cycle(
 
     with console.status("waiting for Airflow to parse the DAGs…"):
         client.wait_for_dags(all_dag_ids())
-    for dag_id in all_dag_ids():
+    first_wave, daily_wave = ingest_waves()
+    # Unpausing a daily DAG lets the scheduler start today's run at once, so the daily wave is unpaused
+    # only when the less-than-daily deliveries of the date have landed.
+    for dag_id in [d for d in all_dag_ids() if d not in daily_wave or not first_wave]:
         client.set_paused(dag_id, False)
 
     t0 = datetime.now(UTC)
     logical = _logical_datetime(day)
-    first_wave, daily_wave = ingest_waves()
     for dag_id in ingest_ids:
         outcome.runs[dag_id] = None
     pending = list(daily_wave)
@@ -117,6 +120,7 @@ def run_cycle(
         pending = []
     outcome.runs[BUILD_DAG] = None
     outcome.runs[PUBLISH_DAG] = None
+    outcome.runs[OPEN_DATA_DAG] = None
 
     progress: dict[str, tuple[int, int]] = {}
     deadline = time.monotonic() + timeout
@@ -141,6 +145,7 @@ def run_cycle(
                 and not any(r.state == "failed" for r in first)
             ):
                 for dag_id in pending:
+                    client.set_paused(dag_id, False)
                     outcome.runs[dag_id] = client.trigger(dag_id, logical, conf={"logical_date": day})
                 pending = []
             ingest_runs = [outcome.runs[d] for d in ingest_ids]
@@ -163,12 +168,21 @@ def run_cycle(
                         outcome.runs[PUBLISH_DAG] = publish
                         if publish:
                             progress[PUBLISH_DAG] = _task_progress(client, publish)
-                            if publish.finished:
-                                outcome.published = publish.state == "success"
-                                if not outcome.published:
-                                    outcome.failed = [PUBLISH_DAG]
+                            if publish.finished and publish.state != "success":
+                                outcome.failed = [PUBLISH_DAG]
                                 live.update(_render(outcome, progress, started))
                                 break
+                            # the open datasets follow from the base Assets the publish run emits
+                            opened = _latest_after(client, OPEN_DATA_DAG, t0) if publish.finished else None
+                            outcome.runs[OPEN_DATA_DAG] = opened
+                            if opened:
+                                progress[OPEN_DATA_DAG] = _task_progress(client, opened)
+                                if opened.finished:
+                                    outcome.published = opened.state == "success"
+                                    if not outcome.published:
+                                        outcome.failed = [OPEN_DATA_DAG]
+                                    live.update(_render(outcome, progress, started))
+                                    break
             live.update(_render(outcome, progress, started))
             if time.monotonic() > deadline:
                 outcome.failed = [d for d, r in outcome.runs.items() if not (r and r.finished)] or ["timeout"]

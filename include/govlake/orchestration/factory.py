@@ -35,6 +35,20 @@ def _doc(dataset: Dataset) -> str:
     )
 
 
+def _no_retry_for_rejected(step, *args):  # noqa: ANN001, ANN002, ANN202
+    """A rejected delivery (unreadable, drift) fails the run at once: retrying the same bytes cannot help."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from govlake.ingest.errors import BatchRejected
+
+    try:
+        return step(*args)
+    except BatchRejected as exc:
+        if exc.retryable:
+            raise
+        raise AirflowFailException(str(exc)) from exc
+
+
 def build_ingest_dag(dataset: Dataset) -> DAG:
     outlet = raw_asset(dataset)
 
@@ -55,7 +69,9 @@ def build_ingest_dag(dataset: Dataset) -> DAG:
             from govlake.orchestration.dates import cycle_date_from_context
             from govlake.orchestration.tasks import ingest_land_and_normalize
 
-            return ingest_land_and_normalize(dataset.key, cycle_date_from_context(get_current_context()))
+            return _no_retry_for_rejected(
+                ingest_land_and_normalize, dataset.key, cycle_date_from_context(get_current_context())
+            )
 
         @task(task_id="load_raw", outlets=[outlet])
         def load_raw(manifest: dict) -> dict:

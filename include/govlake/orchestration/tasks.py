@@ -13,7 +13,24 @@ from govlake.registry import iter_datasets
 
 log = logging.getLogger(__name__)
 
-LIBRARIES = ("population", "legal_entities")
+LIBRARIES = ("population", "legal_entities")  # the libraries with GX gates of their own
+
+# Everything the build writes into `audit` and publish swaps into `base` in one transaction: base
+# libraries, their companions, and the theme libraries.
+PUBLISHED_TABLES = (
+    *LIBRARIES,
+    "population_conflicts",
+    "population_attribute_sources",
+    "administrative_divisions",
+    "counties",
+    "macro_economy",
+    "insurance_coverage",
+    "population_development",
+    "entity_births_and_closures",
+    "crop_performance",
+    "bijie_crops_vs_corn",
+    "subsidy_audit_findings",
+)
 
 
 # -- ingest ----------------------------------------------------------------------------------------
@@ -71,10 +88,14 @@ def validate_and_quarantine(target: str, logical_date: str) -> dict[str, Any]:
     from datetime import date
 
     from govlake.quality import quarantine_failures, validate
+    from govlake.quality.resolution import resolve_corrected
 
     day = date.fromisoformat(logical_date)
     outcome = validate(target, day)
     quarantined = quarantine_failures(target, day, outcome)
+    resolved = 0
+    if quarantined.department and quarantined.dataset:  # staging suites: earlier rejects now corrected
+        resolved = resolve_corrected(f"{quarantined.department}__{quarantined.dataset}", day)
     log.info("%s", outcome.summary())
     return {
         "target": outcome.target,
@@ -89,8 +110,19 @@ def validate_and_quarantine(target: str, logical_date: str) -> dict[str, Any]:
         "warnings": [f"{r.rule} [{r.dimension}]: {r.unexpected_count} rows" for r in outcome.warnings],
         "quarantined_rows": quarantined.distinct_rows,
         "quarantine_uri": quarantined.s3_uri,
+        "resolved_earlier_rows": resolved,
         "seconds": round(outcome.duration_seconds, 2),
     }
+
+
+def send_correction_lists(logical_date: str) -> list[dict[str, Any]]:
+    """Every department's 纠错清单 for the date (ingest + validate quarantine) into its exchange outbox."""
+    from govlake.quality.corrections import publish_correction_lists
+
+    return [
+        {k: r[k] for k in ("department", "rows", "rows_by_dataset", "manifest_uri")}
+        for r in publish_correction_lists(logical_date)
+    ]
 
 
 def blocking_failures(results: list[dict[str, Any]]) -> list[str]:
@@ -103,7 +135,7 @@ def publish_libraries(logical_date: str, validation_passed: bool, reason: str | 
     """Swap audit → base and recreate the share views in one transaction, or record a blocked publication."""
     from govlake.publish.swap import publish_libraries as run
 
-    return [p.as_dict() for p in run(logical_date, validation_passed, reason=reason)]
+    return [p.as_dict() for p in run(logical_date, validation_passed, tables=PUBLISHED_TABLES, reason=reason)]
 
 
 def publish_open_data(logical_date: str) -> dict[str, Any]:

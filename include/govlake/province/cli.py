@@ -50,7 +50,7 @@ def generate_command(
         0.02, help="Share of rows per dataset given a realistic defect (0-0.5)."
     ),
 ) -> None:
-    """Generate the synthetic Guizhou province and (re)write the 公安厅, 市场监管局 and 人社厅 sources."""
+    """Generate the synthetic Guizhou province and (re)write every department's source for the date."""
     if scale not in SCALES:
         raise typer.BadParameter(
             f"{scale!r} is not a scale; choose one of {', '.join(SCALES)}", param_hint="--scale"
@@ -62,7 +62,12 @@ def generate_command(
     with Progress(*columns, console=console, transient=True) as progress:
         report = generate_province(get_settings(), scale, seed, logical_date, defect_rate, progress=progress)
     console.print(summary_table(report))
-    console.print(f"人社厅 API: {get_settings().department_api_url}/api/v1/enrollments")
+    api = get_settings().department_api_url
+    console.print(f"人社厅 API: {api}/api/v1/enrollments   统计局 API: {api}/api/v1/indicators")
+    found = ", ".join(
+        f"{kind} {len(keys):,}" for kinds in report.findings.values() for kind, keys in kinds.items()
+    )
+    console.print(f"subsidy-audit findings built in: {found}")
     console.print(f"defects manifest: {report.defects_uri}  ({report.seconds:.1f} s)")
 
 

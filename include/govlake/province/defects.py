@@ -17,7 +17,23 @@ import numpy as np
 
 from govlake.province import reference as ref
 from govlake.province.identifiers import corrupt_ric, corrupt_uscc
-from govlake.province.tables import ENROLLMENT, ENTITIES, HOUSEHOLD, KEY_COLUMN, Table, row_count
+from govlake.province.tables import (
+    BIRTHS,
+    CROPS,
+    DIBAO,
+    DIVISIONS,
+    ENROLLMENT,
+    ENTITIES,
+    HOUSEHOLD,
+    INDICATORS,
+    KEY_COLUMNS,
+    MARRIAGES,
+    PASSENGERS,
+    PAYMENTS,
+    Table,
+    row_count,
+    row_key,
+)
 
 BAD_CHECK_CHAR = "bad_check_char"
 MISSING_REQUIRED = "missing_required"
@@ -27,19 +43,71 @@ UNKNOWN_DIVISION = "unknown_division"
 CROSS_DEPARTMENT_CONFLICT = "cross_department_conflict"
 
 _COMMON = (BAD_CHECK_CHAR, MISSING_REQUIRED, DUPLICATE_ROW, FUTURE_DATE, UNKNOWN_DIVISION)
+# Regional statistics carry no person IDs and no event dates: only the kinds that really occur in them.
+_REGIONAL = (MISSING_REQUIRED, DUPLICATE_ROW, UNKNOWN_DIVISION)
 KINDS: dict[str, tuple[str, ...]] = {
     HOUSEHOLD: _COMMON,
     ENTITIES: _COMMON,
     ENROLLMENT: (*_COMMON, CROSS_DEPARTMENT_CONFLICT),
+    BIRTHS: (*_COMMON, CROSS_DEPARTMENT_CONFLICT),
+    MARRIAGES: (*_COMMON, CROSS_DEPARTMENT_CONFLICT),
+    DIBAO: _COMMON,
+    PAYMENTS: _COMMON,
+    CROPS: _REGIONAL,
+    INDICATORS: _REGIONAL,
+    DIVISIONS: _REGIONAL,
+    PASSENGERS: _REGIONAL,
 }
 
 # Per dataset: the ID column whose check character is broken, the required columns emptied (in turn),
 # the date pushed into the future and the division column given an unknown code.
-_ID_COLUMN = {HOUSEHOLD: "gmsfhm", ENTITIES: "统一社会信用代码", ENROLLMENT: "aac002"}
-_REQUIRED = {HOUSEHOLD: ("xm", "csrq"), ENTITIES: ("企业名称", "成立日期"), ENROLLMENT: ("aac003", "aae140")}
-_DATE = {HOUSEHOLD: "csrq", ENTITIES: "成立日期", ENROLLMENT: "aac030"}
-_DIVISION = {HOUSEHOLD: "hjdqh", ENTITIES: "住所行政区划代码", ENROLLMENT: "aab301"}
-_CONFLICT = ("aac003", "aac006")  # 人社厅's name / birth date differs from 公安厅's
+_ID_COLUMN = {
+    HOUSEHOLD: "gmsfhm",
+    ENTITIES: "统一社会信用代码",
+    ENROLLMENT: "aac002",
+    BIRTHS: "母亲身份证号",
+    MARRIAGES: "男方身份证号",
+    DIBAO: "recipient_id",
+    PAYMENTS: "recipient_id",
+}
+_REQUIRED = {
+    HOUSEHOLD: ("xm", "csrq"),
+    ENTITIES: ("企业名称", "成立日期"),
+    ENROLLMENT: ("aac003", "aae140"),
+    BIRTHS: ("新生儿姓名", "母亲姓名"),
+    MARRIAGES: ("男方姓名", "女方姓名"),
+    DIBAO: ("recipient_name", "approval_date"),
+    PAYMENTS: ("recipient_name", "amount"),
+    CROPS: ("产量（吨）", "规模数量"),
+    INDICATORS: ("sz", "jldw"),
+    DIVISIONS: ("区划名称", "区划级别"),
+    PASSENGERS: ("客运量（万人次）", "旅客周转量（万人公里）"),
+}
+_DATE = {
+    HOUSEHOLD: "csrq",
+    ENTITIES: "成立日期",
+    ENROLLMENT: "aac030",
+    BIRTHS: "签发日期",
+    MARRIAGES: "登记日期",
+    DIBAO: "approval_date",
+    PAYMENTS: "payment_date",
+}
+_DIVISION = {
+    HOUSEHOLD: "hjdqh", ENTITIES: "住所行政区划代码", ENROLLMENT: "aab301", BIRTHS: "行政区划代码",
+    MARRIAGES: "登记机关行政区划代码", DIBAO: "division_code", PAYMENTS: "division_code",
+    CROPS: "行政区划代码", INDICATORS: "dqdm", DIVISIONS: "上级区划代码", PASSENGERS: "市州代码",
+}  # fmt: skip
+# Cross-department conflicts: (column changed, "name" or "birth", how the row names the person).
+_CONFLICT: dict[str, tuple[tuple[str, str, str], ...]] = {
+    ENROLLMENT: (("aac003", "name", "aac002"), ("aac006", "birth", "aac002")),  # 人社厅 vs 公安厅
+    BIRTHS: (("出生日期", "birth", "新生儿姓名"),),  # 卫健委's newborn birth date vs 公安厅's
+    MARRIAGES: (("男方姓名", "name", "男方身份证号"), ("女方姓名", "name", "女方身份证号")),
+}
+# Codes for an unknown division that is part of a row's key: prefecture 5299 does not exist, and each
+# defect gets its own code so that no two rows end up with the same key.
+_UNKNOWN_KEY_DIVISIONS = tuple(f"5299{i:02d}" for i in range(1, 100)) + tuple(
+    f"52{p:02d}99" for p in range(30, 99)
+)
 
 
 @dataclass(frozen=True)
@@ -120,49 +188,69 @@ def _conflicting_birth(rng: np.random.Generator, birth: str, logical_date: date)
     return str(shifted)
 
 
+def _unknown_division(dataset: str, table: Table, row: int, column: str, serial: int, taken: set[str]) -> str:
+    """An unknown code; where the division is part of the key, one that keeps every row key distinct."""
+    if column not in KEY_COLUMNS[dataset]:
+        return ref.UNKNOWN_DIVISIONS[serial % len(ref.UNKNOWN_DIVISIONS)]
+    for i in range(len(_UNKNOWN_KEY_DIVISIONS)):
+        table[column][row] = _UNKNOWN_KEY_DIVISIONS[(serial + i) % len(_UNKNOWN_KEY_DIVISIONS)]
+        if row_key(dataset, table, row) not in taken:
+            taken.add(row_key(dataset, table, row))
+            return table[column][row]
+    raise ValueError(f"{dataset}: no unknown division code left that keeps row keys distinct")
+
+
 def _apply(
-    dataset: str, table: Table, row: int, kind: str, serial: int, rng: np.random.Generator, logical_date: date
+    dataset: str,
+    table: Table,
+    row: int,
+    kind: str,
+    serial: int,
+    rng: np.random.Generator,
+    logical_date: date,
+    taken: set[str],
 ) -> Defect:
-    key_col = KEY_COLUMN[dataset]
+    def key() -> str:
+        return row_key(dataset, table, row)
+
     if kind == BAD_CHECK_CHAR:
         col = _ID_COLUMN[dataset]
         right = table[col][row]
         corrupt = corrupt_ric if dataset != ENTITIES else corrupt_uscc
         table[col][row] = corrupt(right, int(rng.integers(1, 10)))
-        return Defect(dataset, kind, table[key_col][row], col, f"check character should be {right[-1]}")
+        return Defect(dataset, kind, key(), col, f"check character should be {right[-1]}")
     if kind == MISSING_REQUIRED:
         col = _REQUIRED[dataset][serial % 2]
         table[col][row] = None
-        return Defect(dataset, kind, table[key_col][row], col, f"required {col} is empty")
+        return Defect(dataset, kind, key(), col, f"required {col} is empty")
     if kind == FUTURE_DATE:
         col = _DATE[dataset]
         table[col][row] = _future_day(rng, logical_date)
-        return Defect(
-            dataset, kind, table[key_col][row], col, f"{col} {table[col][row]} is after {logical_date}"
-        )
+        return Defect(dataset, kind, key(), col, f"{col} {table[col][row]} is after {logical_date}")
     if kind == UNKNOWN_DIVISION:
         col = _DIVISION[dataset]
-        table[col][row] = ref.UNKNOWN_DIVISIONS[serial % len(ref.UNKNOWN_DIVISIONS)]
-        return Defect(
-            dataset, kind, table[key_col][row], col, f"division code {table[col][row]} is not in Guizhou"
-        )
+        table[col][row] = _unknown_division(dataset, table, row, col, serial, taken)
+        return Defect(dataset, kind, key(), col, f"division code {table[col][row]} is not in Guizhou")
     if kind == CROSS_DEPARTMENT_CONFLICT:
-        col = _CONFLICT[serial % 2]
+        col, what, who = _CONFLICT[dataset][serial % len(_CONFLICT[dataset])]
         before = table[col][row]
         table[col][row] = (
             _conflicting_name(rng, before)
-            if col == "aac003"
+            if what == "name"
             else _conflicting_birth(rng, before, logical_date)
         )
         return Defect(
-            dataset, kind, table[key_col][row], col,
-            f"resident {table['aac002'][row]}: 公安厅 has {before}, 人社厅 has {table[col][row]}",
+            dataset, kind, key(), col,
+            f"resident {table[who][row]}: 公安厅 has {before}, {_DEPARTMENT[dataset]} has {table[col][row]}",
         )  # fmt: skip
     if kind == DUPLICATE_ROW:
         for values in table.values():
             values.append(values[row])
-        return Defect(dataset, kind, table[key_col][row], None, "row delivered twice")
+        return Defect(dataset, kind, key(), None, "row delivered twice")
     raise ValueError(f"unknown defect kind {kind!r}")
+
+
+_DEPARTMENT = {ENROLLMENT: "人社厅", BIRTHS: "卫健委", MARRIAGES: "民政厅"}
 
 
 def inject(
@@ -182,12 +270,17 @@ def inject(
     if dataset in (HOUSEHOLD,):
         # Pushing a birth date past the logical date only makes sense for the living.
         eligible.setdefault(FUTURE_DATE, np.array([s == "正常" for s in table["rkzt"]], dtype=bool))
+    if dataset == DIVISIONS:
+        # The province has no parent; an unknown parent code only makes sense below it.
+        eligible.setdefault(UNKNOWN_DIVISION, np.array([p is not None for p in table["上级区划代码"]]))
     chosen = _choose_rows(rng, n, kinds, eligible)
     defects = []
     serial: dict[str, int] = {}
+    keyed = UNKNOWN_DIVISION in kinds and _DIVISION.get(dataset) in KEY_COLUMNS[dataset]
+    taken = {row_key(dataset, table, r) for r in range(n)} if keyed else set()
     # Duplicates last, so that every other row stays where it was.
     for row, kind in sorted(chosen, key=lambda rk: (rk[1] == DUPLICATE_ROW, rk[0])):
-        defects.append(_apply(dataset, table, row, kind, serial.get(kind, 0), rng, logical_date))
+        defects.append(_apply(dataset, table, row, kind, serial.get(kind, 0), rng, logical_date, taken))
         serial[kind] = serial.get(kind, 0) + 1
     return defects, np.array([r for r, _ in chosen], dtype=np.int64)
 

@@ -1,11 +1,14 @@
-"""The simulated 人社厅 social-insurance REST API: a real HTTP server over ``human_resources.enrollment``.
+"""The simulated department REST APIs: a real HTTP server over the department systems' tables.
 
-    GET /api/v1/enrollments?page=N&page_size=M[&updated_since=ISO8601][&after_id=ID]
-        Authorization: Bearer <GOVLAKE_DEPARTMENT_API_TOKEN>
+    GET /api/v1/enrollments?page=N&page_size=M[&updated_since=ISO8601][&after_id=ID]    人社厅 参保信息
         -> {"page": N, "page_size": M, "total": T, "pages": P, "data": [{id, aac002, ...}, ...]}
+    GET /api/v1/indicators?page=N&page_size=M[&updated_since=ISO8601][&after_id=ID]     统计局 宏观经济指标
+        -> the same envelope, records {id, zbdm, zbmc, dqdm, dqmc, pd, sj, sz, jldw, gxsj}
+    (both: Authorization: Bearer <GOVLAKE_DEPARTMENT_API_TOKEN>)
     GET /healthz -> {"status": "ok"}
 
-Rows are ordered by ``id`` so pages are stable; ``updated_since`` keeps rows with ``aae036 >= since``
+Rows are ordered by ``id`` so pages are stable; ``updated_since`` keeps rows whose watermark (``aae036``,
+``gxsj``) is ``>= since``
 (inclusive, so a watermark never skips rows sharing its timestamp); ``after_id`` gives keyset paging for
 clients that prefer it (``page`` then only labels the response). Dates are ``YYYY-MM-DD``, timestamps ISO
 8601 in China time. ``GOVLAKE_DEPARTMENT_API_FAIL_RATE`` (0-1) answers that share of data requests with
@@ -28,7 +31,9 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +62,25 @@ FIELDS = (
 TABLE = "human_resources.enrollment"
 MAX_PAGE_SIZE = 5000
 DEFAULT_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One paged collection: the table behind it, the fields it returns and its watermark field."""
+
+    table: str
+    fields: tuple[str, ...]
+    watermark: str
+
+
+RESOURCES: dict[str, Resource] = {
+    "/api/v1/enrollments": Resource(TABLE, FIELDS, "aae036"),
+    "/api/v1/indicators": Resource(
+        "statistics.macro_indicators",
+        ("id", "zbdm", "zbmc", "dqdm", "dqmc", "pd", "sj", "sz", "jldw", "gxsj"),
+        "gxsj",
+    ),
+}
 
 
 class ApiError(Exception):
@@ -121,6 +145,8 @@ def _since_param(params: dict[str, list[str]]) -> datetime | None:
 
 
 def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)  # a JSON number, as the bureau's API sends it
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, date):
@@ -129,20 +155,26 @@ def _json_value(value: Any) -> Any:
 
 
 def query_page(
-    conn: psycopg.Connection, page: int, page_size: int, since: datetime | None, after_id: str | None
+    conn: psycopg.Connection,
+    page: int,
+    page_size: int,
+    since: datetime | None,
+    after_id: str | None,
+    resource: Resource = RESOURCES["/api/v1/enrollments"],
 ) -> dict[str, Any]:
-    """One page of enrollments plus the totals for the same filter (``after_id`` does not change them)."""
-    where, args = ("where aae036 >= %s", [since]) if since else ("", [])
-    total = conn.execute(f"select count(*) from {TABLE} {where}", args).fetchone()[0]  # type: ignore[index]
+    """One page of a resource plus the totals for the same filter (``after_id`` does not change them)."""
+    table, fields = resource.table, resource.fields
+    where, args = (f"where {resource.watermark} >= %s", [since]) if since else ("", [])
+    total = conn.execute(f"select count(*) from {table} {where}", args).fetchone()[0]  # type: ignore[index]
     if after_id is not None:
         keyset = f"{where} {'and' if where else 'where'} id > %s"
         rows = conn.execute(
-            f"select {', '.join(FIELDS)} from {TABLE} {keyset} order by id limit %s",
+            f"select {', '.join(fields)} from {table} {keyset} order by id limit %s",
             [*args, after_id, page_size],
         ).fetchall()
     else:
         rows = conn.execute(
-            f"select {', '.join(FIELDS)} from {TABLE} {where} order by id limit %s offset %s",
+            f"select {', '.join(fields)} from {table} {where} order by id limit %s offset %s",
             [*args, page_size, (page - 1) * page_size],
         ).fetchall()
     return {
@@ -150,7 +182,7 @@ def query_page(
         "page_size": page_size,
         "total": total,
         "pages": math.ceil(total / page_size),
-        "data": [{f: _json_value(v) for f, v in zip(FIELDS, row, strict=True)} for row in rows],
+        "data": [{f: _json_value(v) for f, v in zip(fields, row, strict=True)} for row in rows],
     }
 
 
@@ -180,8 +212,8 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if url.path == "/healthz":
                 self._send(HTTPStatus.OK, {"status": "ok"})
-            elif url.path == "/api/v1/enrollments":
-                self._enrollments(parse_qs(url.query))
+            elif url.path in RESOURCES:
+                self._page(RESOURCES[url.path], parse_qs(url.query))
             else:
                 raise ApiError(HTTPStatus.NOT_FOUND, f"no such resource {url.path}")
         except ApiError as exc:
@@ -199,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
                 {"Retry-After": "5"},
             )
 
-    def _enrollments(self, params: dict[str, list[str]]) -> None:
+    def _page(self, resource: Resource, params: dict[str, list[str]]) -> None:
         expected = f"Bearer {self.server.token}"
         if not self.server.token or self.headers.get("Authorization", "") != expected:
             raise ApiError(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
@@ -210,7 +242,7 @@ class Handler(BaseHTTPRequestHandler):
         since = _since_param(params)
         after_id = params.get("after_id", [None])[-1]
         with self.server.pool.connection() as conn:
-            self._send(HTTPStatus.OK, query_page(conn, page, page_size, since, after_id))
+            self._send(HTTPStatus.OK, query_page(conn, page, page_size, since, after_id, resource))
 
 
 class DepartmentApiServer(ThreadingHTTPServer):
@@ -254,7 +286,7 @@ def serve(settings: Settings | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     host, port = server.server_address[:2]
-    log.info("人社厅 API listening on http://%s:%s/api/v1/enrollments", host, port)
+    log.info("department APIs listening on http://%s:%s%s", host, port, " and ".join(RESOURCES))
     if not server.token:
         log.warning("GOVLAKE_DEPARTMENT_API_TOKEN is empty: every data request will be refused")
     try:

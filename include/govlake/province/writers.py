@@ -1,7 +1,8 @@
 """Writers that put each source where, and how, its department really keeps it.
 
-* 公安厅 and 人社厅 keep their data in their own databases (``department_systems``); the tables are
-  truncated and bulk-loaded with COPY in one transaction, so a re-run replaces them atomically.
+* 公安厅, 人社厅, 民政厅 (低保), 财政厅 and 统计局 keep their data in their own databases
+  (``department_systems``); the tables are truncated and bulk-loaded with COPY in one transaction, so a
+  re-run replaces them atomically. (Files in other dialects: ``deliveries.py``.)
 * 市场监管局 delivers a GBK-encoded CSV file; it is encoded chunk by chunk and streamed to S3 as a
   multipart upload, so a large province never sits in memory whole.
 """
@@ -18,7 +19,7 @@ from types import TracebackType
 import psycopg
 from minio import Minio
 
-from govlake.province.tables import ENROLLMENT, HOUSEHOLD, Table
+from govlake.province.tables import DIBAO, ENROLLMENT, HOUSEHOLD, INDICATORS, PAYMENTS, Table
 from govlake.registry import get_dataset
 from govlake.settings import Settings
 from govlake.warehouse import connect
@@ -26,6 +27,9 @@ from govlake.warehouse import connect
 DEPARTMENT_TABLES: dict[str, str] = {
     HOUSEHOLD: "public_security.household_registration",
     ENROLLMENT: "human_resources.enrollment",
+    DIBAO: "civil_affairs.dibao_recipients",
+    PAYMENTS: "finance.subsidy_payments",
+    INDICATORS: "statistics.macro_indicators",
 }
 
 _DDL = """
@@ -39,6 +43,23 @@ create table if not exists human_resources.enrollment (
     id text, aac002 text, aac003 text, aac006 date, aae140 text, aab998 text, aab301 text,
     aac030 date, aac008 text, aae005 text, aae036 timestamptz
 );
+create schema if not exists civil_affairs;
+create table if not exists civil_affairs.dibao_recipients (
+    recipient_id text, recipient_name text, family_id text, relation_to_applicant text, division_code text,
+    monthly_amount numeric(10, 2), start_month text, approval_date date, status text,
+    is_deleted smallint not null default 0, updated_at timestamptz
+);
+create schema if not exists finance;
+create table if not exists finance.subsidy_payments (
+    payment_id text, recipient_id text, recipient_name text, subsidy_type text, period text,
+    amount numeric(12, 2), payment_date date, division_code text, bank_name text, bank_account text,
+    updated_at timestamptz
+);
+create schema if not exists statistics;
+create table if not exists statistics.macro_indicators (
+    id text, zbdm text, zbmc text, dqdm text, dqmc text, pd text, sj text, sz numeric, jldw text,
+    gxsj timestamptz
+);
 """
 # Built after the load (faster than maintaining them row by row); not unique, because the source
 # really does contain rows delivered twice.
@@ -48,6 +69,12 @@ _INDEXES = {
         "household_registration_gxsj_idx": "gxsj",
     },
     "human_resources.enrollment": {"enrollment_id_idx": "id", "enrollment_aae036_idx": "aae036"},
+    "civil_affairs.dibao_recipients": {"dibao_recipients_updated_at_idx": "updated_at"},
+    "finance.subsidy_payments": {
+        "subsidy_payments_id_idx": "payment_id",
+        "subsidy_payments_updated_at_idx": "updated_at",
+    },
+    "statistics.macro_indicators": {"macro_indicators_id_idx": "id", "macro_indicators_gxsj_idx": "gxsj"},
 }
 CSV_PART_SIZE = 8 * 1024 * 1024
 

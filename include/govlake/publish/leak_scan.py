@@ -3,7 +3,8 @@
 Aggregation and suppression should make a direct identifier impossible in an open release, but a bug, a
 bad join or a mis-typed reference value could still carry one through. So every file is scanned as it
 will be published — CSV and JSON as text, Parquet value by value — and the release fails if any token is
-a resident ID with a valid GB 11643 check character (ISO 7064 MOD 11-2) or a mainland mobile number.
+a resident ID with a valid GB 11643 check character (ISO 7064 MOD 11-2), a mainland mobile number, or a
+bank card number (16–19 digits passing the Luhn check, as payment card numbers do).
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from stdnum.iso7064 import mod_11_2
 # one token (not a resident ID inside it) while an ID glued to Chinese text is still found.
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 _MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9][0-9]{9}(?![0-9A-Za-z])")
+_CARD = re.compile(r"(?<![0-9A-Za-z])[0-9]{16,19}(?![0-9A-Za-z])")
 
 
 @dataclass(frozen=True)
 class Leak:
     file: str
     location: str  # "line 12" or "row 5, column county_name"
-    kind: str  # resident_id | mobile
+    kind: str  # resident_id | mobile | bank_card
     masked: str  # the value with its middle hidden, safe to put in a log or an error
 
     def __str__(self) -> str:
@@ -47,6 +49,13 @@ def _mask(value: str) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
+def _numbers_of(value: object) -> str:
+    """Text of a Parquet value; floats without exponent, so a card number stored as a double is seen."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def is_valid_resident_id(value: str) -> bool:
     """18 characters whose last is the MOD 11-2 check character of the first 17 (GB 11643)."""
     if len(value) != 18:
@@ -64,6 +73,16 @@ def scan_value(text: str) -> Iterator[tuple[str, str]]:
             yield "resident_id", match.group()
     for match in _MOBILE.finditer(text):
         yield "mobile", match.group()
+    for match in _CARD.finditer(text):
+        if is_bank_card(match.group()) and not is_valid_resident_id(match.group()):
+            yield "bank_card", match.group()
+
+
+def is_bank_card(value: str) -> bool:
+    """16–19 digits with a valid Luhn check digit (ISO/IEC 7812), what payment cards carry."""
+    from stdnum import luhn
+
+    return 16 <= len(value) <= 19 and value.isdigit() and luhn.is_valid(value)
 
 
 def scan_text(name: str, text: str) -> list[Leak]:
@@ -84,7 +103,7 @@ def scan_parquet(name: str, data: bytes) -> list[Leak]:
                 continue
             leaks += [
                 Leak(name, f"row {row + 1}, column {column}", kind, _mask(found))
-                for kind, found in scan_value(str(value))
+                for kind, found in scan_value(_numbers_of(value))
             ]
     # Column names and schema metadata are published too.
     leaks += scan_text(f"{name} (schema)", str(table.schema))

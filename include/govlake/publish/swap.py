@@ -21,6 +21,7 @@ from govlake.publish.masking import MaskingPolicy, load_masking_policy
 from govlake.publish.records import BLOCKED, PUBLISHED, Publication, as_date, record_publication
 from govlake.publish.share import create_share_view, ensure_consumer_role, grant_share
 from govlake.settings import Settings, get_settings
+from govlake.sharing.zone import attach_zone, detach_zone
 from govlake.warehouse import connect, ensure_platform_schema
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,23 @@ def _relation_exists(conn: psycopg.Connection, schema: str, name: str) -> bool:
     return row is not None and row[0] is not None
 
 
+def _has_build_date(conn: psycopg.Connection, schema: str, table: str) -> bool:
+    """Libraries carry ``built_for_date``; reference tables (divisions, attribute sources) do not."""
+    row = conn.execute(
+        "select 1 from information_schema.columns where table_schema = %s and table_name = %s"
+        " and column_name = 'built_for_date'",
+        (schema, table),
+    ).fetchone()
+    return row is not None
+
+
 def _built_for(conn: psycopg.Connection, schema: str, table: str) -> dt.date | None:
-    """The ``built_for_date`` of a library (one value per build; the first row is enough)."""
+    """The ``built_for_date`` of a library (one value per build; the first row is enough).
+
+    None for a reference table without a build date: it is published whenever the build produced it.
+    """
+    if not _has_build_date(conn, schema, table):
+        return None
     query = sql.SQL("select built_for_date from {} limit 1").format(sql.Identifier(schema, table))
     row = conn.execute(query).fetchone()
     return row[0] if row else None
@@ -83,7 +99,10 @@ def _tables_to_move(
                     f"{audit_schema}.{table} was built for {built}, not {date}; rebuild it for {date} first"
                 )
             to_move.append(table)
-        elif not _relation_exists(conn, base_schema, table) or _built_for(conn, base_schema, table) != date:
+        elif not _relation_exists(conn, base_schema, table) or _built_for(conn, base_schema, table) not in (
+            None,
+            date,
+        ):
             raise PublishError(
                 f"{audit_schema}.{table} does not exist and {base_schema}.{table} is not the build for {date}; "
                 f"run build__libraries for {date} before publishing"
@@ -173,22 +192,27 @@ def publish_libraries(
         with conn.transaction():
             for schema in (base_schema, share_schema):
                 conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            zone = detach_zone(conn, share_schema, tables)  # exchange views over share.*, locked first
             _lock_in_order(conn, tables, (share_schema, base_schema, audit_schema))
             to_move = _tables_to_move(conn, date, tables, audit_schema, base_schema)
             for table in tables:
                 conn.execute(sql.SQL("drop view if exists {}").format(sql.Identifier(share_schema, table)))
                 if table in to_move:
                     _move_into_base(conn, table, audit_schema, base_schema)
-            for table in tables:
+            # Only libraries whose masking is declared in masking.yaml get a share view; the others reach
+            # departments through the catalog's per-item exchange views.
+            shared = [t for t in tables if t in policy.libraries]
+            for table in shared:
                 create_share_view(conn, table, base_schema, share_schema, policy)
             grant_share(
                 conn,
-                tables,
+                shared,
                 share_schema,
                 roles=(settings.consumer_role,),
                 protected_schemas=(base_schema, audit_schema, "base", "audit", "raw", "platform", "staging"),
             )
-            pubs = _record_published(conn, date, tables, to_move, counts, base_schema, share_schema)
+            attach_zone(conn, zone)
+            pubs = _record_published(conn, date, tables, shared, to_move, counts, base_schema, share_schema)
     log.info("published %s for %s", ", ".join(f"{p.target} ({p.rows} rows)" for p in pubs), date)
     return pubs
 
@@ -197,6 +221,7 @@ def _record_published(
     conn: psycopg.Connection,
     date: dt.date,
     tables: Sequence[str],
+    shared: Sequence[str],
     moved: Sequence[str],
     counts: dict[str, int],
     base_schema: str,
@@ -206,7 +231,8 @@ def _record_published(
     for table in tables:
         rows = counts.get(table)
         details = {"swapped_from_audit": table in moved}
-        for zone, schema in (("base", base_schema), ("share", share_schema)):
+        zones = [("base", base_schema)] + ([("share", share_schema)] if table in shared else [])
+        for zone, schema in zones:
             pub = Publication(date, f"{schema}.{table}", zone, rows, PUBLISHED, details)
             record_publication(conn, pub)
             pubs.append(pub)

@@ -76,7 +76,25 @@ def ric_birth_date_text(column: str) -> str:
     return f"substr({column}, 7, 8)"
 
 
+def latest_clean_rows(relation: str, dataset: str, key: str, batch_key: str, columns: str) -> str:
+    """A SELECT of the other department's latest staged row per ``key`` up to the batch's date that was not
+    quarantined — what a cross-department consistency rule compares the batch ``b`` with.
+
+    Use it as a CTE next to ``b``: ``with b as (...), other as ({{ latest_clean_rows(...) }}) select ...``.
+    ``batch_key`` is the batch column holding the other side's key (e.g. ``employer_credit_code``).
+    The other dataset must be validated (and quarantined) first in the build DAG.
+    """
+    return (
+        f"select distinct on ({key}) {key}, {columns} from {relation}"
+        f" where {key} in (select {batch_key} from b) and _logical_date <= (select max(_logical_date) from b)"
+        f" and (_batch_id, _source_row) not in (select batch_id, source_row from platform.quarantine"
+        f" where dataset = '{dataset}' and source_row is not null)"
+        f" order by {key}, _logical_date desc, _source_row desc"
+    )
+
+
 MACROS = {
+    "latest_clean_rows": latest_clean_rows,
     "ric_is_well_formed": ric_is_well_formed,
     "ric_check_char": ric_check_char,
     "ric_is_valid": ric_is_valid,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from govlake.settings import Settings, ensure_secrets
-from govlake.stack import airflow, department_api, postgres, s3
+from govlake.stack import airflow, department_api, postgres, s3, web
 from govlake.stack.process import (
     StackError,
     find_stack_processes,
@@ -34,9 +34,14 @@ from govlake.warehouse import bootstrap_warehouse
 
 Progress = Callable[[str], None]
 
-COMPONENTS: tuple[str, ...] = (postgres.NAME, s3.NAME, department_api.NAME, *airflow.COMPONENTS)
+COMPONENTS: tuple[str, ...] = (postgres.NAME, s3.NAME, department_api.NAME, web.NAME, *airflow.COMPONENTS)
 # How long each component may take to stop on SIGTERM before its process group is killed.
-STOP_TIMEOUTS = {s3.NAME: 30.0, department_api.NAME: 10.0, **{name: 30.0 for name in airflow.COMPONENTS}}
+STOP_TIMEOUTS = {
+    s3.NAME: 30.0,
+    department_api.NAME: 10.0,
+    web.NAME: 10.0,
+    **{name: 30.0 for name in airflow.COMPONENTS},
+}
 DEPARTMENT_API_MODULE_ENV = "GOVLAKE_DEPARTMENT_API_MODULE"
 
 
@@ -127,6 +132,7 @@ def status(settings: Settings) -> list[ComponentStatus]:
                 "missing",
             )
         )
+    result.append(_managed_status(settings, web.NAME, settings.web_url, lambda: web.health(settings)))
     doc = airflow.fetch_health(settings) if read_pid(settings, "airflow-api-server") else None
     for name in airflow.COMPONENTS:
         address = settings.airflow_url if name == "airflow-api-server" else ""
@@ -150,6 +156,7 @@ def stack_ports(settings: Settings) -> dict[str, int]:
     )
     ports.update({f"airflow.{k}": v for k, v in airflow.airflow_ports(settings).__dict__.items()})
     ports[f"{department_api.NAME}.http"] = settings.department_api_port
+    ports[f"{web.NAME}.http"] = settings.web_port
     return ports
 
 
@@ -239,6 +246,15 @@ def _start_department_api(settings: Settings, started: list[str], already: list[
     started.append(department_api.NAME)
 
 
+def _start_web(settings: Settings, started: list[str], already: list[str]) -> None:
+    if read_pid(settings, web.NAME):
+        already.append(web.NAME)
+        return
+    _ensure_free(web.NAME, settings.web_host, {"http": settings.web_port}, "GOVLAKE_WEB_PORT")
+    spawn(settings, web.NAME, web.argv(settings), airflow.airflow_env(settings))
+    started.append(web.NAME)
+
+
 def _migrate_airflow(settings: Settings, env: dict[str, str], timeout: float) -> None:
     """``airflow db migrate``: idempotent, and required before any component starts."""
     log = log_path(settings, "airflow-migrate")
@@ -289,6 +305,8 @@ def _health_check(settings: Settings, name: str) -> Callable[[], tuple[bool, str
         return lambda: s3.health(settings)
     if name == department_api.NAME:
         return lambda: department_api.health(settings)
+    if name == web.NAME:
+        return lambda: web.health(settings)
     return lambda: airflow.component_health(name, airflow.fetch_health(settings))
 
 
@@ -299,6 +317,14 @@ def _with_secrets(settings: Settings) -> Settings:
     return replace(
         settings, **{name: getattr(filled, name) for name in secret_names if not getattr(settings, name)}
     )
+
+
+def _write_dbt_manifest(settings: Settings) -> None:
+    """``dbt parse`` before the dag-processor starts, so build__libraries has its per-model shape
+    from the first parse instead of changing shape under a running cycle."""
+    from govlake.transform.airflow_tasks import write_manifest
+
+    write_manifest(settings)
 
 
 def up(settings: Settings, timeout: float = 300, progress: Progress | None = None) -> StackStatus:
@@ -326,7 +352,10 @@ def up(settings: Settings, timeout: float = 300, progress: Progress | None = Non
     s3.create_buckets(settings)
     progress("preparing the warehouse (platform schema, raw tables)")
     bootstrap_warehouse(settings)
+    progress("parsing the dbt project (manifest for per-model Airflow tasks)")
+    _write_dbt_manifest(settings)
     _start_department_api(settings, started, already)
+    _start_web(settings, started, already)
     _start_airflow(settings, started, already, progress, max(30.0, deadline - time.monotonic()))
     for name in started:
         _wait_healthy(settings, name, _health_check(settings, name), deadline, progress)

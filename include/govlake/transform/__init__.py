@@ -4,6 +4,8 @@ The dbt project is ``dbt_project/``; this package runs it (:func:`run_dbt`) with
 from :class:`govlake.settings.Settings` and the cycle's logical date.
 """
 
+from govlake.transform.airflow_tasks import MANIFEST_PATH, write_manifest
+from govlake.transform.docs import DOCS_PREFIX, PublishedDocs, publish_docs, upload_docs
 from govlake.transform.runner import (
     DBT_PROJECT_DIR,
     DbtError,
@@ -14,6 +16,7 @@ from govlake.transform.runner import (
     ensure_validity_functions,
     generate_docs,
     run_dbt,
+    snapshot_history,
 )
 
 __all__ = [
@@ -26,4 +29,11 @@ __all__ = [
     "ensure_validity_functions",
     "generate_docs",
     "run_dbt",
+    "snapshot_history",
+    "DOCS_PREFIX",
+    "PublishedDocs",
+    "publish_docs",
+    "upload_docs",
+    "MANIFEST_PATH",
+    "write_manifest",
 ]

@@ -210,18 +210,20 @@ def run_dbt(
     schema_prefix: str = "",
     check: bool = True,
     timeout: float | None = None,
+    target_path: Path | None = None,
 ) -> DbtResult:
     """Run ``dbt <args>`` against the warehouse and return every node's outcome.
 
     ``logical_date`` (YYYY-MM-DD) is passed as ``--vars '{logical_date: ...}'``. ``schema_prefix`` (e.g.
     ``t1234_``) builds into prefixed schemas (``t1234_audit``), for tests in a shared warehouse.
     With ``check`` (the default) a failed invocation raises :class:`DbtError` naming the failed nodes.
+    ``target_path`` overrides where artefacts go (default dbt_project/target, or a per-prefix folder).
     """
     settings = settings or get_settings()
     if schema_prefix and not _SCHEMA_PREFIX.match(schema_prefix):
         raise ValueError(f"schema_prefix {schema_prefix!r} must match {_SCHEMA_PREFIX.pattern}")
     full_args = _with_vars(list(args), logical_date)
-    target_path = _target_path(schema_prefix)
+    target_path = target_path or _target_path(schema_prefix)
     cmd = [sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())", *full_args]
     tail: collections.deque[str] = collections.deque(maxlen=200)
     with _locked(target_path):
@@ -289,6 +291,7 @@ def _failure_message(result: DbtResult, logical_date: str | None) -> str:
 
 STAGING_SELECTOR = ("tag:reference", "tag:staging")
 LIBRARIES_SELECTOR = ("tag:libraries",)
+HISTORY_SELECTOR = ("tag:history",)
 # "buildable": a test runs when all its parents are selected or upstream of the selection, so the
 # staging build does not pick up library tests that reference the divisions seed, while the library
 # build keeps its relationships tests to the seed.
@@ -307,21 +310,70 @@ def build_staging(
     )
 
 
+# Incremental models stamp each row with the logical date of the build that computed it.
+INCREMENTAL_MODELS = ("int_persons_versioned",)
+
+
+def _incremental_state_is_ahead(settings: Settings, schema_prefix: str, logical_date: str) -> bool:
+    """True when an incremental model already holds a later build (a re-run of an earlier date)."""
+    from govlake.warehouse import connect
+
+    with connect(settings, autocommit=True) as conn:
+        for model in INCREMENTAL_MODELS:
+            relation = f"{schema_prefix}audit.{model}"
+            if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
+                continue
+            latest = conn.execute(f"select max(_built_for_date) from {relation}").fetchone()[0]
+            if latest is not None and latest > date.fromisoformat(logical_date):
+                return True
+    return False
+
+
 def build_libraries(
-    logical_date: str, settings: Settings | None = None, *, schema_prefix: str = ""
+    logical_date: str,
+    settings: Settings | None = None,
+    *,
+    schema_prefix: str = "",
+    full_refresh: bool = False,
 ) -> DbtResult:
-    """Build intermediate views and the libraries into ``audit`` for a logical date, with unit and data tests."""
+    """Build intermediate models and the libraries into ``audit`` for a logical date, with unit and data tests.
+
+    Incremental models (e.g. int_persons_versioned) only re-rank keys delivered since their last build;
+    ``full_refresh`` rebuilds them from all history (needed to build an earlier date than they hold).
+    """
+    settings = settings or get_settings()
+    if not full_refresh and _incremental_state_is_ahead(settings, schema_prefix, logical_date):
+        log.warning("incremental models hold a build later than %s: rebuilding them in full", logical_date)
+        full_refresh = True
+    refresh = ["--full-refresh"] if full_refresh else []
     return run_dbt(
-        ["build", "--select", *LIBRARIES_SELECTOR, *_INDIRECT],
+        ["build", "--select", *LIBRARIES_SELECTOR, "--exclude", *HISTORY_SELECTOR, *refresh, *_INDIRECT],
         settings,
         logical_date,
         schema_prefix=schema_prefix,
     )
 
 
-def generate_docs(settings: Settings | None = None, *, schema_prefix: str = "") -> DbtResult:
+def generate_docs(
+    settings: Settings | None = None, *, schema_prefix: str = "", logical_date: str | None = None
+) -> DbtResult:
     """``dbt docs generate`` into dbt_project/target (index.html, manifest.json, catalog.json)."""
-    return run_dbt(["docs", "generate"], settings, schema_prefix=schema_prefix)
+    return run_dbt(["docs", "generate"], settings, logical_date, schema_prefix=schema_prefix)
+
+
+def snapshot_history(
+    logical_date: str, settings: Settings | None = None, *, schema_prefix: str = ""
+) -> DbtResult:
+    """SCD2 snapshots of the libraries into ``history`` (dbt_valid_from = the logical date).
+
+    Run after the gate passed, so history holds what is published, never a blocked build.
+    """
+    return run_dbt(
+        ["build", "--select", *HISTORY_SELECTOR, *_INDIRECT],
+        settings,
+        logical_date,
+        schema_prefix=schema_prefix,
+    )
 
 
 def ensure_validity_functions(settings: Settings | None = None, *, schema_prefix: str = "") -> DbtResult:

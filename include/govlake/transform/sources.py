@@ -35,6 +35,8 @@ LINEAGE_DESCRIPTIONS = {
     "_source_file": "Landed file (or extract) the row was read from.",
     "_source_row": "Row number within the source file; with _batch_id identifies the row (platform.quarantine).",
     "_ingested_at": "When the row was loaded into raw; drives source freshness.",
+    "_deleted": "Tombstone: the source deleted this key (soft-delete flag); a key whose newest version is a "
+    "tombstone leaves the libraries.",
 }
 
 HEADER = (

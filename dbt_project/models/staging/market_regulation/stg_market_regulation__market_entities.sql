@@ -36,7 +36,8 @@ renamed as (
         _logical_date,
         _source_file,
         _source_row,
-        _ingested_at
+        _ingested_at,
+        coalesce(_deleted, false) as _deleted
 
     from source
 

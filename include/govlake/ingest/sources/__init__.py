@@ -1,4 +1,4 @@
-"""Source readers: one per registry source kind (database, csv, rest_api).
+"""Source readers: one per registry source kind (database, csv, xlsx, rest_api).
 
 Every reader lands what it receives in ``s3://landing/<department>/<dataset>/<YYYY-MM-DD>/`` (csv files are
 already there, delivered by the department) and yields ``SourceChunk``s: source rows as received, column
@@ -52,6 +52,10 @@ def make_reader(ctx: BatchContext, window: Window | None) -> SourceReader:
         from govlake.ingest.sources.csv_files import CsvReader
 
         return CsvReader(ctx)
+    if kind == "xlsx":
+        from govlake.ingest.sources.xlsx_files import XlsxReader
+
+        return XlsxReader(ctx)
     if kind == "database":
         from govlake.ingest.sources.database import DatabaseReader
 

@@ -1,15 +1,25 @@
 """CSV deliveries: files a department drops under ``landing/<department>/<dataset>/<YYYY-MM-DD>/``.
 
-Files are read as delivered — never copied — in a streamed pass of bounded memory (pyarrow's streaming
-reader, one block at a time). The encoding is detected per file: a UTF-8 BOM, else valid UTF-8, else
-GB18030, the superset of GBK that also covers the rare characters in people's names that GBK lacks.
+Each file is first decoded end to end (``encoding.py``: UTF-8, UTF-8 with BOM, or GBK/GB18030 transcoded
+to a UTF-8 working copy; undecodable bytes fail with the line), then parsed in a streamed pass of bounded
+memory (pyarrow's streaming reader, one small block at a time):
+
+* the delimiter is the registry's ``source.delimiter``, or — when absent or ``auto`` — the one of
+  ``, ; TAB |`` that splits the header line into the most of the registry's column names;
+* quoting follows RFC 4180: quoted fields may hold the delimiter, doubled quotes and line breaks;
+* ``source_row`` is the record number counting the header as 1 — the row number a spreadsheet shows when
+  the clerk opens the file, even when a quoted field spans several physical lines;
+* a record with the wrong number of fields is quarantined on its own (rule ``columns``); but a file that
+  ends inside its last record (no final line break and that record short or an open quote) was cut off in
+  transfer, and the whole delivery is rejected as truncated.
+
 Every value is read as text so identifiers keep their leading zeros; typing is normalize.py's job.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -17,53 +27,67 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from govlake.ingest.context import CHUNK_ROWS, BatchContext
-from govlake.ingest.errors import IngestError
-from govlake.ingest.landing import download_file, list_keys, s3_uri
+from govlake.ingest.context import CHUNK_ROWS
+from govlake.ingest.deliveries import DeliveredFile
+from govlake.ingest.errors import IngestError, SchemaDrift, UnreadableInput
 from govlake.ingest.sources import MalformedRow, SourceChunk
+from govlake.ingest.sources.encoding import decode_file
+from govlake.ingest.sources.files import FileDropReader
 
 # Arrow reads ahead a few blocks; measured on 1.2M rows, 8 MiB blocks let memory grow with the file while
 # 1 MiB blocks kept the peak flat (~60-90 MB), so blocks stay small and are regrouped into CHUNK_ROWS chunks.
 BLOCK_BYTES = 1 << 20
-SNIFF_BYTES = 1 << 16
 CSV_SUFFIXES = (".csv", ".txt")
+DELIMITERS = (",", ";", "\t", "|")
+HEADER_BYTES = 1 << 16
 
 
-def detect_encoding(head: bytes, hint: str | None = None) -> str:
-    """``utf-8``, ``utf-8-sig`` or ``gb18030`` from the first bytes of a file (``hint`` for pure ASCII)."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        # An incremental decoder tolerates a multi-byte character cut at the end of the sample.
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    if head.isascii() and hint and hint.lower().replace("-", "") in ("gbk", "gb2312", "gb18030"):
-        return "gb18030"
-    return "utf-8"
+def _squash(name: str) -> str:
+    return re.sub(r"\s+", "", name)
 
 
-def _arrow_encoding(encoding: str) -> str:
-    # Arrow reads UTF-8 natively and skips a UTF-8 BOM itself; other encodings are transcoded.
-    return "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
+def choose_delimiter(header_line: str, declared: list[str], configured: str | None = None) -> str:
+    """The registry's delimiter, or the candidate that splits the header into the most declared names."""
+    if configured and configured.lower() != "auto":
+        return "\t" if configured in ("\\t", "tab") else configured
+    wanted = {_squash(n) for n in declared}
+
+    def score(delimiter: str) -> tuple[int, int]:
+        fields = next(csv.reader([header_line], delimiter=delimiter), [])
+        return sum(_squash(f) in wanted for f in fields), len(fields)
+
+    return max(DELIMITERS, key=score)
 
 
-def read_header(path: Path, encoding: str, delimiter: str) -> list[str]:
+def first_line(path: Path, encoding: str) -> str:
+    with path.open("r", encoding=encoding, newline="") as f:
+        return f.readline(HEADER_BYTES).rstrip("\r\n")
+
+
+def read_header(path: Path, encoding: str, delimiter: str, display: str = "") -> list[str]:
     with path.open("r", encoding=encoding, newline="") as f:
         header = next(csv.reader(f, delimiter=delimiter), None)
-    if not header:
-        raise IngestError(f"{path.name}: the file is empty — expected a header line with the column names")
+    name = display or path.name
+    if not header or not any(h.strip() for h in header):
+        raise UnreadableInput(
+            f"{name} 第 1 行: no header line — expected the column names on line 1",
+            source_file=display,
+            source_row=1,
+        )
     names = [h.strip() for h in header]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
-        raise IngestError(
-            f"{path.name} 第 1 行: column(s) {', '.join(duplicates)} appear more than once in the header"
+        raise SchemaDrift(
+            f"{name} 第 1 行: column(s) {', '.join(duplicates)} appear more than once in the header",
+            source_file=display,
+            source_row=1,
+            column=duplicates[0],
         )
     return names
 
 
 def _row_numbers(first: int, count: int, skipped: set[int]) -> tuple[pa.Array, int]:
-    """Line numbers of ``count`` parsed rows starting at line ``first``, stepping over skipped lines."""
+    """Record numbers of ``count`` parsed rows starting at ``first``, stepping over skipped records."""
     if not skipped:
         return pa.array(np.arange(first, first + count, dtype=np.int64)), first + count
     numbers, line = [], first
@@ -76,12 +100,37 @@ def _row_numbers(first: int, count: int, skipped: set[int]) -> tuple[pa.Array, i
     return pa.array(numbers, pa.int64()), line
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, 2)
+        return f.read(1) in (b"\n", b"\r")
+
+
+def _odd_quotes(path: Path) -> bool:
+    """An odd number of quote characters: a quoted field is never closed (doubled quotes count 2)."""
+    count = 0
+    with path.open("rb") as f:
+        while block := f.read(BLOCK_BYTES):
+            count += block.count(b'"')
+    return count % 2 == 1
+
+
 def read_csv_file(
-    path: Path, source_file: str, encoding: str, delimiter: str = ",", chunk_rows: int = CHUNK_ROWS
+    path: Path,
+    source_file: str,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    chunk_rows: int = CHUNK_ROWS,
+    names: list[str] | None = None,
 ) -> Iterator[SourceChunk]:
-    """Stream a local CSV file as chunks of text columns; malformed lines are reported, not fatal."""
-    names = read_header(path, encoding, delimiter)
+    """Stream a local UTF-8 CSV file as chunks of text columns; malformed records are reported, not fatal."""
+    names = names or read_header(path, encoding, delimiter, source_file)
+    display = PurePosixPath(source_file).name
     malformed: list[MalformedRow] = []
+    last_malformed = 0
 
     def on_invalid(row: pcsv.InvalidRow) -> str:
         malformed.append(MalformedRow(row.number, row.text, row.expected_columns, row.actual_columns))
@@ -90,11 +139,7 @@ def read_csv_file(
     reader = pcsv.open_csv(
         path,
         read_options=pcsv.ReadOptions(
-            encoding=_arrow_encoding(encoding),
-            block_size=BLOCK_BYTES,
-            use_threads=False,
-            column_names=names,
-            skip_rows=1,
+            encoding="utf8", block_size=BLOCK_BYTES, use_threads=False, column_names=names, skip_rows=1
         ),
         parse_options=pcsv.ParseOptions(
             delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
@@ -105,14 +150,41 @@ def read_csv_file(
             quoted_strings_can_be_null=False,
         ),
     )
-    next_line = 2  # line 1 is the header; Arrow numbers rows the same way (records, header included)
-    skipped: set[int] = set()  # malformed lines not yet stepped over (Arrow may report them a block early)
-    for batches in _regroup(reader, chunk_rows):
-        count = sum(b.num_rows for b in batches)
-        skipped |= {m.source_row for m in malformed}
-        rows, next_line = _row_numbers(next_line, count, skipped)
-        yield SourceChunk(pa.Table.from_batches(batches, reader.schema), source_file, rows, malformed)
-        malformed = []
+    next_line = 2  # line 1 is the header; Arrow numbers records the same way (header included)
+    skipped: set[int] = set()  # malformed records not yet stepped over (Arrow may report them a block early)
+    try:
+        for batches in _regroup(reader, chunk_rows):
+            count = sum(b.num_rows for b in batches)
+            skipped |= {m.source_row for m in malformed}
+            last_malformed = max([last_malformed, *(m.source_row for m in malformed)])
+            rows, next_line = _row_numbers(next_line, count, skipped)
+            yield SourceChunk(pa.Table.from_batches(batches, reader.schema), source_file, rows, malformed)
+            malformed = []
+    except pa.ArrowInvalid as exc:
+        raise UnreadableInput(
+            f"{display} near record {next_line}: cannot be parsed as CSV ({exc}) — ask the department to re-deliver",
+            source_file=source_file,
+            source_row=next_line,
+        ) from exc
+    last_malformed = max([last_malformed, *(m.source_row for m in malformed)])
+    if _odd_quotes(path):
+        last = max(next_line - 1, last_malformed)
+        cut = "the file ends inside a quoted field — it was cut off in transfer"
+        raise UnreadableInput(
+            f"{display} 第 {last} 行: a quote opened in this record (or before it) is never closed; {cut} or a "
+            "quote is missing; ask the department to re-deliver",
+            source_file=source_file,
+            source_row=last,
+            rule="truncated" if not _ends_with_newline(path) else "unbalanced_quotes",
+        )
+    if last_malformed and last_malformed >= next_line and not _ends_with_newline(path):
+        raise UnreadableInput(
+            f"{display} 第 {last_malformed} 行: the file ends in the middle of this record (no final line break, "
+            "fields missing or a quote left open) — it was cut off in transfer; ask the department to re-deliver",
+            source_file=source_file,
+            source_row=last_malformed,
+            rule="truncated",
+        )
     if malformed:
         yield SourceChunk(reader.schema.empty_table(), source_file, pa.array([], pa.int64()), malformed)
 
@@ -131,45 +203,32 @@ def _regroup(reader: pcsv.CSVStreamingReader, chunk_rows: int) -> Iterator[list[
         yield group
 
 
-class CsvReader:
-    """Every CSV file the department delivered for the logical date, in name order."""
+class CsvReader(FileDropReader):
+    """Every CSV file the department delivered for the logical date, in name order, each read once."""
 
     kind = "csv"
+    suffixes = CSV_SUFFIXES
+    label = "CSV"
 
-    def __init__(self, ctx: BatchContext) -> None:
-        self.ctx = ctx
-        self.source = s3_uri("landing", ctx.date_prefix)
-        self.landed_files: list[str] = []
-        self.details: dict = {"encodings": {}}
+    def __init__(self, ctx) -> None:  # noqa: ANN001 - BatchContext
+        super().__init__(ctx)
+        self.details.update({"encodings": {}, "delimiters": {}})
 
-    def _keys(self) -> list[str]:
-        keys = [
-            k
-            for k in list_keys(self.ctx.s3, "landing", self.ctx.date_prefix)
-            if k.lower().endswith(CSV_SUFFIXES)
-        ]
-        if not keys:
-            raise IngestError(
-                f"no CSV file for {self.ctx.dataset.key} on {self.ctx.logical_date}: nothing under {self.source} "
-                "— has the department delivered this date?"
+    def read_file(self, f: DeliveredFile) -> Iterator[SourceChunk]:
+        assert f.path is not None
+        source = self.ctx.dataset.source
+        decoded = decode_file(f.path, f.uri, source.get("encoding"), f.name)
+        try:
+            encoding = "utf-8-sig" if decoded.encoding == "utf-8-sig" else "utf-8"
+            declared = [c.source_name for c in self.ctx.dataset.columns]
+            delimiter = choose_delimiter(
+                first_line(decoded.path, encoding), declared, source.get("delimiter")
             )
-        return keys
-
-    def chunks(self) -> Iterator[SourceChunk]:
-        hint = self.ctx.dataset.source.get("encoding")
-        delimiter = str(self.ctx.dataset.source.get("delimiter") or ",")
-        for key in self._keys():
-            uri = s3_uri("landing", key)
-            path = download_file(self.ctx.s3, uri, self.ctx.workdir / PurePosixPath(key).name)
-            with path.open("rb") as f:
-                encoding = detect_encoding(f.read(SNIFF_BYTES), hint)
-            self.details["encodings"][PurePosixPath(key).name] = encoding
-            self.landed_files.append(uri)
-            try:
-                yield from read_csv_file(path, uri, encoding, delimiter)
-            except (UnicodeDecodeError, pa.ArrowInvalid) as exc:
-                raise IngestError(
-                    f"{path.name}: cannot be read as {encoding} CSV ({exc}) — ask the department to re-deliver it"
-                ) from exc
-            finally:
-                path.unlink(missing_ok=True)
+            self.details["encodings"][f.name] = decoded.encoding
+            self.details["delimiters"][f.name] = delimiter
+            yield from read_csv_file(decoded.path, f.uri, encoding, delimiter)
+        except UnicodeDecodeError as exc:  # the decode pass makes this unreachable; kept as a guard
+            raise IngestError(f"{f.name}: cannot be read as {decoded.encoding} ({exc})") from exc
+        finally:
+            if decoded.transcoded:
+                decoded.path.unlink(missing_ok=True)

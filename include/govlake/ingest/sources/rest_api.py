@@ -1,32 +1,144 @@
-"""Department REST APIs: paged JSON (``?page=N&page_size=M[&updated_since=ISO]``) with a Bearer token.
+"""Department REST APIs: paged JSON with a Bearer token, configured entirely from the registry.
+
+Registry ``source`` block (every key but ``path``/``url`` optional; defaults shown)::
+
+    source:
+      kind: rest_api
+      path: /api/v1/enrollments          # on settings.department_api_url, or a full `url:`
+      token_env: GOVLAKE_DEPARTMENT_API_TOKEN   # environment variable holding the Bearer token
+      data_key: data                     # where the records are in the page (dotted path allowed)
+      page_size: 5000
+      page_size_param: page_size
+      paging: page                       # page | keyset
+      page_param: page                   # paging: page — ?page=1, 2, ... up to the page's `pages_key`
+      pages_key: pages                   #   (absent from the page: stop at the first short page)
+      after_param: after_id              # paging: keyset — ?after_id=<key of the last record>
+      keyset_key: id                     #   the record field the API orders by
+      watermark: aae036                  # incremental: rows with a newer watermark than the last batch
+      watermark_param: updated_since     #   sent as the low mark (the API's filter is inclusive)
+      requests_per_second: 0             # client-side rate limit; 0 = none
+      retry_attempts: 5
+      retry_backoff_seconds: 1.0         # 1x, 2x, 4x, ... between attempts
+      timeout_seconds: 60
+
+**Keyset over offsets.** With ``paging: keyset`` each request asks for the records after the last key
+seen; the server's cost per page stays flat, where an ``OFFSET`` grows with the page number. Pages are
+fetched by a worker thread one page ahead of normalisation, so network and parsing overlap.
+
+**Failures.** 5xx, 408, timeouts and dropped connections are retried with exponential backoff; 429 waits
+the server's ``Retry-After`` (seconds or an HTTP date) before retrying. Past the retries the batch fails
+with the URL, parameters and last answer (``SourceUnavailable``: recorded and quarantined, and Airflow
+may retry later). Other 4xx fail at once — retrying a bad token or path only hides the problem.
 
 Each page is landed as received at ``landing/<department>/<dataset>/<YYYY-MM-DD>/page-00001.json`` before
-it is parsed, so what the platform read can always be shown to the department. Transient failures (5xx,
-429, timeouts, dropped connections) are retried with exponential backoff; other client errors fail at once
-with the URL and the status, because retrying a bad token or a wrong path only hides the problem.
-
-The API filters by ``updated_since`` but has no upper bound, so the logical day's upper mark is applied
-here; rows outside the window stay in the landed page and are counted in the manifest
-(``rows_outside_window``) — they belong to a later date's batch.
+it is parsed; ``source_row`` is the record's position in its page file. The API filters by the low mark
+only, so the logical day's upper mark is applied here; rows outside the window stay in the landed page and
+are counted in the manifest (``rows_outside_window``) — they belong to a later date's batch.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
+import os
+import queue
+import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 import requests
 
 from govlake.ingest.context import PROVINCE_TZ, BatchContext
-from govlake.ingest.errors import IngestError
+from govlake.ingest.errors import IngestError, SourceUnavailable
 from govlake.ingest.landing import clear_prefix, s3_uri, upload_bytes
 from govlake.ingest.sources import SourceChunk
 from govlake.ingest.watermark import Window
 
-RETRY_STATUSES = {429, 500, 502, 503, 504}
+RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+MAX_RETRY_AFTER = 300.0
+
+
+@dataclass(frozen=True)
+class RestConfig:
+    url: str
+    token: str
+    data_key: str = "data"
+    page_size: int = 1000
+    page_size_param: str = "page_size"
+    paging: str = "page"
+    page_param: str = "page"
+    pages_key: str | None = "pages"
+    after_param: str = "after_id"
+    keyset_key: str = "id"
+    watermark_param: str = "updated_since"
+    requests_per_second: float = 0.0
+    retry_attempts: int = 5
+    retry_backoff: float = 1.0
+    timeout: float = 60.0
+
+    @classmethod
+    def from_registry(cls, ctx: BatchContext) -> RestConfig:
+        s = ctx.dataset.source
+        url = str(s.get("url") or ctx.settings.department_api_url.rstrip("/") + str(s.get("path", "")))
+        token_env = s.get("token_env")
+        token = os.environ.get(str(token_env), "") if token_env else ctx.settings.department_api_token
+        paging = str(s.get("paging", "page"))
+        if paging not in ("page", "keyset"):
+            raise IngestError(
+                f"{ctx.dataset.registry_file}: source.paging of {ctx.dataset.key} is {paging!r}; expected page or keyset"
+            )
+        return cls(
+            url=url,
+            token=token,
+            data_key=str(s.get("data_key", "data")),
+            page_size=int(s.get("page_size", 1000)),
+            page_size_param=str(s.get("page_size_param", "page_size")),
+            paging=paging,
+            page_param=str(s.get("page_param", "page")),
+            pages_key=s.get("pages_key", "pages"),
+            after_param=str(s.get("after_param", "after_id")),
+            keyset_key=str(s.get("keyset_key", "id")),
+            watermark_param=str(s.get("watermark_param", "updated_since")),
+            requests_per_second=float(s.get("requests_per_second", 0) or 0),
+            retry_attempts=int(s.get("retry_attempts", 5)),
+            retry_backoff=float(s.get("retry_backoff_seconds", 1.0)),
+            timeout=float(s.get("timeout_seconds", 60)),
+        )
+
+
+class RateLimiter:
+    """At most ``per_second`` requests a second from this client (0 = unlimited)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        now = time.monotonic()
+        if now < self.next_at:
+            time.sleep(self.next_at - now)
+        self.next_at = max(now, self.next_at) + self.interval
+
+
+def retry_after_seconds(value: str | None, default: float) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), capped."""
+    if not value:
+        return default
+    try:
+        return min(MAX_RETRY_AFTER, max(0.0, float(value)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return min(MAX_RETRY_AFTER, max(0.0, (when - datetime.now(UTC)).total_seconds()))
 
 
 def get_with_retries(
@@ -36,10 +148,14 @@ def get_with_retries(
     attempts: int = 5,
     backoff: float = 1.0,
     timeout: float = 60,
+    limiter: RateLimiter | None = None,
 ) -> requests.Response:
-    """GET, retrying transient failures ``attempts`` times with backoff 1x, 2x, 4x ... seconds."""
+    """GET, retrying transient failures ``attempts`` times with backoff 1x, 2x, 4x ...; 429 honours Retry-After."""
     last_problem = ""
     for attempt in range(1, attempts + 1):
+        if limiter:
+            limiter.wait()
+        wait = backoff * 2 ** (attempt - 1)
         try:
             response = session.get(url, params=params, timeout=(10, timeout))
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -50,12 +166,18 @@ def get_with_retries(
             if response.status_code not in RETRY_STATUSES:
                 raise IngestError(
                     f"GET {response.url} answered HTTP {response.status_code}: {response.text[:300]!r} "
-                    "— check the API path and token (GOVLAKE_DEPARTMENT_API_TOKEN)"
+                    "— check the API path and token (registry source.path / token_env)"
                 )
-            last_problem = f"HTTP {response.status_code}"
+            last_problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
+            if response.status_code in (429, 503) and response.headers.get("Retry-After"):
+                wait = max(wait, retry_after_seconds(response.headers.get("Retry-After"), wait))
         if attempt < attempts:
-            time.sleep(backoff * 2 ** (attempt - 1))
-    raise IngestError(f"GET {url} {params} failed {attempts} times, last: {last_problem}")
+            time.sleep(wait)
+    raise SourceUnavailable(
+        f"GET {url} {params} failed {attempts} times (backoff from {backoff}s), last answer: {last_problem} "
+        "— the department's API is down or overloaded; the run can be retried once it answers",
+        source_file=url,
+    )
 
 
 def _text(value: object) -> str | None:
@@ -76,24 +198,57 @@ def _parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=PROVINCE_TZ)
 
 
+def _text_table(records: list[dict], names: list[str]) -> pa.Table:
+    """Records as a table of text columns: Arrow's own conversion, per value only when types are mixed."""
+    columns = {}
+    for name in names:
+        values = [r.get(name) for r in records]
+        try:
+            array = pa.array(values)
+            if pa.types.is_string(array.type) or pa.types.is_null(array.type):
+                columns[name] = array.cast(pa.string())
+            elif pa.types.is_boolean(array.type) or pa.types.is_nested(array.type):
+                raise pa.ArrowInvalid("converted per value")
+            else:
+                columns[name] = array.cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            columns[name] = pa.array([_text(v) for v in values], pa.string())
+    return pa.table(columns) if columns else pa.table({})
+
+
 def records_to_chunk(records: list[dict], source_file: str, window: Window | None) -> tuple[SourceChunk, int]:
     """The page's records as a text table; records outside the window are left out and counted.
 
     A record whose watermark cannot be read is kept: normalisation quarantines it with the reason.
     """
-    keep: list[tuple[int, dict]] = []
+    numbers: list[int] = []
+    keep: list[dict] = []
     outside = 0
     for number, record in enumerate(records, start=1):
         stamp = _parse_time(record.get(window.column)) if window else None
         if stamp is not None and window is not None and not window.contains(stamp):
             outside += 1
             continue
-        keep.append((number, record))
+        numbers.append(number)
+        keep.append(record)
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
-    table = pa.table({n: pa.array([_text(r.get(n)) for _, r in keep], pa.string()) for n in names})
-    return SourceChunk(table, source_file, pa.array([n for n, _ in keep], pa.int64())), outside
+    table = _text_table(keep, list(names))
+    return SourceChunk(table, source_file, pa.array(numbers, pa.int64())), outside
+
+
+def dig(doc: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        doc = doc[part]
+    return doc
+
+
+@dataclass
+class Page:
+    number: int
+    uri: str
+    records: list[dict]
 
 
 class RestApiReader:
@@ -104,54 +259,135 @@ class RestApiReader:
     def __init__(self, ctx: BatchContext, window: Window | None) -> None:
         self.ctx = ctx
         self.window = window
-        source = ctx.dataset.source
-        self.url = str(
-            source.get("url") or ctx.settings.department_api_url.rstrip("/") + str(source.get("path", ""))
-        )
-        self.page_size = int(source.get("page_size", 1000))
-        self.attempts = int(source.get("retry_attempts", 5))
-        self.backoff = float(source.get("retry_backoff_seconds", 1.0))
+        self.config = RestConfig.from_registry(ctx)
+        self.url = self.config.url
         self.source = self.url
         self.landed_files: list[str] = []
-        self.details: dict = {"pages": 0, "rows_outside_window": 0, "updated_since": None}
+        self.details: dict = {
+            "pages": 0,
+            "requests": 0,
+            "rows_outside_window": 0,
+            "updated_since": None,
+            "paging": self.config.paging,
+            "page_size": self.config.page_size,
+        }
 
     def _session(self) -> requests.Session:
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {self.ctx.settings.department_api_token}"
+        session.headers["Authorization"] = f"Bearer {self.config.token}"
         session.headers["Accept"] = "application/json"
         return session
 
-    def _params(self, page: int) -> dict:
-        params: dict = {"page": page, "page_size": self.page_size}
+    def _params(self, page: int, after: str | None) -> dict:
+        c = self.config
+        params: dict = {c.page_size_param: c.page_size}
+        if c.paging == "keyset":
+            params[c.page_param] = page  # only labels the page for servers that echo it
+            if after is not None:
+                params[c.after_param] = after
+        else:
+            params[c.page_param] = page
         if self.window is not None and self.window.low is not None:
-            params["updated_since"] = self.window.low.isoformat()
-            self.details["updated_since"] = params["updated_since"]
+            params[c.watermark_param] = self.window.low.isoformat()
+            self.details["updated_since"] = params[c.watermark_param]
         return params
 
-    def _parse_page(self, body: bytes, uri: str) -> tuple[list[dict], int]:
+    def _parse_page(self, body: bytes, uri: str) -> tuple[list[dict], int | None]:
         try:
             doc = json.loads(body)
-            return list(doc["data"]), int(doc.get("pages") or 0)
+            records = dig(doc, self.config.data_key)
+            if not isinstance(records, list):
+                raise TypeError(f"{self.config.data_key!r} is {type(records).__name__}, not a list")
+            pages = (
+                doc.get(self.config.pages_key) if self.config.pages_key and isinstance(doc, dict) else None
+            )
+            return records, int(pages) if pages is not None else None
         except (ValueError, KeyError, TypeError) as exc:
-            raise IngestError(
-                f"{uri}: not a page of the expected shape {{page, pages, data: [...]}} ({exc})"
+            raise SourceUnavailable(
+                f"{uri}: not a page of the expected shape (records under {self.config.data_key!r}) ({exc}) "
+                "— check source.data_key in the registry, or the API changed",
+                source_file=uri,
+                rule="api_shape",
             ) from exc
+
+    def _pages(self) -> Iterator[Page]:
+        """Fetch, land and parse pages in order; stops after the last page (the page count the API states —
+        with keyset paging too, as the 人社厅 API counts pages for the filter — or else an empty page)."""
+        c = self.config
+        limiter = RateLimiter(c.requests_per_second)
+        page, after = 1, None
+        with self._session() as session:
+            while True:
+                response = get_with_retries(
+                    session,
+                    c.url,
+                    self._params(page, after),
+                    c.retry_attempts,
+                    c.retry_backoff,
+                    c.timeout,
+                    limiter,
+                )
+                self.details["requests"] += 1
+                uri = s3_uri("landing", f"{self.ctx.date_prefix}page-{page:05d}.json")
+                upload_bytes(self.ctx.s3, uri, response.content, "application/json")
+                records, pages = self._parse_page(response.content, uri)
+                yield Page(page, uri, records)
+                # Only an empty page, or the page count the API states, ends the walk: a short page may just
+                # mean the server caps page_size lower than asked.
+                if not records or (pages is not None and page >= pages):
+                    return
+                if c.paging == "keyset":
+                    key = records[-1].get(c.keyset_key)
+                    if key is None:
+                        raise SourceUnavailable(
+                            f"{uri}: record {len(records)} has no {c.keyset_key!r} for keyset paging "
+                            "(registry source.keyset_key)",
+                            source_file=uri,
+                            source_row=len(records),
+                            rule="api_shape",
+                        )
+                    after = str(key)
+                page += 1
 
     def chunks(self) -> Iterator[SourceChunk]:
         clear_prefix(self.ctx.s3, "landing", self.ctx.date_prefix)
-        page, pages = 1, 1
-        with self._session() as session:
-            while page <= pages:
-                response = get_with_retries(
-                    session, self.url, self._params(page), self.attempts, self.backoff
-                )
-                uri = s3_uri("landing", f"{self.ctx.date_prefix}page-{page:05d}.json")
-                upload_bytes(self.ctx.s3, uri, response.content, "application/json")
-                self.landed_files.append(uri)
-                records, pages = self._parse_page(response.content, uri)
-                chunk, outside = records_to_chunk(records, uri, self.window)
-                self.details["pages"] = page
-                self.details["rows_outside_window"] += outside
-                if records:
-                    yield chunk
-                page += 1
+        for page in prefetch_pages(self._pages()):
+            self.landed_files.append(page.uri)
+            chunk, outside = records_to_chunk(page.records, page.uri, self.window)
+            self.details["pages"] = page.number
+            self.details["rows_outside_window"] += outside
+            if page.records:
+                yield chunk
+
+
+def prefetch_pages(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
+    """Run the page fetcher one or two pages ahead in a thread; its errors surface here, in order."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in pages:
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            slots.put(exc)
+
+    worker = threading.Thread(target=work, name="govlake-rest-fetch", daemon=True)
+    worker.start()
+    try:
+        while (item := slots.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=30)

@@ -1,0 +1,8 @@
+{#
+    Snapshots (history schema, SCD2) stamp dbt_valid_from/dbt_valid_to with the cycle's logical date
+    rather than the wall clock: history must say "as published for 2026-11-27", and re-running a date must
+    not invent a new version. dbt-postgres's default is now(); dispatch finds this root-project macro first.
+#}
+{% macro postgres__snapshot_get_time() -%}
+    cast({{ logical_date() }} as timestamp without time zone)
+{%- endmacro %}

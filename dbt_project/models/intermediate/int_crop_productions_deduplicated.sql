@@ -1,0 +1,66 @@
+-- 农业农村厅's current figures per county, crop and year as of the logical date: accepted rows of logical
+-- dates up to it; a year re-delivered later (revised statistics) replaces the earlier figures (latest
+-- logical date, then later file row — the CSV has no change time). Grain: one row per
+-- division_code x crop x year.
+with
+
+productions as (
+
+    select * from {{ ref('stg_agriculture__crop_productions') }}
+    where _logical_date <= {{ logical_date() }}
+        and division_code is not null
+        and crop is not null
+        and year is not null
+
+),
+
+quarantined as (
+
+    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
+
+),
+
+accepted as (
+
+    select productions.*
+    from productions
+    where not exists (
+        select 1
+        from quarantined
+        where quarantined._batch_id = productions._batch_id
+            and quarantined._source_row = productions._source_row
+    )
+
+),
+
+ranked as (
+
+    select
+        accepted.*,
+        row_number() over (
+            partition by division_code, crop, year
+            order by _logical_date desc, _source_row desc, _batch_id desc
+        ) as version_rank
+    from accepted
+
+)
+
+select
+    division_code,
+    county_name,
+    crop,
+    year,
+    scale_indicator,
+    scale_value,
+    scale_unit,
+    area_mu,
+    output_tons,
+    price_per_kg,
+    output_value_wan_yuan,
+    _batch_id,
+    _logical_date,
+    _source_row
+
+from ranked
+where version_rank = 1
+    and _deleted is not true

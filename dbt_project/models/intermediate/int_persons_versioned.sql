@@ -1,0 +1,95 @@
+-- 公安厅's newest accepted version of each person as of the logical date, tombstones included (the
+-- library view int_persons_registered drops them). Grain: one row per resident_id.
+-- Incremental (delete+insert on resident_id): a daily run re-ranks only the persons with rows delivered
+-- since the last build, over all their accepted rows, so a full history scan happens once. Rows in
+-- platform.quarantine are left out before versions are ranked, so a person whose newest row was rejected
+-- keeps their last accepted version. Newest = latest updated_at, then later logical date, then later
+-- source row (a department that sends two versions in one file sends the newer one last).
+-- Building an earlier date than the table holds needs a full refresh (the model says so and stops).
+{{
+    config(
+        materialized='incremental',
+        unique_key='resident_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+{%- set last_built = none %}
+{%- if is_incremental() and execute %}
+    {%- set last_built = run_query('select max(_built_for_date) from ' ~ this).columns[0].values()[0] %}
+    {%- if last_built is not none and (last_built | string) > var('logical_date') | string %}
+        {{ exceptions.raise_compiler_error(
+            this ~ " holds a build for " ~ last_built ~ ", later than logical_date " ~ var('logical_date')
+            ~ ": rebuild it with --full-refresh (govlake.transform.build_libraries(..., full_refresh=True))") }}
+    {%- endif %}
+{%- endif %}
+with
+
+registrations as (
+
+    select * from {{ ref('stg_public_security__household_registrations') }}
+    where _logical_date <= {{ logical_date() }}
+        and resident_id is not null
+        {% if last_built is not none %}
+        and resident_id in (
+            select changed.resident_id
+            from {{ ref('stg_public_security__household_registrations') }} as changed
+            where changed._logical_date between cast('{{ last_built }}' as date) and {{ logical_date() }}
+        )
+        {% endif %}
+
+),
+
+quarantined as (
+
+    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
+
+),
+
+accepted as (
+
+    select registrations.*
+    from registrations
+    where not exists (
+        select 1
+        from quarantined
+        where quarantined._batch_id = registrations._batch_id
+            and quarantined._source_row = registrations._source_row
+    )
+
+),
+
+ranked as (
+
+    select
+        accepted.*,
+        row_number() over (
+            partition by resident_id
+            order by updated_at desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
+        ) as version_rank
+    from accepted
+
+)
+
+select
+    resident_id,
+    name,
+    -- GB/T 2261.1 codes 1/2 are accepted as well as 男/女
+    case gender when '1' then '男' when '2' then '女' else gender end as gender,
+    ethnicity,
+    birth_date,
+    division_code,
+    address,
+    household_id,
+    relation_to_head,
+    status,
+    death_date,
+    updated_at,
+    _deleted,
+    _batch_id,
+    _logical_date,
+    _source_row,
+    {{ logical_date() }} as _built_for_date
+
+from ranked
+where version_rank = 1

@@ -1,0 +1,62 @@
+-- 财政厅's current version of each subsidy payment as of the logical date: accepted rows (not in
+-- platform.quarantine) of logical dates up to it, newest version per payment_id (the source is read
+-- incrementally, so a corrected payment arrives again in a later batch). Grain: one row per payment_id.
+with
+
+payments as (
+
+    select * from {{ ref('stg_finance__subsidy_payments') }}
+    where _logical_date <= {{ logical_date() }}
+        and payment_id is not null
+
+),
+
+quarantined as (
+
+    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
+
+),
+
+accepted as (
+
+    select payments.*
+    from payments
+    where not exists (
+        select 1
+        from quarantined
+        where quarantined._batch_id = payments._batch_id
+            and quarantined._source_row = payments._source_row
+    )
+
+),
+
+ranked as (
+
+    select
+        accepted.*,
+        row_number() over (
+            partition by payment_id
+            order by updated_at desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
+        ) as version_rank
+    from accepted
+
+)
+
+select
+    payment_id,
+    recipient_id,
+    recipient_name,
+    subsidy_type,
+    period,
+    amount,
+    payment_date,
+    division_code,
+    updated_at,
+    _batch_id,
+    _logical_date,
+    _source_row
+
+from ranked
+-- a key whose newest accepted version is a tombstone (the source deleted it) leaves the library
+where version_rank = 1
+    and _deleted is not true

@@ -1,0 +1,65 @@
+-- 民政厅's current 低保 listing as of the logical date: accepted rows of logical dates up to it, newest
+-- version per (recipient_id, family_id). A recipient who left the programme is soft-deleted in the source
+-- (is_deleted = 1 -> _deleted): the newest version being a tombstone removes the listing.
+-- Grain: one row per recipient_id x family_id.
+with
+
+allowances as (
+
+    select * from {{ ref('stg_civil_affairs__subsistence_allowances') }}
+    where _logical_date <= {{ logical_date() }}
+        and recipient_id is not null
+        and family_id is not null
+
+),
+
+quarantined as (
+
+    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
+
+),
+
+accepted as (
+
+    select allowances.*
+    from allowances
+    where not exists (
+        select 1
+        from quarantined
+        where quarantined._batch_id = allowances._batch_id
+            and quarantined._source_row = allowances._source_row
+    )
+
+),
+
+ranked as (
+
+    select
+        accepted.*,
+        row_number() over (
+            partition by recipient_id, family_id
+            order by updated_at desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
+        ) as version_rank
+    from accepted
+
+)
+
+select
+    recipient_id || '|' || family_id as listing_id,
+    recipient_id,
+    recipient_name,
+    family_id,
+    relation_to_applicant,
+    division_code,
+    monthly_amount,
+    start_month,
+    approval_date,
+    status,
+    updated_at,
+    _batch_id,
+    _logical_date,
+    _source_row
+
+from ranked
+where version_rank = 1
+    and _deleted is not true

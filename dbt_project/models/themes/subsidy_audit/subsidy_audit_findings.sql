@@ -1,0 +1,285 @@
+-- 补贴稽核主题库: what only sharing reveals about subsidies paid to persons. Grain: one row per finding
+-- (finding_id = finding_type:key, the key being the payment_id or, for a 低保 listing, recipient_id|family_id).
+--   paid_after_death        财政厅 paid a person 公安厅 records as 死亡 with a death date before the payment date
+--   paid_twice              财政厅 paid the same person the same subsidy for the same month again: every payment
+--                           after the first of the group (by payment date, then payment_id) is a finding
+--   unknown_recipient       财政厅 paid an ID number no 公安厅 record carries: no delivery up to the logical date,
+--                           accepted or quarantined, has its first 17 characters. A registry row rejected for a
+--                           mistyped check character (same body) is a registry quality issue, already on 公安厅's
+--                           correction list — not a recipient the registry has never issued
+--   deceased_still_listed   民政厅 still lists as 在保 a 低保 recipient 公安厅 records as 死亡
+-- Evidence from each department is kept as jsonb with the batch and source row it came from, so an auditor
+-- can go back to the delivered file. Built from accepted (not quarantined) rows only.
+with
+
+payments as (
+
+    select * from {{ ref('int_subsidy_payments_deduplicated') }}
+
+),
+
+registered as (
+
+    select * from {{ ref('int_persons_registered') }}
+
+),
+
+deceased as (
+
+    select resident_id, name, death_date, status, division_code, _batch_id, _source_row
+    from registered
+    where status = '死亡'
+
+),
+
+id_bodies_in_registry as (
+
+    -- the body (17 characters before the check character) of every ID 公安厅 has delivered up to the
+    -- logical date, whatever became of the row
+    select distinct left(resident_id, 17) as id_body
+    from {{ ref('stg_public_security__household_registrations') }}
+    where _logical_date <= {{ logical_date() }}
+        and resident_id is not null
+
+),
+
+listings as (
+
+    select * from {{ ref('int_subsistence_allowances_deduplicated') }}
+
+),
+
+payment_evidence as (
+
+    select
+        payments.*,
+        jsonb_build_object(
+            'payment_id', payment_id,
+            'recipient_name', recipient_name,
+            'subsidy_type', subsidy_type,
+            'period', period,
+            'amount', amount,
+            'payment_date', payment_date,
+            'division_code', division_code,
+            'batch_id', _batch_id,
+            'source_row', _source_row
+        ) as payment_json
+    from payments
+
+),
+
+registry_evidence as (
+
+    select
+        deceased.*,
+        jsonb_build_object(
+            'status', status,
+            'death_date', death_date,
+            'name', name,
+            'batch_id', _batch_id,
+            'source_row', _source_row
+        ) as registry_json
+    from deceased
+
+),
+
+paid_after_death as (
+
+    select
+        'paid_after_death' as finding_type,
+        'finance' as source_department,
+        payment_evidence.payment_id as finding_key,
+        payment_evidence.payment_id,
+        array[payment_evidence.payment_id] as payment_ids,
+        payment_evidence.amount,
+        payment_evidence.recipient_id as resident_id,
+        payment_evidence.recipient_name as person_name,
+        payment_evidence.subsidy_type,
+        payment_evidence.period,
+        payment_evidence.payment_date,
+        payment_evidence.division_code,
+        registry_evidence.death_date,
+        registry_evidence._batch_id as death_source_batch_id,
+        cast(null as text) as civil_affairs_status,
+        registry_evidence.registry_json as public_security_evidence,
+        jsonb_build_array(payment_evidence.payment_json) as finance_evidence,
+        cast(null as jsonb) as civil_affairs_evidence
+    from payment_evidence
+    inner join registry_evidence on registry_evidence.resident_id = payment_evidence.recipient_id
+    where registry_evidence.death_date < payment_evidence.payment_date
+
+),
+
+paid_groups as (
+
+    select
+        payment_evidence.*,
+        row_number() over same_month as payment_number,
+        array_agg(payment_id) over whole_group as group_payment_ids,
+        jsonb_agg(payment_json) over whole_group as group_json
+    from payment_evidence
+    window
+        same_month as (partition by recipient_id, subsidy_type, period order by payment_date, payment_id),
+        whole_group as (
+            partition by recipient_id, subsidy_type, period order by payment_date, payment_id
+            rows between unbounded preceding and unbounded following
+        )
+
+),
+
+paid_twice as (
+
+    select
+        'paid_twice' as finding_type,
+        'finance' as source_department,
+        paid_groups.payment_id as finding_key,
+        paid_groups.payment_id,
+        paid_groups.group_payment_ids as payment_ids,
+        paid_groups.amount,
+        paid_groups.recipient_id as resident_id,
+        paid_groups.recipient_name as person_name,
+        paid_groups.subsidy_type,
+        paid_groups.period,
+        paid_groups.payment_date,
+        paid_groups.division_code,
+        deceased.death_date,
+        deceased._batch_id as death_source_batch_id,
+        cast(null as text) as civil_affairs_status,
+        cast(null as jsonb) as public_security_evidence,
+        paid_groups.group_json as finance_evidence,
+        cast(null as jsonb) as civil_affairs_evidence
+    from paid_groups
+    left join deceased on deceased.resident_id = paid_groups.recipient_id
+    where paid_groups.payment_number > 1
+
+),
+
+unknown_recipient as (
+
+    select
+        'unknown_recipient' as finding_type,
+        'finance' as source_department,
+        payment_evidence.payment_id as finding_key,
+        payment_evidence.payment_id,
+        array[payment_evidence.payment_id] as payment_ids,
+        payment_evidence.amount,
+        payment_evidence.recipient_id as resident_id,
+        payment_evidence.recipient_name as person_name,
+        payment_evidence.subsidy_type,
+        payment_evidence.period,
+        payment_evidence.payment_date,
+        payment_evidence.division_code,
+        cast(null as date) as death_date,
+        cast(null as text) as death_source_batch_id,
+        cast(null as text) as civil_affairs_status,
+        jsonb_build_object('records_with_this_id', 0) as public_security_evidence,
+        jsonb_build_array(payment_evidence.payment_json) as finance_evidence,
+        cast(null as jsonb) as civil_affairs_evidence
+    from payment_evidence
+    where not exists (
+        select 1
+        from id_bodies_in_registry
+        where id_bodies_in_registry.id_body = left(payment_evidence.recipient_id, 17)
+    )
+
+),
+
+dibao_paid_after_death as (
+
+    -- 低保金 payments made after the death: the money the stale listing cost
+    select
+        payment_evidence.recipient_id,
+        array_agg(payment_evidence.payment_id order by payment_evidence.payment_date, payment_evidence.payment_id)
+            as payment_ids,
+        jsonb_agg(payment_evidence.payment_json order by payment_evidence.payment_date, payment_evidence.payment_id)
+            as payments_json
+    from payment_evidence
+    inner join deceased on deceased.resident_id = payment_evidence.recipient_id
+    where payment_evidence.subsidy_type = '低保金'
+        and payment_evidence.payment_date > deceased.death_date
+    group by payment_evidence.recipient_id
+
+),
+
+deceased_still_listed as (
+
+    select
+        'deceased_still_listed' as finding_type,
+        'civil_affairs' as source_department,
+        listings.listing_id as finding_key,
+        cast(null as text) as payment_id,
+        coalesce(dibao_paid_after_death.payment_ids, cast(array[] as text[])) as payment_ids,
+        listings.monthly_amount as amount,
+        listings.recipient_id as resident_id,
+        listings.recipient_name as person_name,
+        '低保金' as subsidy_type,
+        cast(null as text) as period,
+        cast(null as date) as payment_date,
+        listings.division_code,
+        registry_evidence.death_date,
+        registry_evidence._batch_id as death_source_batch_id,
+        listings.status as civil_affairs_status,
+        registry_evidence.registry_json as public_security_evidence,
+        coalesce(dibao_paid_after_death.payments_json, '[]'::jsonb) as finance_evidence,
+        jsonb_build_object(
+            'status', listings.status,
+            'family_id', listings.family_id,
+            'relation_to_applicant', listings.relation_to_applicant,
+            'monthly_amount', listings.monthly_amount,
+            'approval_date', listings.approval_date,
+            'updated_at', listings.updated_at,
+            'batch_id', listings._batch_id,
+            'source_row', listings._source_row
+        ) as civil_affairs_evidence
+    from listings
+    inner join registry_evidence on registry_evidence.resident_id = listings.recipient_id
+    left join dibao_paid_after_death on dibao_paid_after_death.recipient_id = listings.recipient_id
+    where listings.status = '在保'
+
+),
+
+findings as (
+
+    select * from paid_after_death
+    union all
+    select * from paid_twice
+    union all
+    select * from unknown_recipient
+    union all
+    select * from deceased_still_listed
+
+)
+
+select
+    findings.finding_type || ':' || findings.finding_key as finding_id,
+    findings.finding_type,
+    case findings.finding_type
+        when 'paid_after_death' then '死亡后仍发放'
+        when 'paid_twice' then '同月重复发放'
+        when 'unknown_recipient' then '领取人不在户籍登记中'
+        when 'deceased_still_listed' then '死亡人员仍在低保名单'
+    end as finding_label,
+    findings.source_department,
+    findings.finding_key,
+    findings.payment_id,
+    findings.payment_ids,
+    findings.amount,
+    findings.resident_id,
+    findings.person_name,
+    findings.subsidy_type,
+    findings.period,
+    findings.payment_date,
+    findings.division_code,
+    divisions.prefecture_code,
+    findings.death_date,
+    findings.death_source_batch_id,
+    findings.civil_affairs_status,
+    jsonb_strip_nulls(jsonb_build_object(
+        'public_security', findings.public_security_evidence,
+        'finance', findings.finance_evidence,
+        'civil_affairs', findings.civil_affairs_evidence
+    )) as evidence,
+    {{ logical_date() }} as built_for_date
+
+from findings
+left join {{ ref('administrative_divisions') }} as divisions on divisions.division_code = findings.division_code

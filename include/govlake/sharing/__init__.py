@@ -1,0 +1,1 @@
+"""Classification, sharing zone (grants, row/column security), data dispatch and its audit trail."""

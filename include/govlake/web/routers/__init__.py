@@ -1,0 +1,1 @@
+"""One router per area; each declares its own authentication (the open-data API will need none)."""

@@ -1,0 +1,73 @@
+"""Cross-department consistency: 人社厅 enrollments at entities 市场监管局 records as 注销/吊销 (warning)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from govlake.quality import get_suite, quarantine_failures, validate
+from govlake.quality.sql import latest_clean_rows
+
+from .quality_rows import enrollment, entity, insert_rows, person
+
+HOUSEHOLD = "stg_public_security__household_registrations"
+MARKET = "stg_market_regulation__market_entities"
+SOCIAL = "stg_human_resources__social_insurance_enrollments"
+DAY = date(1999, 1, 4)
+RULE = "employer_active_in_market_registry"
+
+
+def test_latest_clean_rows_excludes_quarantined_rows_and_later_dates() -> None:
+    query = latest_clean_rows("staging.stg_x__ys", "ys", "code", "employer_code", "status")
+    assert "distinct on (code)" in query and "(select max(_logical_date) from b)" in query
+    assert "from platform.quarantine where dataset = 'ys'" in query and "{" not in query
+
+
+@pytest.mark.integration
+def test_enrollment_at_a_closed_entity_is_a_warning_not_a_reject(scratch_warehouse, scratch_settings) -> None:
+    rng = random.Random(3)
+    entities = [entity(DAY, i, rng) for i in range(1, 6)]
+    entities[0]["status"] = "注销"  # closed: its paying employees are inconsistent
+    entities[1]["status"] = "吊销"  # revoked, but this market row is itself quarantined: not evidence
+    insert_rows(scratch_warehouse, get_suite(MARKET).target, entities)
+    scratch_warehouse.execute(
+        "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_row, rule,"
+        " dimension, message, record) values (%s, 'market_regulation', 'market_entities', %s, 'validate', 2,"
+        " 'test', 'accuracy', 'test', %s)",
+        (entities[1]["_batch_id"], DAY, Jsonb({})),
+    )
+    people = [person(DAY, i, rng) for i in range(1, 9)]
+    insert_rows(scratch_warehouse, get_suite(HOUSEHOLD).target, people)
+    enrollments = [enrollment(DAY, i, p) for i, p in enumerate(people, start=1)]
+    for e, (employer, status) in zip(
+        enrollments,
+        [
+            (0, "参保缴费"),
+            (0, "参保缴费"),
+            (0, "暂停缴费"),
+            (1, "参保缴费"),
+            (2, "参保缴费"),
+            (None, "参保缴费"),
+        ],
+        strict=False,
+    ):
+        e["employer_credit_code"] = entities[employer]["credit_code"] if employer is not None else None
+        e["status"] = status
+    insert_rows(scratch_warehouse, get_suite(SOCIAL).target, enrollments)
+
+    outcome = validate(SOCIAL, DAY, scratch_settings)
+    summary = quarantine_failures(SOCIAL, DAY, outcome, scratch_settings)
+
+    result = next(r for r in outcome.results if r.rule == RULE)
+    assert (result.severity, result.dimension, result.unexpected_count, result.success) == (
+        "warning",
+        "consistency",
+        2,
+        False,
+    )
+    assert result in outcome.warnings and outcome.success
+    assert RULE not in summary.rows_by_rule  # warnings are reported, never quarantined
+    assert any("在市场监管局登记为注销" in m for m in result.details["sample_messages"])
