@@ -13,12 +13,12 @@ they land. For the cycle date carried by those Asset events:
    libraries built into the `audit` schema from the rows that passed: task group `dbt_libraries`, a run
    and a test task per model.
 4. **validate libraries** — GX gates on the audit tables.
-5. **gate** — fails (red) if any blocking expectation failed, listing them; otherwise emits the
-   `audit_libraries` Asset event and `publish__libraries` swaps the audit tables into place.
-   On failure, `record_blocked` records the blocked publication and reconciles the held rows;
-   the previously published libraries stay untouched.
+5. **gate** — fails (red) if any blocking expectation failed, listing them. On failure, `record_blocked`
+   records the blocked publication and reconciles the held rows; the previously published libraries stay
+   untouched.
 6. **history, docs** — after the gate passed: SCD2 snapshots of the libraries into `history`, and the dbt
-   docs site uploaded to `s3://exchange/_data_office/dbt-docs/`.
+   docs site uploaded to `s3://exchange/_data_office/dbt-docs/` — both read `audit` before it is swapped.
+7. **release** — emits the `audit_libraries` Asset event; `publish__libraries` swaps the tables into place.
 
 By default the two groups are single tasks `dbt_staging` / `dbt_libraries` (a whole `dbt build` each, its
 per-model results in the task log and in `run_results.json`). With `GOVLAKE_DBT_TASKS=per_model` in the
@@ -76,7 +76,7 @@ with DAG(
 
         return build_libraries(day)
 
-    @task(outlets=[AUDIT_LIBRARIES], retries=0)
+    @task(retries=0)
     def gate(day: str, results: list[dict]) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -87,6 +87,11 @@ with DAG(
             raise AirflowFailException(
                 "publication blocked: blocking expectations failed —\n  " + "\n  ".join(failures)
             )
+        return {"logical_date": day, "passed": True}
+
+    @task(outlets=[AUDIT_LIBRARIES], retries=0)
+    def release(day: str) -> dict:
+        """Tell publish the audit libraries are ready — after history and docs have read them in `audit`."""
         get_current_context()["outlet_events"][AUDIT_LIBRARIES].extra = {"logical_date": day, "passed": True}
         return {"logical_date": day, "passed": True}
 
@@ -159,4 +164,4 @@ with DAG(
 
     gated = gate(day, [*staging_results, *library_results])
     gated >> record_blocked(day)
-    gated >> [record_history(day), publish_dbt_docs(day)]
+    gated >> [record_history(day), publish_dbt_docs(day)] >> release(day)

@@ -58,8 +58,8 @@ def test_cycle_is_chained_by_assets(dagbag):
 
     build = dagbag.dags["build__libraries"]
     publish = dagbag.dags["publish__libraries"]
-    gate = build.get_task("gate")
-    assert AUDIT_LIBRARIES in gate.outlets
+    release = build.get_task("release")
+    assert AUDIT_LIBRARIES in release.outlets
     assert "audit_libraries" in str(publish.timetable.asset_condition)
     # The daily build waits for the daily deliveries; less frequent ones are picked up when they land.
     raw_uris = {f"s3://raw/{ds.department}/{ds.code}" for ds in iter_datasets() if ds.is_daily}
