@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import logging
 
-import pendulum
-from airflow.sdk import DAG, get_current_context, task
+from airflow.sdk import DAG, CronTriggerTimetable, get_current_context, task
 
 from govlake.orchestration.assets import raw_asset
 from govlake.orchestration.defaults import DEFAULT_ARGS
 from govlake.registry import Dataset, load_departments
 
 log = logging.getLogger(__name__)
-
-START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 
 def _doc(dataset: Dataset) -> str:
@@ -56,8 +53,10 @@ def build_ingest_dag(dataset: Dataset) -> DAG:
         dag_id=dataset.dag_id,
         description=f"{dataset.department_name} {dataset.name} → raw",
         doc_md=_doc(dataset),
-        schedule=dataset.schedule,
-        start_date=START_DATE,
+        # No start date and run_immediately=False: unpausing a DAG schedules its *next* delivery instead of
+        # starting a run at once for the latest past tick (a monthly DAG unpaused on the 27th would
+        # otherwise ingest "the 1st" — a delivery that does not exist — and race the cycle's own runs).
+        schedule=CronTriggerTimetable(dataset.schedule, timezone="UTC", run_immediately=False),
         catchup=False,
         max_active_runs=1,
         default_args=DEFAULT_ARGS,
