@@ -115,8 +115,9 @@ def test_the_injected_defects_are_quarantined(cycle, warehouse):
     """Every dataset with injected row defects has them quarantined, and nothing beyond them.
 
     The manifest counts defects, not rows: a duplicated row that was itself given a defect is one row
-    failing two rules, so the distinct quarantined rows may fall short of the count by those overlaps —
-    never exceed it. Cross-department conflicts are flagged in the libraries, not rejected.
+    failing two rules, so the distinct quarantined rows may fall short of the count by those overlaps.
+    Cross-department conflicts are flagged in the libraries, not rejected — unless the altered value also
+    breaks a rule of the dataset itself (a certificate issued before the altered birth date).
     """
     day, report, _ = cycle
     for dataset_key, kinds in report.manifest.items():
@@ -125,7 +126,8 @@ def test_the_injected_defects_are_quarantined(cycle, warehouse):
             "select count(distinct source_row) from platform.quarantine where batch_id = %s",
             (f"{dataset_key}__{day}",),
         ).fetchone()[0]
-        assert quarantined <= injected, f"{dataset_key}: injected {kinds}, quarantined {quarantined} rows"
+        ceiling = injected + kinds.get("cross_department_conflict", 0)
+        assert quarantined <= ceiling, f"{dataset_key}: injected {kinds}, quarantined {quarantined} rows"
         assert quarantined >= injected - kinds.get("duplicate_row", 0), (
             f"{dataset_key}: injected {kinds}, only {quarantined} rows quarantined"
         )

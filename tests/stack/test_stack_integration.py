@@ -50,15 +50,19 @@ PLACEHOLDER_API = textwrap.dedent(
 
 
 def _free_settings(home: Path) -> dict[str, str]:
-    """Ports for this stack: the first candidate set whose every derived port is free."""
+    """Ports for this stack: the first candidate set whose every derived port is free.
+
+    Below the kernel's ephemeral range (32768-60999 here): by the time the department API binds, an
+    outgoing connection of the running suite may hold any ephemeral port as its local end.
+    """
     for shift in range(0, 2000, 200):
         env = {
             "GOVLAKE_HOME": str(home),
-            "GOVLAKE_PG_PORT": str(57432 + shift),
-            "GOVLAKE_S3_ENDPOINT": f"127.0.0.1:{57333 + shift}",
-            "GOVLAKE_AIRFLOW_PORT": str(57080 + shift),
-            "GOVLAKE_DEPARTMENT_API_PORT": str(57090 + shift),
-            "GOVLAKE_WEB_PORT": str(57070 + shift),
+            "GOVLAKE_PG_PORT": str(27432 + shift),
+            "GOVLAKE_S3_ENDPOINT": f"127.0.0.1:{27333 + shift}",
+            "GOVLAKE_AIRFLOW_PORT": str(27080 + shift),
+            "GOVLAKE_DEPARTMENT_API_PORT": str(27090 + shift),
+            "GOVLAKE_WEB_PORT": str(27070 + shift),
         }
         ports = manager.stack_ports(load_settings(env)).values()
         if not any(port_open("127.0.0.1", p, timeout=0.2) for p in ports):

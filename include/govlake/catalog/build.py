@@ -258,7 +258,14 @@ def _resource_code(value: Any, classification: Classification, where: str) -> st
     return str(value)
 
 
+# `govlake stack up` parses the project into here before Airflow starts; a fresh stack has it before any
+# build has written target/manifest.json.
+PARSE_MANIFEST_FILE = PROJECT_DIR / "dbt_project" / "target" / "airflow" / "manifest.json"
+
+
 def load_manifest(path: Path = MANIFEST_FILE) -> dict:
+    if not path.exists() and path == MANIFEST_FILE and PARSE_MANIFEST_FILE.exists():
+        path = PARSE_MANIFEST_FILE
     if not path.exists():
         raise CatalogError(
             f"{path}: the dbt manifest is missing; build the libraries once (`govlake cycle run` or "
