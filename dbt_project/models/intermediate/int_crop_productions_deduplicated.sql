@@ -4,32 +4,9 @@
 -- division_code x crop x year.
 with
 
-productions as (
-
-    select * from {{ ref('stg_agriculture__crop_productions') }}
-    where _logical_date <= {{ logical_date() }}
-        and division_code is not null
-        and crop is not null
-        and year is not null
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
 accepted as (
 
-    select productions.*
-    from productions
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = productions._batch_id
-            and quarantined._source_row = productions._source_row
-    )
+    {{ accepted_rows(ref('stg_agriculture__crop_productions'), not_null=['division_code', 'crop', 'year']) }}
 
 ),
 

@@ -2,31 +2,9 @@
 -- a record changed twice arrives in two batches). Grain: one row per enrollment_id.
 with
 
-enrollments as (
-
-    select * from {{ ref('stg_human_resources__social_insurance_enrollments') }}
-    where _logical_date <= {{ logical_date() }}
-        and enrollment_id is not null
-        and resident_id is not null
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
 accepted as (
 
-    select enrollments.*
-    from enrollments
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = enrollments._batch_id
-            and quarantined._source_row = enrollments._source_row
-    )
+    {{ accepted_rows(ref('stg_human_resources__social_insurance_enrollments'), not_null=['enrollment_id', 'resident_id']) }}
 
 ),
 

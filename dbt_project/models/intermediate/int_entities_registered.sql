@@ -4,30 +4,9 @@
 -- then the later row of the file.
 with
 
-entities as (
-
-    select * from {{ ref('stg_market_regulation__market_entities') }}
-    where _logical_date <= {{ logical_date() }}
-        and credit_code is not null
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
 accepted as (
 
-    select entities.*
-    from entities
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = entities._batch_id
-            and quarantined._source_row = entities._source_row
-    )
+    {{ accepted_rows(ref('stg_market_regulation__market_entities'), not_null=['credit_code']) }}
 
 ),
 

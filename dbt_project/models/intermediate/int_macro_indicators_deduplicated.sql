@@ -3,32 +3,9 @@
 -- Grain: one row per indicator_code x region_code x period.
 with
 
-indicators as (
-
-    select * from {{ ref('stg_statistics__macro_indicators') }}
-    where _logical_date <= {{ logical_date() }}
-        and indicator_code is not null
-        and region_code is not null
-        and period is not null
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
 accepted as (
 
-    select indicators.*
-    from indicators
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = indicators._batch_id
-            and quarantined._source_row = indicators._source_row
-    )
+    {{ accepted_rows(ref('stg_statistics__macro_indicators'), not_null=['indicator_code', 'region_code', 'period']) }}
 
 ),
 

@@ -1,11 +1,13 @@
 -- 公安厅's newest accepted version of each person as of the logical date, tombstones included (the
 -- library view int_persons_registered drops them). Grain: one row per resident_id.
 -- Incremental (delete+insert on resident_id): a daily run re-ranks only the persons with rows delivered
--- since the last build, over all their accepted rows, so a full history scan happens once. Rows in
--- platform.quarantine are left out before versions are ranked, so a person whose newest row was rejected
--- keeps their last accepted version. Newest = latest updated_at, then later logical date, then later
--- source row (a department that sends two versions in one file sends the newer one last).
+-- or validated since the last build, over all their accepted rows, so a full history scan happens once.
+-- Rows come through accepted_rows(): quarantined rows and held batches are left out before versions are
+-- ranked, so a person whose newest row was rejected keeps their last accepted version. Newest = latest
+-- updated_at, then later logical date, then later source row (a department that sends two versions in
+-- one file sends the newer one last).
 -- Building an earlier date than the table holds needs a full refresh (the model says so and stops).
+-- depends_on: {{ source('platform', 'batch_validations') }}
 {{
     config(
         materialized='incremental',
@@ -25,37 +27,23 @@
 {%- endif %}
 with
 
-registrations as (
+accepted as (
 
-    select * from {{ ref('stg_public_security__household_registrations') }}
-    where _logical_date <= {{ logical_date() }}
-        and resident_id is not null
-        {% if last_built is not none %}
-        and resident_id in (
+    {{ accepted_rows(ref('stg_public_security__household_registrations'), not_null=['resident_id']) }}
+        {%- if last_built is not none %}
+        -- persons with a version in a batch delivered since the last build, or validated since (a batch that
+        -- landed without a build of its own, or a held batch whose corrected re-delivery was validated later)
+        and candidate.resident_id in (
             select changed.resident_id
             from {{ ref('stg_public_security__household_registrations') }} as changed
             where changed._logical_date between cast('{{ last_built }}' as date) and {{ logical_date() }}
+                or changed._batch_id in (
+                    select validated.batch_id
+                    from {{ source('platform', 'batch_validations') }} as validated
+                    where validated.cycle_date >= cast('{{ last_built }}' as date)
+                )
         )
-        {% endif %}
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
-accepted as (
-
-    select registrations.*
-    from registrations
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = registrations._batch_id
-            and quarantined._source_row = registrations._source_row
-    )
+        {%- endif %}
 
 ),
 

@@ -3,30 +3,9 @@
 -- incrementally, so a corrected payment arrives again in a later batch). Grain: one row per payment_id.
 with
 
-payments as (
-
-    select * from {{ ref('stg_finance__subsidy_payments') }}
-    where _logical_date <= {{ logical_date() }}
-        and payment_id is not null
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
 accepted as (
 
-    select payments.*
-    from payments
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = payments._batch_id
-            and quarantined._source_row = payments._source_row
-    )
+    {{ accepted_rows(ref('stg_finance__subsidy_payments'), not_null=['payment_id']) }}
 
 ),
 

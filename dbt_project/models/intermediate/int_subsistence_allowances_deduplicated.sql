@@ -4,31 +4,9 @@
 -- Grain: one row per recipient_id x family_id.
 with
 
-allowances as (
-
-    select * from {{ ref('stg_civil_affairs__subsistence_allowances') }}
-    where _logical_date <= {{ logical_date() }}
-        and recipient_id is not null
-        and family_id is not null
-
-),
-
-quarantined as (
-
-    select _batch_id, _source_row from {{ ref('stg_platform__quarantined_rows') }}
-
-),
-
 accepted as (
 
-    select allowances.*
-    from allowances
-    where not exists (
-        select 1
-        from quarantined
-        where quarantined._batch_id = allowances._batch_id
-            and quarantined._source_row = allowances._source_row
-    )
+    {{ accepted_rows(ref('stg_civil_affairs__subsistence_allowances'), not_null=['recipient_id', 'family_id']) }}
 
 ),
 

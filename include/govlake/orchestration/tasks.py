@@ -82,46 +82,61 @@ def staging_view(department: str, dataset: str) -> str:
 def validate_and_quarantine(target: str, logical_date: str) -> dict[str, Any]:
     """Validate one table or view for the cycle date; quarantine every row failing a blocking rule.
 
-    Returns a small summary for XCom: whether the gate passed, the blocking failures as readable lines,
-    the element count and what went to quarantine.
+    A staging suite validates the cycle date's batch and catches up every earlier batch of its dataset
+    with no current verdict (:func:`govlake.quality.validate.dates_to_validate`), each on its own. Returns
+    a small summary for XCom: whether the gate passed, the blocking failures as readable lines, the
+    element count, what went to quarantine, and the batches held out of the libraries.
     """
     from datetime import date
 
     from govlake.quality import quarantine_failures, validate
     from govlake.quality.resolution import resolve_corrected
+    from govlake.quality.validate import dates_to_validate, held_batches
 
-    day = date.fromisoformat(logical_date)
-    outcome = validate(target, day)
-    quarantined = quarantine_failures(target, day, outcome)
-    resolved = 0
-    if quarantined.department and quarantined.dataset:  # staging suites: earlier rejects now corrected
-        resolved = resolve_corrected(f"{quarantined.department}__{quarantined.dataset}", day)
-    log.info("%s", outcome.summary())
+    cycle = date.fromisoformat(logical_date)
+    outcomes, quarantined, resolved = [], [], 0
+    for day in dates_to_validate(target, cycle):
+        outcome = validate(target, day, cycle_date=cycle)
+        summary = quarantine_failures(target, day, outcome)
+        if summary.department and summary.dataset:  # staging suites: earlier rejects now corrected
+            resolved += resolve_corrected(f"{summary.department}__{summary.dataset}", day)
+        log.info("%s", outcome.summary())
+        outcomes.append(outcome)
+        quarantined.append(summary)
     return {
-        "target": outcome.target,
-        "suite": outcome.suite,
-        "success": outcome.success,
-        "element_count": max((r.element_count or 0 for r in outcome.results), default=0),
+        "target": outcomes[-1].target,
+        "suite": outcomes[-1].suite,
+        "success": all(o.success for o in outcomes),
+        "validated_dates": [o.logical_date.isoformat() for o in outcomes],
+        "element_count": sum(max((r.element_count or 0 for r in o.results), default=0) for o in outcomes),
         "blocking_failures": [
-            f"{outcome.suite}: {r.rule} [{r.dimension}] on {r.column_name}: {r.unexpected_count} of "
-            f"{r.element_count} rows ({(r.unexpected_percent or 0):.2f}%)"
-            for r in outcome.blocking_failures
+            f"{o.suite}{'' if o.logical_date == cycle else f' (batch of {o.logical_date})'}: {r.rule}"
+            f" [{r.dimension}] on {r.column_name}: {r.unexpected_count} of {r.element_count} rows"
+            f" ({(r.unexpected_percent or 0):.2f}%)"
+            for o in outcomes
+            for r in o.blocking_failures
         ],
-        "warnings": [f"{r.rule} [{r.dimension}]: {r.unexpected_count} rows" for r in outcome.warnings],
-        "quarantined_rows": quarantined.distinct_rows,
-        "quarantine_uri": quarantined.s3_uri,
+        "warnings": [
+            f"{r.rule} [{r.dimension}]: {r.unexpected_count} rows" for o in outcomes for r in o.warnings
+        ],
+        "quarantined_rows": sum(q.distinct_rows for q in quarantined),
+        "quarantine_uri": quarantined[-1].s3_uri,
         "resolved_earlier_rows": resolved,
-        "seconds": round(outcome.duration_seconds, 2),
+        "held_batches": held_batches(target, cycle),
+        "seconds": round(sum(o.duration_seconds for o in outcomes), 2),
     }
 
 
 def send_correction_lists(logical_date: str) -> list[dict[str, Any]]:
-    """Every department's 纠错清单 for the date (ingest + validate quarantine) into its exchange outbox."""
+    """Every department's 纠错清单 for the date (ingest + validate quarantine) into its exchange outbox —
+    and for each earlier date whose batch this cycle's build caught up."""
     from govlake.quality.corrections import publish_correction_lists
+    from govlake.quality.validate import dates_validated_in_cycle
 
     return [
-        {k: r[k] for k in ("department", "rows", "rows_by_dataset", "manifest_uri")}
-        for r in publish_correction_lists(logical_date)
+        {k: r[k] for k in ("logical_date", "department", "rows", "rows_by_dataset", "manifest_uri")}
+        for day in dates_validated_in_cycle(logical_date)
+        for r in publish_correction_lists(day)
     ]
 
 

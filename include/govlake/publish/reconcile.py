@@ -2,8 +2,9 @@
 
 Counts come from the platform's own records, not from the libraries: ``platform.batches`` says how many
 rows each batch read from its source, ``platform.quarantine`` which of them were rejected (at ingest or
-by validation; a row failing several rules counts once). The rest were published — or, when the gate
-blocked the cycle, held back in the audit area until the next successful publication.
+by validation; a row failing several rules counts once). The rest were published — or held: when the
+gate blocked the cycle (until the next successful publication), or when the staging gate failed the batch
+itself (until a corrected re-delivery of its date passes; ``platform.batch_validations``).
 """
 
 from __future__ import annotations
@@ -40,14 +41,18 @@ class BatchReconciliation:
 
 # A quarantine record without a source row (a whole-file failure) cannot be de-duplicated against
 # others, so each such record counts as one row.
+# The cycle's batches are its own date's and the earlier ones its build validated (caught up). A batch
+# whose verdict failed is held whatever the cycle did; one without a verdict follows the cycle.
 _COUNTS_SQL = """
 select b.batch_id, b.logical_date, b.department, b.dataset, b.rows_extracted,
        (select count(distinct q.source_row) + count(*) filter (where q.source_row is null)
           from platform.quarantine q
-         where q.batch_id = b.batch_id and q.stage in ('ingest', 'validate')) as rows_quarantined
+         where q.batch_id = b.batch_id and q.stage in ('ingest', 'validate')) as rows_quarantined,
+       coalesce(v.success, true) as accepted
 from platform.batches b
-where b.logical_date = %s
-order by b.batch_id
+left join platform.batch_validations v on v.batch_id = b.batch_id
+where b.logical_date = %(day)s or v.cycle_date = %(day)s
+order by b.logical_date, b.batch_id
 """
 
 _UPSERT_SQL = """
@@ -108,18 +113,20 @@ def _upsert(conn: psycopg.Connection, rec: BatchReconciliation) -> None:
 def reconcile(
     logical_date: str | dt.date, published: bool, settings: Settings | None = None
 ) -> list[BatchReconciliation]:
-    """Reconcile every batch of ``logical_date`` and upsert the result (re-running replaces it).
+    """Reconcile every batch of ``logical_date``, and every earlier one its build validated, and upsert
+    the result (re-running replaces it).
 
-    ``published`` is whether this cycle's libraries were swapped into base (False when the gate blocked).
+    ``published`` is whether this cycle's libraries were swapped into base (False when the gate blocked);
+    a batch the staging gate failed is held either way.
     """
     date = as_date(logical_date)
     with connect(settings or get_settings()) as conn:
         ensure_platform_schema(conn)
         with conn.transaction():
-            rows = conn.execute(_COUNTS_SQL, (date,)).fetchall()
+            rows = conn.execute(_COUNTS_SQL, {"day": date}).fetchall()
             results = [
-                balance(batch_id, day, dept, ds, int(rows_in), int(quarantined), published)
-                for batch_id, day, dept, ds, rows_in, quarantined in rows
+                balance(batch_id, day, dept, ds, int(rows_in), int(quarantined), published and accepted)
+                for batch_id, day, dept, ds, rows_in, quarantined, accepted in rows
             ]
             for rec in results:
                 _upsert(conn, rec)

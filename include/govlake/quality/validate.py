@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -79,6 +79,15 @@ class ValidationOutcome:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class BatchVerdict:
+    """Which build validated a staging batch, and when it started reading it (a re-delivery loaded after
+    that moment is not covered by the verdict)."""
+
+    cycle_date: date
+    started_at: datetime
+
+
 def validation_id(suite: Suite, logical_date: date) -> str:
     return f"{suite.name}__{logical_date.isoformat()}"
 
@@ -143,8 +152,15 @@ def _sample_messages(conn, failing_rows_sql: str) -> list[str]:
     ]
 
 
-def _store(conn, outcome: ValidationOutcome, statistics: dict[str, Any]) -> None:
-    """Replace this suite's row for this date (the cascade drops its old results) in one transaction."""
+def _store(
+    conn,
+    suite: Suite,
+    outcome: ValidationOutcome,
+    statistics: dict[str, Any],
+    verdict: BatchVerdict | None,
+) -> None:
+    """Replace this suite's row for this date (the cascade drops its old results) and, for a staging
+    suite, the verdict on the date's batch — in one transaction, so the gate and its record agree."""
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"validation:{outcome.validation_id}",))
         conn.execute(
@@ -185,19 +201,52 @@ def _store(conn, outcome: ValidationOutcome, statistics: dict[str, Any]) -> None
                     for r in outcome.results
                 ],
             )
+        if verdict is not None:
+            _store_verdict(conn, suite, outcome, verdict)
 
 
-def validate(target: str, logical_date: date, settings: Settings | None = None) -> ValidationOutcome:
+def _store_verdict(conn, suite: Suite, outcome: ValidationOutcome, verdict: BatchVerdict) -> None:
+    """``platform.batch_validations``: the libraries read a batch only while its latest verdict passed."""
+    conn.execute(
+        "insert into platform.batch_validations (batch_id, department, dataset, logical_date, validation_id,"
+        " cycle_date, success, validated_at)"
+        " select batch_id, department, dataset, logical_date, %s, %s, %s, %s from platform.batches"
+        " where department = %s and dataset = %s and logical_date = %s and status = 'loaded'"
+        " on conflict (batch_id) do update set validation_id = excluded.validation_id,"
+        " cycle_date = excluded.cycle_date, success = excluded.success, validated_at = excluded.validated_at",
+        (
+            outcome.validation_id,
+            verdict.cycle_date,
+            outcome.success,
+            verdict.started_at,
+            suite.department,
+            suite.dataset,
+            outcome.logical_date,
+        ),
+    )
+
+
+def validate(
+    target: str, logical_date: date, settings: Settings | None = None, *, cycle_date: date | None = None
+) -> ValidationOutcome:
     """Run the suite of ``target`` (suite name or relation) on the logical date's batch and record it.
 
-    Staging suites see only the rows with ``_logical_date = logical_date``; library suites see the whole
-    audit table. Re-running a date replaces its ``platform.validation_runs`` row and results.
+    Staging suites see only the rows with ``_logical_date = logical_date`` — one batch — and record their
+    verdict on it in ``platform.batch_validations`` for ``cycle_date`` (the build doing the validating;
+    default: the batch's own date). Library suites see the whole audit table. Re-running a date replaces
+    its ``platform.validation_runs`` row and results.
     """
     from govlake.quality.gx_runner import run_suite  # Great Expectations: imported only when validating
 
     settings = settings or get_settings()
     suite = get_suite(target)
     batch_sql = suite.batch_sql(date_literal(logical_date))
+    verdict = None
+    if suite.kind == "staging":
+        with connect(settings, autocommit=True) as conn:
+            ensure_platform_schema(conn)
+            started_at = conn.execute("select clock_timestamp()").fetchone()[0]
+        verdict = BatchVerdict(cycle_date or logical_date, started_at)
     started = time.monotonic()
     gx_result = run_suite(suite, batch_sql, settings.warehouse_url)
     duration = time.monotonic() - started
@@ -221,7 +270,7 @@ def validate(target: str, logical_date: date, settings: Settings | None = None) 
             "duration_seconds": duration,
         }
         statistics["element_count"] = max((r.element_count or 0 for r in results), default=0)
-        _store(conn, outcome, statistics)
+        _store(conn, suite, outcome, statistics, verdict)
     (log.info if outcome.success else log.warning)("%s", outcome.summary())
     return outcome
 
@@ -233,3 +282,59 @@ def _add_samples(conn, suite: Suite, logical_date: date, results: tuple[RuleResu
         if rule.is_row_rule and result.unexpected_count:
             sql = suite.failing_rows_sql(rule, date_literal(logical_date))
             result.details["sample_messages"] = _sample_messages(conn, sql)
+
+
+_BACKLOG_SQL = """
+select distinct b.logical_date
+from platform.batches b
+left join platform.batch_validations v on v.batch_id = b.batch_id
+where b.department = %(department)s and b.dataset = %(dataset)s and b.status = 'loaded'
+  and b.logical_date <= %(cycle)s
+  and (v.batch_id is null or v.validated_at < b.finished_at or v.cycle_date = %(cycle)s)
+"""
+
+
+def dates_to_validate(target: str, cycle_date: date, settings: Settings | None = None) -> list[date]:
+    """The logical dates a build for ``cycle_date`` validates with ``target``'s staging suite, oldest first.
+
+    Its own date always; and every earlier batch of the dataset that has no verdict yet (it landed without
+    a build of its own — a weekly file, a missed day), whose content was re-delivered after its verdict,
+    or that this same cycle validated before (so re-running a cycle re-checks exactly what it checked).
+    A library suite validates the audit table as a whole: just ``cycle_date``.
+    """
+    suite = get_suite(target)
+    if suite.kind != "staging":
+        return [cycle_date]
+    with connect(settings or get_settings(), autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        rows = conn.execute(
+            _BACKLOG_SQL, {"department": suite.department, "dataset": suite.dataset, "cycle": cycle_date}
+        ).fetchall()
+    return sorted({r[0] for r in rows} | {cycle_date})
+
+
+def held_batches(target: str, cycle_date: date, settings: Settings | None = None) -> list[str]:
+    """Batches of ``target``'s dataset up to ``cycle_date`` whose latest verdict failed: held out of the
+    libraries until a corrected re-delivery of their date passes."""
+    suite = get_suite(target)
+    if suite.kind != "staging":
+        return []
+    with connect(settings or get_settings(), autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        rows = conn.execute(
+            "select batch_id from platform.batch_validations where department = %s and dataset = %s"
+            " and logical_date <= %s and not success order by logical_date",
+            (suite.department, suite.dataset, cycle_date),
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def dates_validated_in_cycle(cycle_date: date | str, settings: Settings | None = None) -> list[date]:
+    """The cycle's own date and every earlier batch date its build validated, oldest first."""
+    cycle = cycle_date if isinstance(cycle_date, date) else date.fromisoformat(str(cycle_date)[:10])
+    with connect(settings or get_settings(), autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        rows = conn.execute(
+            "select distinct logical_date from platform.batch_validations where cycle_date = %s", (cycle,)
+        ).fetchall()
+    return sorted({r[0] for r in rows} | {cycle})

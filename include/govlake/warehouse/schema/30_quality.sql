@@ -71,3 +71,19 @@ create table if not exists platform.scorecard_reports (
     rendered_at             timestamptz not null default now(),
     primary key (period_kind, period, department, format)
 );
+
+-- The staging gate's verdict per batch. Libraries read a batch's rows only when its latest validation
+-- passed and ran after the batch was (re)loaded; a batch that failed a blocking rule is held — good rows
+-- included — until a corrected re-delivery of its date passes. A build validates its own date's batch and
+-- catches up every earlier batch that landed without a build of its own or was re-delivered since.
+create table if not exists platform.batch_validations (
+    batch_id                text primary key,
+    department              text not null,
+    dataset                 text not null,
+    logical_date            date not null,
+    validation_id           text not null,             -- platform.validation_runs row of the verdict
+    cycle_date              date not null,             -- the build (cycle date) that validated it
+    success                 boolean not null,
+    validated_at            timestamptz not null       -- when the validation started reading the batch
+);
+create index if not exists batch_validations_cycle_idx on platform.batch_validations (cycle_date);
