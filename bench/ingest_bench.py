@@ -1,6 +1,7 @@
 """Ingest throughput and peak memory per source kind, next to a raw COPY of the same rows, in one run.
 
     python bench/ingest_bench.py --rows 1000000 [--xlsx-rows 200000] [--rest-rows 1000000] [--big-rows 5000000]
+    python bench/ingest_bench.py --kinds rest_api --rest-rows 1000000 --big-rows 0     # one kind alone
 
 Runs against the stack named by the environment (``GOVLAKE_HOME``, ports; see ``govlake stack env``) under a
 bench-only department ``zz_bench`` and logical date 1999-03-01, and removes everything it created. Each
@@ -36,6 +37,7 @@ from govlake.settings import BUCKETS, Settings, get_settings
 from govlake.warehouse import connect
 
 DEPT = "zz_bench"
+KINDS = ("csv_gbk", "csv_utf8", "database", "xlsx", "rest_api")
 DAY = "1999-03-01"
 MiB = 2**20
 
@@ -242,7 +244,7 @@ def raw_copy(settings: Settings, work: Path, rows: int) -> dict:
     }
 
 
-def print_table(results: list[dict], copy_rate: float) -> None:
+def print_table(results: list[dict], copy_rate: float | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -255,7 +257,7 @@ def print_table(results: list[dict], copy_rate: float) -> None:
             f"{r['rows']:,}",
             f"{r['seconds']:.1f}",
             f"{r['rows_per_s']:,}",
-            f"{r['rows_per_s'] / copy_rate:.0%}",
+            f"{r['rows_per_s'] / copy_rate:.0%}" if copy_rate else "-",
             f"{r['peak_rss'] / MiB:,.0f}",
         )
     Console(width=120).print(table)
@@ -267,7 +269,16 @@ def main() -> int:
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
     parser.add_argument("--rest-rows", type=int, default=None, help="default: --rows")
     parser.add_argument("--big-rows", type=int, default=5_000_000, help="0 skips the big-CSV memory run")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"comma-separated subset of {','.join(KINDS)}; raw COPY runs when csv_gbk does",
+    )
     args = parser.parse_args()
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    unknown = sorted(set(kinds) - set(KINDS))
+    if unknown:
+        parser.error(f"unknown --kinds {', '.join(unknown)}; choose from {', '.join(KINDS)}")
     settings = get_settings()
     rest_rows = args.rest_rows or args.rows
     work = Path(tempfile.mkdtemp(prefix="govlake-ingest-bench-"))
@@ -278,15 +289,20 @@ def main() -> int:
     try:
         print(f"preparing {args.rows:,} rows per kind ({args.xlsx_rows:,} for XLSX) in {work}", flush=True)
         for dataset, encoding in (("csv_gbk", "gbk"), ("csv_utf8", "utf-8")):
+            if dataset not in kinds:
+                continue
             path = work / f"{dataset}.csv"
             write_market_csv(path, args.rows, encoding)
             land(settings, dataset, path)
             path.unlink()
-        xlsx = work / "births.xlsx"
-        write_xlsx(xlsx, args.xlsx_rows)
-        land(settings, "xlsx", xlsx)
-        fill_database(settings, args.rows)
-        own_enrollments = fill_enrollments(settings, rest_rows)
+        if "xlsx" in kinds:
+            xlsx = work / "births.xlsx"
+            write_xlsx(xlsx, args.xlsx_rows)
+            land(settings, "xlsx", xlsx)
+        if "database" in kinds:
+            fill_database(settings, args.rows)
+        if "rest_api" in kinds:
+            own_enrollments = fill_enrollments(settings, rest_rows)
         for kind, rows in (
             ("csv_gbk", args.rows),
             ("csv_utf8", args.rows),
@@ -294,14 +310,17 @@ def main() -> int:
             ("xlsx", args.xlsx_rows),
             ("rest_api", rest_rows if own_enrollments else 0),
         ):
+            if kind not in kinds:
+                continue
             if not rows:
                 print(f"skipping {kind}: the stack's human_resources.enrollment holds data", flush=True)
                 continue
             print(f"measuring {kind} ...", flush=True)
             results.append(measure(kind, registry, rows))
-        copy = raw_copy(settings, work, args.rows)
-        results.append(copy)
-        if args.big_rows:
+        copy = raw_copy(settings, work, args.rows) if "csv_gbk" in kinds else None
+        if copy:
+            results.append(copy)
+        if args.big_rows and "csv_gbk" in kinds:
             big_day = "1999-03-02"
             path = work / "big.csv"
             print(f"measuring a {args.big_rows:,}-row GBK CSV ...", flush=True)
@@ -310,14 +329,13 @@ def main() -> int:
             path.unlink()
             big = measure("csv_gbk", registry, args.big_rows, big_day)
             results.append({**big, "kind": f"csv_gbk {args.big_rows / 1e6:g}M rows ({size / 1e9:.2f} GB)"})
-        print_table(results, copy["rows_per_s"])
+        copy_rate = copy["rows_per_s"] if copy else None
+        print_table(results, copy_rate)
         out_dir = settings.home / "bench"
         out_dir.mkdir(parents=True, exist_ok=True)
         out = out_dir / f"ingest-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
         out.write_text(
-            json.dumps(
-                {"rows": args.rows, "results": results, "raw_copy_rows_per_s": copy["rows_per_s"]}, indent=2
-            ),
+            json.dumps({"rows": args.rows, "results": results, "raw_copy_rows_per_s": copy_rate}, indent=2),
             encoding="utf-8",
         )
         print(f"written {out}")

@@ -79,6 +79,8 @@ class Settings:
 
     # Failure notifications (DingTalk/WeCom/Slack style JSON webhook); empty means off.
     alert_webhook_url: str = ""
+    # The webhook's payload shape: text (DingTalk/WeCom text) | dingtalk | wecom | slack | generic.
+    alert_webhook_style: str = "text"
 
     # -- derived addresses -------------------------------------------------------------------------
     def pg_url(

@@ -33,9 +33,9 @@ TOKEN = "test-token-not-a-secret"
 
 
 def _test_department_yaml(api_url: str) -> dict:
-    """The three real datasets, re-homed under the test department (same declared columns)."""
+    """Four real datasets, re-homed under the test department (same declared columns)."""
     datasets = []
-    for name in ("market_regulation", "public_security", "human_resources"):
+    for name in ("market_regulation", "public_security", "human_resources", "finance"):
         doc = yaml.safe_load((REGISTRY_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
         datasets += doc["datasets"]
     datasets += extra_datasets(api_url)
@@ -181,11 +181,12 @@ class EnrollmentApi:
             else self.records
         )
         pages = max(1, -(-len(rows) // size))
-        if "after_id" in query:  # keyset paging, as the 人社厅 API offers it
+        if "after_id" in query:  # keyset paging, as the 人社厅 API offers it: no count on these pages
             data = [r for r in rows if int(r["id"]) > int(query["after_id"])][:size]
+            body = {"page": page, "page_size": size, "data": data}
         else:
             data = rows[(page - 1) * size : page * size]
-        body = {"page": page, "page_size": size, "total": len(rows), "pages": pages, "data": data}
+            body = {"page": page, "page_size": size, "total": len(rows), "pages": pages, "data": data}
         self.requests.append((page, 200))
         return 200, json.dumps(body, ensure_ascii=False).encode("utf-8"), {}
 

@@ -1,19 +1,20 @@
 """Ingest DAGs through a real Airflow: failure alerts on a real webhook, S3 and PostgreSQL killed mid-task,
-and a backfill run twice. They need a stack of their own, started with a registry directory and a webhook::
+and a backfill run twice.
 
-    env GOVLAKE_HOME=/tmp/gl-i GOVLAKE_PG_PORT=54201 GOVLAKE_S3_ENDPOINT=127.0.0.1:54233 GOVLAKE_AIRFLOW_PORT=54280 \\
-        GOVLAKE_DEPARTMENT_API_PORT=54290 GOVLAKE_REGISTRY_DIR=/tmp/gl-i-registry \\
-        GOVLAKE_ALERT_WEBHOOK_URL=http://127.0.0.1:54299/hook govlake stack up
+The module starts a stack of its own (``govlake.stack.dedicated``: a temporary home, ports from 26000 —
+below the ephemeral range, apart from the suite's stack and tests/stack's 27xxx one), because it kills
+PostgreSQL and S3 and needs Airflow started with a registry directory and a webhook URL. The registry is
+a copy of the real one plus a department ``zz_e2e``; the webhook is a listener this module owns. The
+test process's settings point at that stack for the module and at the suite's again afterwards.
 
-and the same environment for pytest. The tests add a department ``zz_e2e`` to that registry and remove it
-afterwards. Its DAG is ``@monthly``: the scheduler starts one run of its own for the latest month (it finds
+``zz_e2e``'s DAG is ``@monthly``: the scheduler starts one run of its own for the latest month (it finds
 no file and fails — alerts are matched by run id), and the backfill covers January to March 2026.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import subprocess
 import threading
 import time
@@ -21,69 +22,31 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 import yaml
 
 from govlake.ingest.bench import write_market_csv
-from govlake.ingest.landing import clear_prefix, upload_bytes, upload_file
+from govlake.ingest.landing import upload_bytes, upload_file
 from govlake.lake import s3_client
 from govlake.orchestration.airflow_api import AirflowClient
 from govlake.registry import REGISTRY_DIR
-from govlake.settings import BUCKETS, Settings, get_settings
+from govlake.settings import Settings, get_settings
+from govlake.stack import dedicated
 from govlake.warehouse import connect
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not os.environ.get("GOVLAKE_REGISTRY_DIR") or not get_settings().alert_webhook_url,
-        reason="needs a stack of its own started with GOVLAKE_REGISTRY_DIR and GOVLAKE_ALERT_WEBHOOK_URL",
-    ),
-]
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 DEPT = "zz_e2e"
 DAG_ID = f"ingest__{DEPT}__market_entities"
 KEY = f"{DEPT}__market_entities"
-ROWS = 1_000_000
-
-
-def _cleanup(settings: Settings) -> None:
-    s3 = s3_client(settings)
-    for bucket in BUCKETS:
-        clear_prefix(s3, bucket, f"{DEPT}/")
-    with connect(settings, autocommit=True) as conn:
-        conn.execute(f"drop table if exists raw.{KEY}")
-        for table in ("quarantine", "batches", "deliveries", "delivered_files"):
-            conn.execute(f"delete from platform.{table} where department = %s", (DEPT,))
+ROWS = 200_000  # the kill still lands mid-task: normalising 200 k rows takes seconds
+STACK_PORTS = 26000  # 26432, 26333, 26080, 26090, 26070
+STACK_DOWN_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def airflow() -> Iterator[AirflowClient]:
-    settings = get_settings()
-    market = yaml.safe_load(
-        (Path(__file__).parents[2] / "include/govlake/config/departments/market_regulation.yaml").read_text(
-            encoding="utf-8"
-        )
-    )
-    market["department"]["code"] = DEPT
-    market["datasets"][0]["schedule"] = "@monthly"
-    path = REGISTRY_DIR / f"{DEPT}.yaml"
-    path.write_text(yaml.safe_dump(market, allow_unicode=True), encoding="utf-8")
-    _cleanup(settings)
-    client = AirflowClient(settings)
-    client.wait_for_dags([DAG_ID], timeout=240)
-    client.set_paused(DAG_ID, False)
-    yield client
-    client.set_paused(DAG_ID, True)
-    path.unlink()
-    _cleanup(settings)
-
-
-@pytest.fixture
-def webhook() -> Iterator[list[dict]]:
-    """A real HTTP listener where the stack's GOVLAKE_ALERT_WEBHOOK_URL points."""
-    url = urlparse(get_settings().alert_webhook_url)
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    """A real HTTP listener the stack's GOVLAKE_ALERT_WEBHOOK_URL points at (bound before the stack starts)."""
     received: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -96,11 +59,49 @@ def webhook() -> Iterator[list[dict]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer((url.hostname, url.port), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield received
+    yield f"http://127.0.0.1:{server.server_port}/robot/send", received
     server.shutdown()
     server.server_close()
+
+
+def _registry_with_test_department(directory: Path) -> Path:
+    """The real registry plus ``zz_e2e``: 市场监管局's dataset, re-homed and scheduled monthly."""
+    registry = directory / "registry"
+    shutil.copytree(REGISTRY_DIR, registry)
+    market = yaml.safe_load((REGISTRY_DIR / "market_regulation.yaml").read_text(encoding="utf-8"))
+    market["department"]["code"] = DEPT
+    market["datasets"][0]["schedule"] = "@monthly"
+    (registry / f"{DEPT}.yaml").write_text(yaml.safe_dump(market, allow_unicode=True), encoding="utf-8")
+    return registry
+
+
+@pytest.fixture(scope="module")
+def stack(webhook: tuple[str, list[dict]]) -> Iterator[Settings]:
+    """This module's own stack, started with the test registry and the webhook; stopped at the end."""
+    directory = dedicated.make_stack_dir("govlake-airflow-ingest-")
+    extra = {
+        "GOVLAKE_REGISTRY_DIR": str(_registry_with_test_department(directory)),
+        "GOVLAKE_ALERT_WEBHOOK_URL": webhook[0],
+        "GOVLAKE_ALERT_WEBHOOK_STYLE": "text",
+    }
+    try:
+        with dedicated.dedicated_stack(
+            directory / "home", STACK_PORTS, extra, up_timeout=300, down_timeout=STACK_DOWN_TIMEOUT
+        ) as settings:
+            yield settings
+    finally:
+        dedicated.remove_stack_dir(directory)
+
+
+@pytest.fixture(scope="module")
+def airflow(stack: Settings) -> Iterator[AirflowClient]:
+    client = AirflowClient(stack)
+    client.wait_for_dags([DAG_ID], timeout=240)
+    client.set_paused(DAG_ID, False)
+    yield client
+    client.set_paused(DAG_ID, True)
 
 
 def _trigger(client: AirflowClient, day: str, slot: int) -> str:
@@ -134,6 +135,18 @@ def _wait_task_running(client: AirflowClient, run_id: str, task_id: str, timeout
     raise AssertionError(f"{task_id} never ran in {run_id}")
 
 
+def _wait_task_state(
+    client: AirflowClient, run_id: str, task_id: str, states: set[str], timeout: float = 180
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = {t["task_id"]: t["state"] for t in client.task_instances(DAG_ID, run_id)}.get(task_id)
+        if current in states:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{task_id} of {run_id} never reached {sorted(states)} in {timeout}s")
+
+
 def _tries(client: AirflowClient, run_id: str, task_id: str) -> int:
     return next(t["try_number"] for t in client.task_instances(DAG_ID, run_id) if t["task_id"] == task_id)
 
@@ -156,19 +169,23 @@ def _land_big(settings: Settings, day: str, tmp_path: Path, rows: int = ROWS) ->
     path.unlink()
 
 
-def test_a_failing_task_posts_a_complete_alert(airflow: AirflowClient, webhook: list[dict]) -> None:
+def test_a_failing_task_posts_a_complete_alert(
+    airflow: AirflowClient, webhook: tuple[str, list[dict]]
+) -> None:
+    _, received = webhook
     settings = get_settings()
+    assert settings.alert_webhook_url == webhook[0]  # this module's stack, not the suite's
     day = "1999-09-01"
     upload_bytes(s3_client(settings), f"s3://landing/{DEPT}/market_entities/{day}/broken.csv", b"")
     run_id = _trigger(airflow, day, 1)
     assert _wait(airflow, run_id) == "failed"
     deadline = time.monotonic() + 30
     while (
-        not any(m["govlake"].get("kind") == "task_failure" for m in webhook) and time.monotonic() < deadline
+        not any(m["govlake"].get("kind") == "task_failure" for m in received) and time.monotonic() < deadline
     ):
         time.sleep(0.5)
     failures = [
-        m for m in webhook if m["govlake"].get("kind") == "task_failure" and m["govlake"]["run_id"] == run_id
+        m for m in received if m["govlake"].get("kind") == "task_failure" and m["govlake"]["run_id"] == run_id
     ]
     assert len(failures) == 1  # a rejected delivery fails at once: one try, one alert
     alert = failures[0]["govlake"]
@@ -204,6 +221,20 @@ def _restart(settings: Settings) -> None:
     raise AssertionError(f"stack did not come back: {[(c.name, c.detail) for c in status(settings)]}")
 
 
+def _wait_file_planned(settings: Settings, day: str, timeout: float = 300) -> None:
+    """Until the task has recorded the delivered file: it then normalises locally, then uploads to S3."""
+    deadline = time.monotonic() + timeout
+    with connect(settings, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(
+                "select 1 from platform.delivered_files where department = %s and logical_date = %s",
+                (DEPT, day),
+            ).fetchone():
+                return
+            time.sleep(0.05)
+    raise AssertionError(f"the {day} delivery was never planned")
+
+
 def test_s3_killed_mid_ingest_recovers_by_retry_without_duplicates(
     airflow: AirflowClient, tmp_path: Path
 ) -> None:
@@ -215,9 +246,10 @@ def test_s3_killed_mid_ingest_recovers_by_retry_without_duplicates(
     _land_big(settings, day, tmp_path)
     run_id = _trigger(airflow, day, 2)
     _wait_task_running(airflow, run_id, "land_and_normalize")
-    time.sleep(3)
+    _wait_file_planned(settings, day)  # downloaded, versioned and recorded: S3 is next needed for the upload
     stop_managed(settings, s3.NAME, 30)
-    time.sleep(5)
+    # S3 stays down until the try has failed: the client's own retries (some 6 s) must not bridge the outage.
+    _wait_task_state(airflow, run_id, "land_and_normalize", {"up_for_retry", "failed"})
     _restart(settings)
     assert _wait(airflow, run_id) == "success"
     assert _tries(airflow, run_id, "land_and_normalize") >= 2  # the kill did hit the task

@@ -120,3 +120,63 @@ def test_incremental_extract_by_watermark_and_identical_rerun(
         ).fetchall()
     assert counts == (2, 3)
     assert quarantined == [(3, "required", "birth_date")]
+
+
+def _tombstones(settings: Settings, day: str) -> list[tuple]:
+    with connect(settings) as conn:
+        conn.execute("set timezone to 'Asia/Shanghai'")
+        return conn.execute(
+            f"select resident_id, name, updated_at::text, _source_file, _source_row from raw.{KEY} "
+            "where _logical_date = %s and _deleted order by resident_id",
+            (day,),
+        ).fetchall()
+
+
+def _live_keys(settings: Settings) -> list[str]:
+    """Keys whose newest version is not a tombstone, ranked as int_persons_versioned ranks them."""
+    with connect(settings) as conn:
+        rows = conn.execute(
+            f"select resident_id from (select distinct on (resident_id) resident_id, _deleted from raw.{KEY} "
+            "order by resident_id, updated_at desc nulls last, _logical_date desc, _source_row desc) newest "
+            "where not _deleted order by 1"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_rows_deleted_outright_arrive_as_tombstones(
+    settings: Settings, registry_dir: Path, source_table: psycopg.Connection
+) -> None:
+    _insert(source_table, [_person(i, "1999-01-01 10:00:00+08") for i in (1, 2, 3)])
+    first = ingest(KEY, "1999-01-01", settings=settings, registry_dir=registry_dir)
+    assert first["rows_loaded"] == 3 and _tombstones(settings, "1999-01-01") == []
+
+    source_table.execute(f"delete from {TABLE} where gmsfhm = '520102199001010002'")
+    _insert(source_table, [_person(4, "1999-01-02 09:00:00+08")])
+    second = ingest(KEY, "1999-01-02", settings=settings, registry_dir=registry_dir)
+    deleted_csv = (
+        f"s3://landing/{DEPT}/household_registration/1999-01-02/household_registration_19990102_deleted.csv"
+    )
+    assert _tombstones(settings, "1999-01-02") == [
+        ("520102199001010002", None, "1999-01-02 23:59:59.999999+08", deleted_csv, 2)
+    ]
+    assert second["rows_loaded"] == 2 and second["tombstones"] == 1
+    manifest = read_json(
+        s3_client(settings), f"s3://raw/{DEPT}/household_registration/1999-01-02/_manifest.json"
+    )
+    assert manifest["details"]["hard_deletes"] == {"source_keys": 3, "tombstones": 1}
+    assert manifest["watermark"]["max_seen"] == "1999-01-02T09:00:00+08:00"  # the stamp is not a watermark
+    assert _live_keys(settings) == ["520102199001010001", "520102199001010003", "520102199001010004"]
+
+    # A re-run of the date lands the same tombstones; the next date does not repeat them.
+    ingest(KEY, "1999-01-02", settings=settings, registry_dir=registry_dir)
+    assert len(_tombstones(settings, "1999-01-02")) == 1
+    third = ingest(KEY, "1999-01-03", settings=settings, registry_dir=registry_dir)
+    assert third["tombstones"] == 0 and _tombstones(settings, "1999-01-03") == []
+    assert list_keys(s3_client(settings), "landing", f"{DEPT}/household_registration/1999-01-03/") == [
+        f"{DEPT}/household_registration/1999-01-03/household_registration_19990103.csv"
+    ]
+
+    # Deleted and then re-created with a new update time: the key is live again.
+    _insert(source_table, [_person(2, "1999-01-04 08:00:00+08")])
+    ingest(KEY, "1999-01-04", settings=settings, registry_dir=registry_dir)
+    assert "520102199001010002" in _live_keys(settings)

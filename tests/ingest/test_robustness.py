@@ -316,7 +316,7 @@ def test_keyset_paging_honours_retry_after_and_the_client_rate(
         "2",
         "2",
         "4",
-    ]  # keyset: after the last id; the throttled page asked again; 3 pages
+    ]  # keyset: after the last id; the throttled page asked again; 3 pages, as the first page counted
     gaps = [b - a for a, b in zip(state.times, state.times[1:], strict=False)]
     assert gaps[1] >= 0.95  # waited Retry-After (1 s), not the 0.05 s backoff
     assert min(gaps) >= 0.15  # requests_per_second: 5 -> 200 ms apart (less some arrival jitter)

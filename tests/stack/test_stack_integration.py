@@ -7,9 +7,7 @@ A running demo/dev stack is left alone: every port here is checked free before u
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
-import tempfile
 import textwrap
 import time
 import uuid
@@ -22,13 +20,14 @@ import requests
 
 from govlake.lake import s3_client
 from govlake.settings import BUCKETS, Settings, load_settings
-from govlake.stack import airflow, department_api, manager
+from govlake.stack import airflow, dedicated, department_api, manager
 from govlake.stack.process import port_open
 
 pytestmark = pytest.mark.integration
 
 UP_TIMEOUT = 300
 DOWN_TIMEOUT = 60
+STACK_PORTS = 27000  # 27432, 27333, 27080, 27090, 27070 (see govlake.stack.dedicated)
 
 PLACEHOLDER_API = textwrap.dedent(
     '''
@@ -49,43 +48,17 @@ PLACEHOLDER_API = textwrap.dedent(
 )
 
 
-def _free_settings(home: Path) -> dict[str, str]:
-    """Ports for this stack: the first candidate set whose every derived port is free.
-
-    Below the kernel's ephemeral range (32768-60999 here): by the time the department API binds, an
-    outgoing connection of the running suite may hold any ephemeral port as its local end.
-    """
-    for shift in range(0, 2000, 200):
-        env = {
-            "GOVLAKE_HOME": str(home),
-            "GOVLAKE_PG_PORT": str(27432 + shift),
-            "GOVLAKE_S3_ENDPOINT": f"127.0.0.1:{27333 + shift}",
-            "GOVLAKE_AIRFLOW_PORT": str(27080 + shift),
-            "GOVLAKE_DEPARTMENT_API_PORT": str(27090 + shift),
-            "GOVLAKE_WEB_PORT": str(27070 + shift),
-        }
-        ports = manager.stack_ports(load_settings(env)).values()
-        if not any(port_open("127.0.0.1", p, timeout=0.2) for p in ports):
-            return env
-    pytest.skip("no free set of ports for a test stack")
-
-
 @pytest.fixture(scope="module")
 def stack_dir() -> Iterator[Path]:
-    """A directory the postgres user can reach when we are root (pytest's own tmp dirs are mode 700)."""
-    path = Path(tempfile.mkdtemp(prefix="govlake-stack-test-"))
-    path.chmod(0o755)
+    path = dedicated.make_stack_dir("govlake-stack-test-")
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    dedicated.remove_stack_dir(path)
 
 
 @pytest.fixture(scope="module")
 def stack(stack_dir: Path) -> Iterator[Settings]:
     home = stack_dir
-    env = _free_settings(home / "home")
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
         if not department_api.module_available():
             placeholder = home / "placeholder"
             placeholder.mkdir()
@@ -93,11 +66,13 @@ def stack(stack_dir: Path) -> Iterator[Settings]:
             mp.setenv("PYTHONPATH", str(placeholder))  # for the child process
             mp.syspath_prepend(str(placeholder))  # for the availability check here
             mp.setenv(manager.DEPARTMENT_API_MODULE_ENV, "govlake_placeholder_department_api")
-        settings = load_settings()
-        try:
-            yield settings
-        finally:
-            manager.down(settings, timeout=DOWN_TIMEOUT)
+        if dedicated.free_stack_env(home / "home", STACK_PORTS) is None:
+            pytest.skip("no free set of ports for a test stack")
+        # The first test brings it up (and times that); the last takes it down; down runs again regardless.
+        with dedicated.dedicated_stack(
+            home / "home", STACK_PORTS, start=False, down_timeout=DOWN_TIMEOUT
+        ) as s:
+            yield s
 
 
 @pytest.fixture(scope="module")

@@ -246,6 +246,7 @@ def run_load(ctx: BatchContext, summary: dict) -> dict:
         "rows_loaded": loaded,
         "rows_rejected": manifest["rows_rejected"],
         "quarantine_records": manifest["quarantine_records"],
+        "tombstones": manifest.get("tombstones", 0),  # soft and hard deletes among rows_loaded
         "load_seconds": round(seconds, 3),
         "rows_per_second": round(loaded / seconds) if seconds > 0 else None,
     }

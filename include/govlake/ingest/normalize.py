@@ -25,7 +25,9 @@ Soft deletes: when the registry names ``source.deleted_flag`` (alias ``soft_dele
 values true/t/1/yes/是), rows whose flag is
 set become tombstones: ``_deleted = true``, only the primary key has to be valid (other columns are kept
 when they parse, null otherwise), so a deleted record with since-blanked fields still reaches the warehouse
-and staging can drop the key.
+and staging can drop the key. Rows a database deleted outright arrive as a tombstone chunk
+(``SourceChunk.tombstones``, see ``sources/deletes.py``): key and watermark only — the other declared
+columns are null, every row is ``_deleted``, and its stamp does not move the watermark.
 """
 
 from __future__ import annotations
@@ -254,6 +256,8 @@ class Normalizer:
 
     def _deleted(self, chunk: SourceChunk) -> pa.Array:
         n = chunk.table.num_rows
+        if chunk.tombstones:
+            return pc.fill_null(pa.nulls(n, pa.bool_()), True)
         if not self.deleted_flag or self.deleted_flag not in chunk.table.column_names:
             return pc.fill_null(pa.nulls(n, pa.bool_()), False)
         flag = clean_text(chunk.table.column(self.deleted_flag).combine_chunks())
@@ -294,12 +298,24 @@ class Normalizer:
             if high is not None and (self.watermark_max is None or high > self.watermark_max):
                 self.watermark_max = high
 
+    def _with_declared_columns(self, chunk: SourceChunk) -> SourceChunk:
+        """A tombstone chunk carries only the key and watermark; the other declared columns become null."""
+        table = chunk.table
+        for column in self.dataset.columns:
+            if column.source_name not in table.column_names:
+                table = table.append_column(column.source_name, pa.nulls(table.num_rows, pa.string()))
+        return SourceChunk(table, chunk.source_file, chunk.source_rows, chunk.malformed, tombstones=True)
+
     def normalize(self, chunk: SourceChunk) -> Normalized:
-        self.check_columns(chunk)
+        if chunk.tombstones:
+            chunk = self._with_declared_columns(chunk)
+        else:
+            self.check_columns(chunk)
         table = chunk.table
         n = table.num_rows
         deleted = self._deleted(chunk)
-        tombstones = deleted.to_numpy(zero_copy_only=False) if self.deleted_flag else None
+        has_tombstones = bool(self.deleted_flag) or chunk.tombstones
+        tombstones = deleted.to_numpy(zero_copy_only=False) if has_tombstones else None
         keys = set(self.dataset.primary_key)
         arrays: list[pa.Array] = []
         failures: list[tuple[Column, str, np.ndarray]] = []
@@ -314,7 +330,8 @@ class Normalizer:
                     pc.sum(pc.is_valid(clean_text(source))).as_py() or 0,
                     pc.sum(type_failed).as_py() or 0,
                 )
-            self._track_watermark(column, typed)
+            if not chunk.tombstones:  # a tombstone's stamp is ours, not the source's
+                self._track_watermark(column, typed)
             arrays.append(typed)
             masks = [("type", type_failed)]
             if column.required:

@@ -1,8 +1,16 @@
 """Defaults every govlake DAG shares: owner, retries, failure notification — and the alert webhook itself.
 
-Alerts go to ``GOVLAKE_ALERT_WEBHOOK_URL`` as one JSON POST in the shape DingTalk and WeCom robots accept
-as is (``{"msgtype": "text", "text": {"content": ...}}``), carrying the same facts as fields for a relay or
-a Slack workflow (``govlake``: dag, task, run, logical date, try, error, log URL).
+Alerts go to ``GOVLAKE_ALERT_WEBHOOK_URL`` as one JSON POST shaped by ``GOVLAKE_ALERT_WEBHOOK_STYLE``:
+
+* ``text`` (default): ``{"msgtype": "text", "text": {"content": ...}}``, which DingTalk and WeCom robots both
+  accept as is, plus ``title`` and the facts as fields (``govlake``: dag, task, run, logical date, try,
+  error, log URL) for a relay;
+* ``dingtalk``: a DingTalk markdown message, ``{"msgtype": "markdown", "markdown": {"title", "text"}}``;
+* ``wecom``: a WeCom (企业微信) markdown message, ``{"msgtype": "markdown", "markdown": {"content"}}``;
+* ``slack``: a Slack incoming-webhook message, ``{"text": fallback, "blocks": [header, section, ...]}``;
+* ``generic``: ``{"title", "text", "govlake"}`` for a relay of one's own.
+
+The robot styles send exactly the robot's documented shape (robots may refuse fields they do not know).
 A broken or slow webhook never hides the original failure: errors are logged, the POST times out in 10 s.
 """
 
@@ -21,26 +29,73 @@ ERROR_LINES = 8  # the error's first lines in the message; the log link has the 
 ERROR_CHARS = 1500
 
 
-def alert_payload(title: str, lines: list[str], fields: dict[str, Any]) -> dict[str, Any]:
-    """The webhook body: human text for chat robots plus machine-readable fields."""
-    content = "\n".join([title, *lines])
+ALERT_STYLES = ("text", "dingtalk", "wecom", "slack", "generic")
+SLACK_HEADER_CHARS = 150  # Slack's limit for a header block's text
+SLACK_SECTION_CHARS = 3000  # and for a section's
+
+
+def _dingtalk(title: str, lines: list[str]) -> dict[str, Any]:
+    # DingTalk markdown needs a blank line between paragraphs; the title shows in the notification.
+    body = "\n\n".join([f"#### {title}", *(f"- {line}" for line in lines)])
+    return {"msgtype": "markdown", "markdown": {"title": title, "text": body}}
+
+
+def _wecom(title: str, lines: list[str]) -> dict[str, Any]:
+    body = "\n".join([f"**{title}**", *(f"> {line}" for line in lines)])
+    return {"msgtype": "markdown", "markdown": {"content": body}}
+
+
+def _slack_escape(text: str) -> str:
+    """Slack reads &, < and > as markup in mrkdwn (``<url|label>``); an error's ``<class ...>`` must not be."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _slack(title: str, lines: list[str]) -> dict[str, Any]:
+    section = _slack_escape("\n".join(lines))[:SLACK_SECTION_CHARS]
     return {
-        "msgtype": "text",
-        "text": {"content": content},  # DingTalk / WeCom
-        "title": title,
-        "govlake": fields,
+        "text": title,  # the notification's fallback text
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": title[:SLACK_HEADER_CHARS]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": section}},
+        ],
     }
+
+
+def alert_payload(
+    title: str, lines: list[str], fields: dict[str, Any], style: str = "text"
+) -> dict[str, Any]:
+    """The webhook body in the configured style: human text for chat robots, fields for relays."""
+    if style == "dingtalk":
+        return _dingtalk(title, lines)
+    if style == "wecom":
+        return _wecom(title, lines)
+    if style == "slack":
+        return _slack(title, lines)
+    content = "\n".join([title, *lines])
+    if style == "generic":
+        return {"title": title, "text": content, "govlake": fields}
+    if style == "text":
+        return {"msgtype": "text", "text": {"content": content}, "title": title, "govlake": fields}
+    raise ValueError(
+        f"GOVLAKE_ALERT_WEBHOOK_STYLE is {style!r}; use one of {', '.join(ALERT_STYLES)} "
+        "(set it in the environment or $GOVLAKE_HOME/stack.env)"
+    )
 
 
 def send_alert(title: str, lines: list[str], fields: dict[str, Any], settings: Any = None) -> bool:
     """POST an alert to the configured webhook; True if it was accepted (2xx), False if off or failed."""
     from govlake.settings import get_settings
 
-    url = (settings or get_settings()).alert_webhook_url
+    settings = settings or get_settings()
+    url = settings.alert_webhook_url
     if not url:
         log.info("alert (no GOVLAKE_ALERT_WEBHOOK_URL set): %s", title)
         return False
-    payload = alert_payload(title, lines, fields)
+    try:
+        payload = alert_payload(title, lines, fields, settings.alert_webhook_style)
+    except ValueError:
+        log.exception("could not build the alert %r", title)
+        return False
     try:
         import requests
 

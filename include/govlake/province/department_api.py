@@ -2,6 +2,7 @@
 
     GET /api/v1/enrollments?page=N&page_size=M[&updated_since=ISO8601][&after_id=ID]    人社厅 参保信息
         -> {"page": N, "page_size": M, "total": T, "pages": P, "data": [{id, aac002, ...}, ...]}
+           (with after_id: {"page": N, "page_size": M, "data": [...]} — no count, see below)
     GET /api/v1/indicators?page=N&page_size=M[&updated_since=ISO8601][&after_id=ID]     统计局 宏观经济指标
         -> the same envelope, records {id, zbdm, zbmc, dqdm, dqmc, pd, sj, sz, jldw, gxsj}
     (both: Authorization: Bearer <GOVLAKE_DEPARTMENT_API_TOKEN>)
@@ -10,7 +11,9 @@
 Rows are ordered by ``id`` so pages are stable; ``updated_since`` keeps rows whose watermark (``aae036``,
 ``gxsj``) is ``>= since``
 (inclusive, so a watermark never skips rows sharing its timestamp); ``after_id`` gives keyset paging for
-clients that prefer it (``page`` then only labels the response). Dates are ``YYYY-MM-DD``, timestamps ISO
+clients that prefer it (``page`` then only labels the response). As a real API does, a keyset page
+reports no total: counting the filter on every page would cost a scan per page (the walk's first
+request, without ``after_id``, states ``total`` and ``pages`` once; an empty page ends the walk). Dates are ``YYYY-MM-DD``, timestamps ISO
 8601 in China time. ``GOVLAKE_DEPARTMENT_API_FAIL_RATE`` (0-1) answers that share of data requests with
 503 and ``Retry-After``, as a struggling department system does, for fault-tolerance tests.
 
@@ -32,8 +35,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -71,6 +73,18 @@ class Resource:
     table: str
     fields: tuple[str, ...]
     watermark: str
+    decimals: tuple[str, ...] = ()  # numeric fields, sent as JSON numbers with a fraction (12.0), as before
+
+    def select_list(self) -> str:
+        return ", ".join(_decimal_json(f) if f in self.decimals else f for f in self.fields)
+
+
+def _decimal_json(field: str) -> str:
+    """A numeric as a JSON number that always reads back as a float (``12.0``, not ``12``)."""
+    return (
+        f"(case when {field} = trunc({field}) then trunc({field})::text || '.0' "
+        f"else {field}::float8::text end)::json as {field}"
+    )
 
 
 RESOURCES: dict[str, Resource] = {
@@ -79,6 +93,7 @@ RESOURCES: dict[str, Resource] = {
         "statistics.macro_indicators",
         ("id", "zbdm", "zbmc", "dqdm", "dqmc", "pd", "sj", "sz", "jldw", "gxsj"),
         "gxsj",
+        decimals=("sz",),
     ),
 }
 
@@ -144,14 +159,43 @@ def _since_param(params: dict[str, list[str]]) -> datetime | None:
         raise ApiError(HTTPStatus.BAD_REQUEST, f"updated_since must be ISO 8601, got {raw!r}") from None
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)  # a JSON number, as the bureau's API sends it
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _records_json(conn: psycopg.Connection, query: str, args: list) -> str:
+    """The page's records as a JSON array, built by PostgreSQL (Python per-value conversion cost more
+    than the query). Dates stay ``YYYY-MM-DD``, timestamps ISO 8601 in the session's China time."""
+    sql = f"select coalesce(json_agg(t order by t.id), '[]')::text from ({query}) t"
+    return conn.execute(sql, args).fetchone()[0]  # type: ignore[index]
+
+
+def page_json(
+    conn: psycopg.Connection,
+    page: int,
+    page_size: int,
+    since: datetime | None,
+    after_id: str | None,
+    resource: Resource = RESOURCES["/api/v1/enrollments"],
+) -> bytes:
+    """One page of a resource as the response body; offset pages also state the totals for the filter,
+    keyset pages do not."""
+    table, columns = resource.table, resource.select_list()
+    where, args = (f"where {resource.watermark} >= %s", [since]) if since else ("", [])
+    envelope: dict[str, Any] = {"page": page, "page_size": page_size}
+    if after_id is not None:  # an index range scan from the last key: flat cost, no count
+        keyset = f"{where} {'and' if where else 'where'} id > %s"
+        data = _records_json(
+            conn,
+            f"select {columns} from {table} {keyset} order by id limit %s",
+            [*args, after_id, page_size],
+        )
+    else:
+        total = conn.execute(f"select count(*) from {table} {where}", args).fetchone()[0]  # type: ignore[index]
+        envelope.update(total=total, pages=math.ceil(total / page_size))
+        data = _records_json(
+            conn,
+            f"select {columns} from {table} {where} order by id limit %s offset %s",
+            [*args, page_size, (page - 1) * page_size],
+        )
+    head = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))[:-1]
+    return f'{head},"data":{data}}}'.encode()
 
 
 def query_page(
@@ -162,28 +206,8 @@ def query_page(
     after_id: str | None,
     resource: Resource = RESOURCES["/api/v1/enrollments"],
 ) -> dict[str, Any]:
-    """One page of a resource plus the totals for the same filter (``after_id`` does not change them)."""
-    table, fields = resource.table, resource.fields
-    where, args = (f"where {resource.watermark} >= %s", [since]) if since else ("", [])
-    total = conn.execute(f"select count(*) from {table} {where}", args).fetchone()[0]  # type: ignore[index]
-    if after_id is not None:
-        keyset = f"{where} {'and' if where else 'where'} id > %s"
-        rows = conn.execute(
-            f"select {', '.join(fields)} from {table} {keyset} order by id limit %s",
-            [*args, after_id, page_size],
-        ).fetchall()
-    else:
-        rows = conn.execute(
-            f"select {', '.join(fields)} from {table} {where} order by id limit %s offset %s",
-            [*args, page_size, (page - 1) * page_size],
-        ).fetchall()
-    return {
-        "page": page,
-        "page_size": page_size,
-        "total": total,
-        "pages": math.ceil(total / page_size),
-        "data": [{f: _json_value(v) for f, v in zip(fields, row, strict=True)} for row in rows],
-    }
+    """:func:`page_json`, parsed (for callers that want the page as Python values)."""
+    return json.loads(page_json(conn, page, page_size, since, after_id, resource))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -194,8 +218,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.info("%s %s", self.address_string(), format % args)
 
-    def _send(self, status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    def _send(
+        self, status: HTTPStatus, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        data = (
+            body
+            if isinstance(body, bytes)
+            else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        )
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -242,7 +272,7 @@ class Handler(BaseHTTPRequestHandler):
         since = _since_param(params)
         after_id = params.get("after_id", [None])[-1]
         with self.server.pool.connection() as conn:
-            self._send(HTTPStatus.OK, query_page(conn, page, page_size, since, after_id, resource))
+            self._send(HTTPStatus.OK, page_json(conn, page, page_size, since, after_id, resource))
 
 
 class DepartmentApiServer(ThreadingHTTPServer):

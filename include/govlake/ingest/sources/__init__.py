@@ -34,6 +34,8 @@ class SourceChunk:
     source_file: str  # s3:// URI of the landed file
     source_rows: pa.Array  # int64, the row's line/record number in the landed file
     malformed: list[MalformedRow] = field(default_factory=list)
+    # Keys the source deleted outright (database delete capture): only key and watermark columns are set.
+    tombstones: bool = False
 
 
 class SourceReader(Protocol):

@@ -4,6 +4,9 @@ The extract is streamed to a local file (bounded memory), landed as received —
 at ``landing/<department>/<dataset>/<YYYY-MM-DD>/<dataset>_<YYYYMMDD>.csv``, and then parsed like any CSV
 delivery, so source_row is the line number in the landed extract. Rows come ordered by watermark and
 primary key so a re-run lands the same file.
+
+Rows deleted outright are captured too (``deletes.py``): keys the source no longer has are landed as
+``<dataset>_<YYYYMMDD>_deleted.csv`` and read as tombstones after the extract.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from psycopg import sql
 from govlake.ingest.context import BatchContext
 from govlake.ingest.errors import IngestError
 from govlake.ingest.landing import clear_prefix, s3_uri, upload_file
-from govlake.ingest.sources import SourceChunk
+from govlake.ingest.sources import SourceChunk, deletes
 from govlake.ingest.sources.csv_files import read_csv_file
 from govlake.ingest.watermark import Window
+from govlake.registry import Column
+from govlake.warehouse import connect
 
 
 def _table_identifier(qualified: str) -> sql.Identifier:
@@ -69,6 +74,8 @@ class DatabaseReader:
         self.source = f"{ctx.settings.department_db}.{self.table}"
         self.landed_files: list[str] = []
         self.details: dict = {"table": self.source}
+        self.capture_deletes = deletes.capture_enabled(ctx.dataset, window.column if window else None)
+        self.tombstone_uri: str | None = None
 
     def _order_by(self, available: list[str]) -> list[str]:
         keys = [c.source_name for c in self.ctx.dataset.columns if c.name in self.ctx.dataset.primary_key]
@@ -83,11 +90,38 @@ class DatabaseReader:
         if self.window and self.window.column not in available:
             raise IngestError(f"source table {self.source} has no watermark column {self.window.column!r}")
 
+    def _watermark_column(self) -> Column:
+        assert self.window is not None
+        return next(c for c in self.ctx.dataset.columns if c.source_name == self.window.column)
+
+    def _write_tombstones(self, conn: psycopg.Connection) -> str | None:
+        """Keys gone from the source since the last load, as a landed CSV; None when there are none."""
+        name = f"{self.ctx.dataset.code}_{self.ctx.logical_date:%Y%m%d}_deleted.csv"
+        path = self.ctx.workdir / name
+        with connect(self.ctx.settings) as warehouse:
+            keys, tombstones = deletes.write_tombstones(
+                conn,
+                warehouse,
+                self.ctx.dataset,
+                self.table,
+                self._watermark_column(),
+                self.ctx.logical_date.isoformat(),
+                self.ctx.day_end,
+                path,
+            )
+        self.details["hard_deletes"] = {"source_keys": keys, "tombstones": tombstones}
+        if not tombstones:
+            path.unlink(missing_ok=True)
+            return None
+        return name
+
     def extract(self) -> str:
-        """Stream the extract into a local file and land it; returns the landed URI."""
+        """Stream the extract (and any tombstones) into local files and land them; returns the extract's URI."""
         name = f"{self.ctx.dataset.code}_{self.ctx.logical_date:%Y%m%d}.csv"
         path = self.ctx.workdir / name
         with psycopg.connect(self.ctx.settings.department_db_url) as conn:
+            # One snapshot for the extract and the key list, so a row changed in between cannot be both.
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             # Local time with an explicit offset: readable for a clerk, unambiguous for the parser.
             conn.execute("set timezone to 'Asia/Shanghai'")
             conn.execute("set datestyle to 'ISO, YMD'")
@@ -97,10 +131,19 @@ class DatabaseReader:
             with conn.cursor() as cur, cur.copy(query) as copy, path.open("wb") as out:
                 for data in copy:
                     out.write(data)
+            # No low mark: nothing was loaded before this date, so nothing can have vanished since.
+            first_run = self.window is None or self.window.low is None
+            deleted = self._write_tombstones(conn) if self.capture_deletes and not first_run else None
         uri = s3_uri("landing", self.ctx.date_prefix + name)
         clear_prefix(self.ctx.s3, "landing", self.ctx.date_prefix)
         upload_file(self.ctx.s3, uri, path, "text/csv; charset=utf-8")
         self.landed_files.append(uri)
+        if deleted:
+            self.tombstone_uri = s3_uri("landing", self.ctx.date_prefix + deleted)
+            upload_file(
+                self.ctx.s3, self.tombstone_uri, self.ctx.workdir / deleted, "text/csv; charset=utf-8"
+            )
+            self.landed_files.append(self.tombstone_uri)
         return uri
 
     def chunks(self) -> Iterator[SourceChunk]:
@@ -110,3 +153,11 @@ class DatabaseReader:
             yield from read_csv_file(path, uri, "utf-8")
         finally:
             path.unlink(missing_ok=True)
+        if self.tombstone_uri:
+            path = self.ctx.workdir / self.tombstone_uri.rsplit("/", 1)[1]
+            try:
+                for chunk in read_csv_file(path, self.tombstone_uri, "utf-8"):
+                    chunk.tombstones = True
+                    yield chunk
+            finally:
+                path.unlink(missing_ok=True)

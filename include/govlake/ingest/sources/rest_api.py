@@ -312,10 +312,12 @@ class RestApiReader:
 
     def _pages(self) -> Iterator[Page]:
         """Fetch, land and parse pages in order; stops after the last page (the page count the API states —
-        with keyset paging too, as the 人社厅 API counts pages for the filter — or else an empty page)."""
+        with keyset paging too, where the 人社厅 API states it on the first page only — or else an empty
+        page)."""
         c = self.config
         limiter = RateLimiter(c.requests_per_second)
         page, after = 1, None
+        pages: int | None = None
         with self._session() as session:
             while True:
                 response = get_with_retries(
@@ -330,7 +332,8 @@ class RestApiReader:
                 self.details["requests"] += 1
                 uri = s3_uri("landing", f"{self.ctx.date_prefix}page-{page:05d}.json")
                 upload_bytes(self.ctx.s3, uri, response.content, "application/json")
-                records, pages = self._parse_page(response.content, uri)
+                records, stated = self._parse_page(response.content, uri)
+                pages = stated if stated is not None else pages  # keyset APIs may state the count once
                 yield Page(page, uri, records)
                 # Only an empty page, or the page count the API states, ends the walk: a short page may just
                 # mean the server caps page_size lower than asked.
