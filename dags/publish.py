@@ -4,8 +4,8 @@
 Starts when `build__libraries` has passed its gates (Asset `audit_libraries`). For that cycle date:
 
 1. **swap** — in one transaction, the audit tables replace `base.population` and `base.legal_entities`,
-   and the `share` views (masked per the registry's grades and `config/masking.yaml`) are recreated for
-   the consumer-department roles.
+   and the `share` views (masked per the registry's grades and `config/masking.yaml`) are recreated with
+   the `exchange` views over them that department roles read (per-item sharing types and grants).
 2. **reconcile** — for every batch of the date: rows in = published + quarantined, stored in
    `platform.reconciliation`; the task fails if a batch does not balance.
 3. **correction lists** — every department with quarantined rows for the date receives its 纠错清单

@@ -15,8 +15,8 @@ import pytest
 from psycopg import sql
 
 from govlake.lake import s3_client
-from govlake.publish.share import CONSUMER_GROUP
 from govlake.settings import Settings
+from govlake.sharing.roles import department_of, drop_department_role
 from govlake.warehouse import connect, ensure_platform_schema
 
 from .synthetic import AUDIT, BASE, CONSUMER, FIXTURES, OPEN_PREFIX, REFERENCE, SHARE
@@ -43,16 +43,12 @@ def pg(pub_settings: Settings) -> Iterator[psycopg.Connection]:
 def scratch(pub_settings: Settings) -> Iterator[Settings]:
     """Fresh pub_test_* schemas (with a divisions reference table); dropped with their rows and roles after."""
     with connect(pub_settings, autocommit=True) as conn:
-        group_existed = _role_exists(conn, CONSUMER_GROUP)
-        _drop_scratch(conn)
+        _drop_scratch(conn, pub_settings)
         conn.execute(sql.SQL("create schema {}").format(sql.Identifier(REFERENCE)))
         _load_divisions(conn, REFERENCE)
     yield pub_settings
     with connect(pub_settings, autocommit=True) as conn:
-        _drop_scratch(conn)
-        if not group_existed and _role_exists(conn, CONSUMER_GROUP):
-            conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(CONSUMER_GROUP)))
-            conn.execute(sql.SQL("drop role {}").format(sql.Identifier(CONSUMER_GROUP)))
+        _drop_scratch(conn, pub_settings)
 
 
 @pytest.fixture
@@ -69,20 +65,14 @@ def _empty_prefix(client, bucket: str, prefix: str) -> None:
         client.remove_object(bucket, obj.object_name)
 
 
-def _role_exists(conn: psycopg.Connection, role: str) -> bool:
-    return conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is not None
-
-
-def _drop_scratch(conn: psycopg.Connection) -> None:
+def _drop_scratch(conn: psycopg.Connection, settings: Settings) -> None:
     for schema in (SHARE, BASE, AUDIT, REFERENCE):
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
     conn.execute(
         "delete from platform.publications where target like 'pub\\_test\\_%%' or target like %s",
         (f"s3://open/{OPEN_PREFIX}/%",),
     )
-    if _role_exists(conn, CONSUMER):
-        conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(CONSUMER)))
-        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(CONSUMER)))
+    drop_department_role(conn, department_of(CONSUMER), settings)  # also its line in departments.env
 
 
 def _load_divisions(conn: psycopg.Connection, schema: str) -> None:

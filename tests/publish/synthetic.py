@@ -16,7 +16,7 @@ from stdnum.iso7064 import mod_11_2
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 AUDIT, BASE, SHARE, REFERENCE = "pub_test_audit", "pub_test_base", "pub_test_share", "pub_test_reference"
-CONSUMER = "pub_test_consumer"
+CONSUMER = "dept_pub_test_consumer"  # a department role: publish provisions the demo consumer as one
 OPEN_PREFIX = "pub-test-population-by-county-gender-age"
 
 POPULATION_COLUMNS = """

@@ -12,8 +12,6 @@ from govlake.sharing.roles import ensure_department_role
 from govlake.stack import manager, web
 from govlake.stack.process import read_pid, stop_managed
 
-from .conftest import CONSUMER, OTHER, PROVIDER, RESOURCE
-
 pytestmark = pytest.mark.integration
 
 
@@ -23,7 +21,7 @@ def api(stack):
 
 
 def _auth(zone, dept):
-    return (dept, zone["passwords"][dept])
+    return (dept, zone.passwords[dept])
 
 
 def test_openapi_and_docs_are_served_without_auth(api):
@@ -37,28 +35,32 @@ def test_openapi_and_docs_are_served_without_auth(api):
 
 def test_authentication_per_department(api, zone):
     assert requests.get(f"{api}/api/v1/catalog", timeout=10).status_code == 401
-    assert requests.get(f"{api}/api/v1/catalog", auth=(CONSUMER, "wrong"), timeout=10).status_code == 401
+    assert requests.get(f"{api}/api/v1/catalog", auth=(zone.consumer, "wrong"), timeout=10).status_code == 401
     assert requests.get(f"{api}/api/v1/catalog", auth=("nobody", "x"), timeout=10).status_code == 401
     found = requests.get(
-        f"{api}/api/v1/catalog", params={"q": "出生医学"}, auth=_auth(zone, CONSUMER), timeout=10
+        f"{api}/api/v1/catalog", params={"q": "出生医学"}, auth=_auth(zone, zone.consumer), timeout=10
     )
-    assert found.status_code == 200 and RESOURCE in [e["entry_key"] for e in found.json()]
+    assert found.status_code == 200 and zone.resource in [e["entry_key"] for e in found.json()]
     # a department is not the data office
     assert (
-        requests.get(f"{api}/api/v1/audit/verify", auth=_auth(zone, CONSUMER), timeout=10).status_code == 403
+        requests.get(f"{api}/api/v1/audit/verify", auth=_auth(zone, zone.consumer), timeout=10).status_code
+        == 403
     )
 
 
 def test_dispatch_over_http_and_reads_enforced_by_the_database(api, zone, platform):
-    consumer, owner = _auth(zone, CONSUMER), _auth(zone, PROVIDER)
+    consumer, owner = _auth(zone, zone.consumer), _auth(zone, zone.provider)
     before = requests.get(
-        f"{api}/api/v1/data/{RESOURCE}", params={"items": "record_id,resident_id"}, auth=consumer, timeout=10
+        f"{api}/api/v1/data/{zone.resource}",
+        params={"items": "record_id,resident_id"},
+        auth=consumer,
+        timeout=10,
     )
     assert before.status_code == 403 and "permission denied" in before.json()["detail"]
-    default = requests.get(f"{api}/api/v1/data/{RESOURCE}", auth=consumer, timeout=10).json()
+    default = requests.get(f"{api}/api/v1/data/{zone.resource}", auth=consumer, timeout=10).json()
     assert default["items"] == ["record_id", "birth_date", "division_code"]
     body = {
-        "resource": RESOURCE,
+        "resource": zone.resource,
         "items": ["resident_id"],
         "purpose": "核查",
         "legal_basis": "依据",
@@ -71,7 +73,7 @@ def test_dispatch_over_http_and_reads_enforced_by_the_database(api, zone, platfo
     assert created.json()["state"] == "pending" and created.json()["sla_remaining_hours"] > 100
     assert (
         requests.post(
-            f"{api}/api/v1/requests/{rid}/approve", json={}, auth=_auth(zone, OTHER), timeout=10
+            f"{api}/api/v1/requests/{rid}/approve", json={}, auth=_auth(zone, zone.other), timeout=10
         ).status_code
         == 403
     )
@@ -82,7 +84,7 @@ def test_dispatch_over_http_and_reads_enforced_by_the_database(api, zone, platfo
         == "approved"
     )
     after = requests.get(
-        f"{api}/api/v1/data/{RESOURCE}",
+        f"{api}/api/v1/data/{zone.resource}",
         params={"items": "record_id,resident_id", "filter": "record_id:B002"},
         auth=consumer,
         timeout=10,
@@ -90,15 +92,15 @@ def test_dispatch_over_http_and_reads_enforced_by_the_database(api, zone, platfo
     assert after["rows"] == [{"record_id": "B002", "resident_id": "520325********462X"}]
     assert (
         requests.get(
-            f"{api}/api/v1/data/{RESOURCE}",
+            f"{api}/api/v1/data/{zone.resource}",
             params={"items": "resident_id"},
-            auth=_auth(zone, OTHER),
+            auth=_auth(zone, zone.other),
             timeout=10,
         ).status_code
         == 403
     )
     logged = platform.execute(
-        "select count(*) from platform.access_log where department = %s and channel = 'api'", (CONSUMER,)
+        "select count(*) from platform.access_log where department = %s and channel = 'api'", (zone.consumer,)
     ).fetchone()[0]
     assert logged == 2
     trail = requests.get(

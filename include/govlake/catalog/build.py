@@ -379,16 +379,36 @@ def build_entries(
                 errors.append(str(exc))
     errors.extend(registry_errors)
     if manifest_path is not None:
+        entries += _library_entries(manifest_path, libraries_file, errors)
+    for error in errors:
+        log.error("catalog: %s", error)
+    return entries
+
+
+def _library_entries(manifest_path: Path, libraries_file: Path, errors: list[str]) -> list[CatalogEntry]:
+    try:
+        manifest = load_manifest(manifest_path)
+    except CatalogError as exc:
+        errors.append(str(exc))
+        return []
+    config = yaml.safe_load(libraries_file.read_text(encoding="utf-8")) or {}
+    entries = []
+    for model in library_models(manifest):
         try:
-            manifest = load_manifest(manifest_path)
-            config = yaml.safe_load(libraries_file.read_text(encoding="utf-8")) or {}
-            for model in library_models(manifest):
-                try:
-                    entries.append(library_entry(model, config, manifest_path))
-                except CatalogError as exc:
-                    errors.append(str(exc))
+            entries.append(library_entry(model, config, manifest_path))
         except CatalogError as exc:
             errors.append(str(exc))
+    return entries
+
+
+def build_library_entries(
+    manifest_path: Path = MANIFEST_FILE,
+    libraries_file: Path = LIBRARIES_FILE,
+    errors: list[str] | None = None,
+) -> list[CatalogEntry]:
+    """The libraries' entries only (publish catalogues a library it publishes for the first time)."""
+    errors = errors if errors is not None else []
+    entries = _library_entries(manifest_path, libraries_file, errors)
     for error in errors:
         log.error("catalog: %s", error)
     return entries

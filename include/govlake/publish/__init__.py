@@ -1,7 +1,8 @@
 """Publish: the last step of write-audit-publish and the zones it feeds.
 
 * ``swap.publish_libraries`` moves validated ``audit`` libraries into ``base`` and recreates the masked
-  ``share`` views and consumer grants, in one transaction (or records why publication was blocked).
+  ``share`` views and the libraries' ``exchange`` views, in one transaction (or records why publication was
+  blocked). Departments read only ``exchange.*``; ``share`` is granted to no one.
 * ``open_data.publish_open_population`` writes the de-identified open release to ``s3://open/``.
 * ``reconcile.reconcile`` checks per batch that rows in = published + quarantined (+ held).
 

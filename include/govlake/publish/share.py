@@ -1,10 +1,16 @@
-"""The sharing zone: masked ``security_barrier`` views over the base libraries, and consumer roles.
+"""The masked layer of the sharing zone: ``security_barrier`` views over the base libraries.
 
-Consumer departments connect with their own login role, a member of the NOLOGIN group
-``govlake_consumers``. The group holds USAGE on the share schema and SELECT on its views and nothing else:
-the views run with their owner's rights, so consumers read base data only through the masking.
-``security_barrier`` keeps a consumer's own WHERE clauses (a function that leaks its argument, say) from
-being evaluated before the view's masking.
+``share.<library>`` masks every item by its grade (config/masking.yaml) but knows nothing about sharing
+types or grants, so **no department role may read it**: departments read libraries only through
+``exchange.<library>`` (govlake.sharing.zone), a view over this one that leaves out 不予共享 items, gives
+无条件共享 items to every department and 有条件共享 items only to the holders of an approved, unexpired
+grant. The exchange views run with their owner's rights, so they need no privilege on ``share`` either.
+
+An earlier design granted the share views to a group ``govlake_consumers`` that the demo department
+role belonged to — every item of a library, conditional ones included, without any request. Publishing
+now retires that group (:func:`retire_consumer_group`) and revokes the share views from everyone
+(:func:`restrict_share`). ``security_barrier`` still matters: the exchange views read through these ones,
+and a department's own WHERE clauses must not run before the masking.
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ import psycopg
 from psycopg import sql
 
 from govlake.publish.masking import MaskingPolicy, classify_library, load_masking_policy, mask_expression
+from govlake.settings import Settings
+from govlake.sharing.roles import DEPARTMENTS_GROUP, RoleError, department_of, ensure_department_role
 
 log = logging.getLogger(__name__)
 
-CONSUMER_GROUP = "govlake_consumers"
-# Layers a consumer must never touch directly; the base/audit names follow the caller's schemas.
+# The retired group that once read every share view; dropped on the next publication.
+LEGACY_CONSUMER_GROUP = "govlake_consumers"
+# Layers a department must never touch directly; the base/audit names follow the caller's schemas.
 PROTECTED_LAYERS = ("raw", "platform", "staging")
 
 
@@ -78,35 +87,30 @@ def create_share_view(
     conn.execute(
         sql.SQL("comment on view {} is {}").format(
             view,
-            sql.Literal(f"Masked {library} library for consumer departments (policy {policy.path.name})."),
+            sql.Literal(
+                f"Masked {library} library (policy {policy.path.name}); departments read it through "
+                f"exchange.{library}, never directly."
+            ),
         )
     )
 
 
-def ensure_consumer_role(
-    conn: psycopg.Connection, role: str, password: str, group: str = CONSUMER_GROUP
-) -> None:
-    """Create (or update) the NOLOGIN consumer group and a department's LOGIN role in it. Idempotent.
+def ensure_demo_consumer(conn: psycopg.Connection, settings: Settings) -> str | None:
+    """The demo consumer department's login role (``settings.consumer_role``, e.g. ``dept_civil_affairs``).
 
-    Roles are cluster-wide and CREATE ROLE has no IF NOT EXISTS, so concurrent callers are serialised
-    with an advisory lock. The password is re-set on every call so it follows the settings.
+    It is an ordinary department role (govlake.sharing.roles): a member of ``govlake_departments`` and
+    nothing else, so it reads exactly what every department reads. Its password is the stack's
+    ``GOVLAKE_CONSUMER_PASSWORD`` and is written to ``departments.env`` as well, so psql, the web
+    service and exports all log in with the same one. Returns the role, or None (logged) when the
+    setting names no department role — a demo convenience must not block publishing.
     """
-    with conn.transaction():
-        conn.execute("select pg_advisory_xact_lock(hashtext('govlake.consumer_roles'))")
-        if not _role_exists(conn, group):
-            conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(group)))
-        if not _role_exists(conn, role):
-            conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
-        conn.execute(sql.SQL("alter role {} login inherit").format(sql.Identifier(role)))
-        if password:
-            conn.execute(
-                sql.SQL("alter role {} password {}").format(sql.Identifier(role), sql.Literal(password))
-            )
-        else:
-            log.warning(
-                "no password set for consumer role %s (GOVLAKE_CONSUMER_PASSWORD); it cannot log in", role
-            )
-        conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group), sql.Identifier(role)))
+    try:
+        department = department_of(settings.consumer_role)
+    except RoleError as exc:
+        log.error("GOVLAKE_CONSUMER_ROLE: %s; no demo consumer role provisioned", exc)
+        return None
+    ensure_department_role(conn, department, settings, password=settings.consumer_password or None)
+    return settings.consumer_role
 
 
 def _role_exists(conn: psycopg.Connection, role: str) -> bool:
@@ -118,27 +122,45 @@ def _existing_schemas(conn: psycopg.Connection, names: Iterable[str]) -> list[st
     return [r[0] for r in rows]
 
 
-def grant_share(
+def retire_consumer_group(conn: psycopg.Connection, group: str = LEGACY_CONSUMER_GROUP) -> bool:
+    """Drop the legacy group that read every share view, with its privileges and memberships.
+
+    Idempotent; True if there was one to drop. ``drop owned by`` also revokes every privilege granted
+    to it (the group owned nothing), and dropping the role ends its members' membership.
+    """
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('govlake.department_roles'))")
+        if not _role_exists(conn, group):
+            return False
+        conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(group)))
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(group)))
+    log.warning("dropped the legacy group %s: departments read libraries through exchange.* only", group)
+    return True
+
+
+def restrict_share(
     conn: psycopg.Connection,
     views: Sequence[str],
     share_schema: str = "share",
-    group: str = CONSUMER_GROUP,
     roles: Sequence[str] = (),
     protected_schemas: Sequence[str] = ("base", "audit", *PROTECTED_LAYERS),
 ) -> None:
-    """USAGE on the share schema and SELECT on its views for the group; everything else revoked.
-
-    The revokes also cover the department roles themselves, so a grant made by hand to a role is
-    taken back on the next publication rather than lingering.
-    """
-    grantees = sql.SQL(", ").join(sql.Identifier(r) for r in (group, *roles))
+    """No privilege on the share schema or its views for PUBLIC, the departments' group or ``roles``, and
+    none on the layers below for ``roles``. The revokes also take back a grant someone made by hand
+    since the last publication. (The group keeps what govlake.sharing.roles gives it on ``platform``:
+    its own grant rows, under row-level security.)"""
+    present = [r for r in (DEPARTMENTS_GROUP, *roles) if _role_exists(conn, r)]
+    share_grantees = sql.SQL(", ").join([sql.SQL("public"), *map(sql.Identifier, present)])
     conn.execute(
-        sql.SQL("grant usage on schema {} to {}").format(sql.Identifier(share_schema), sql.Identifier(group))
+        sql.SQL("revoke all on schema {} from {}").format(sql.Identifier(share_schema), share_grantees)
     )
     for view in views:
         target = sql.Identifier(share_schema, view)
-        conn.execute(sql.SQL("revoke all on {} from public").format(target))
-        conn.execute(sql.SQL("grant select on {} to {}").format(target, sql.Identifier(group)))
+        conn.execute(sql.SQL("revoke all on {} from {}").format(target, share_grantees))
+    own = [r for r in roles if r in present]
+    if not own:
+        return
+    grantees = sql.SQL(", ").join(map(sql.Identifier, own))
     for schema in _existing_schemas(conn, protected_schemas):
         ident = sql.Identifier(schema)
         conn.execute(sql.SQL("revoke all on schema {} from {}").format(ident, grantees))

@@ -2,7 +2,8 @@
 
 dbt builds ``audit.<library>``, Great Expectations validates it; only then does this module move it into
 ``base`` (``alter table ... set schema``, a catalog update, no data copied) and recreate the masked
-``share`` views over it. Everything happens in one transaction holding ACCESS EXCLUSIVE locks taken in a
+``share`` views over it (the masked layer the per-department ``exchange`` views read; no department
+reads ``share`` itself). Everything happens in one transaction holding ACCESS EXCLUSIVE locks taken in a
 fixed order (tables sorted by name; per table share view, then base, then audit — the order a reader of
 the share view takes them), so a concurrent reader waits a moment and then sees either the previous
 version or the new one, never a missing table, and two publishers cannot deadlock each other.
@@ -19,14 +20,21 @@ from psycopg import errors, sql
 
 from govlake.publish.masking import MaskingPolicy, load_masking_policy
 from govlake.publish.records import BLOCKED, PUBLISHED, Publication, as_date, record_publication
-from govlake.publish.share import create_share_view, ensure_consumer_role, grant_share
+from govlake.publish.share import (
+    create_share_view,
+    ensure_demo_consumer,
+    restrict_share,
+    retire_consumer_group,
+)
 from govlake.settings import Settings, get_settings
-from govlake.sharing.zone import attach_zone, detach_zone
+from govlake.sharing.analysts import grant_analysts
+from govlake.sharing.zone import attach_zone, detach_zone, ensure_library_views
 from govlake.warehouse import connect, ensure_platform_schema
 
 log = logging.getLogger(__name__)
 
 LIBRARIES: tuple[str, ...] = ("population", "legal_entities")
+BASE_SCHEMA, SHARE_SCHEMA = "base", "share"
 # A reader holding a lock for longer than this makes the publish fail (and be retried by Airflow)
 # instead of queueing every later reader behind our pending exclusive lock indefinitely.
 LOCK_TIMEOUT = "2min"
@@ -187,7 +195,8 @@ def publish_libraries(
             return _record_blocked(
                 conn, date, tables, reason or "a blocking expectation failed", audit_schema, base_schema
             )
-        ensure_consumer_role(conn, settings.consumer_role, settings.consumer_password)
+        retire_consumer_group(conn)
+        consumer = ensure_demo_consumer(conn, settings)
         counts = _row_counts(conn, tables, audit_schema, base_schema)
         with conn.transaction():
             for schema in (base_schema, share_schema):
@@ -199,19 +208,23 @@ def publish_libraries(
                 conn.execute(sql.SQL("drop view if exists {}").format(sql.Identifier(share_schema, table)))
                 if table in to_move:
                     _move_into_base(conn, table, audit_schema, base_schema)
-            # Only libraries whose masking is declared in masking.yaml get a share view; the others reach
-            # departments through the catalog's per-item exchange views.
+            # Only libraries whose masking is declared in masking.yaml get a (masked) share view; departments
+            # read it through exchange.<library> only, which applies the catalog's per-item sharing types.
             shared = [t for t in tables if t in policy.libraries]
             for table in shared:
                 create_share_view(conn, table, base_schema, share_schema, policy)
-            grant_share(
+            restrict_share(
                 conn,
                 shared,
                 share_schema,
-                roles=(settings.consumer_role,),
+                roles=(consumer,) if consumer else (),
                 protected_schemas=(base_schema, audit_schema, "base", "audit", "raw", "platform", "staging"),
             )
             attach_zone(conn, zone)
+            if share_schema == SHARE_SCHEMA:  # the exchange reads the real share schema, not a scratch one
+                ensure_library_views(conn, shared)
+            if base_schema == BASE_SCHEMA:  # moved tables keep audit's privileges: grant the analysts here
+                grant_analysts(conn)
             pubs = _record_published(conn, date, tables, shared, to_move, counts, base_schema, share_schema)
     log.info("published %s for %s", ", ".join(f"{p.target} ({p.rows} rows)" for p in pubs), date)
     return pubs

@@ -167,6 +167,21 @@ def roles(
     console.print(f"passwords in {credentials_file(get_settings())}")
 
 
+@request_app.command("analysts")
+def analysts(names: Annotated[list[str], typer.Argument(help="analyst names, e.g. wang_li")]) -> None:
+    """Provision read-only analyst login roles (analyst_<name>: base and open only); passwords go to
+    <GOVLAKE_HOME>/departments.env (0600)."""
+    from govlake.settings import get_settings
+    from govlake.sharing.analysts import analyst_role, ensure_analyst_role
+    from govlake.sharing.roles import credentials_file
+
+    with _conn() as conn:
+        for name in names:
+            _run(lambda n=name: ensure_analyst_role(conn, n))
+            console.print(f"{analyst_role(name)} ready (reads base and open)")
+    console.print(f"passwords in {credentials_file(get_settings())}")
+
+
 @audit_app.command("show")
 def show(subject: str = typer.Option(None, help="e.g. request:12"), last: int = typer.Option(50)) -> None:
     """The latest audit records."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -220,6 +220,49 @@ def _set_state(
     return _row_to_request(row)
 
 
+# The work a transition does once the state is set (grants, column privileges), returning the audit
+# records (action, detail) that describe it. It runs in the transition's transaction: raising undoes it.
+Effect = Callable[[Request], list[tuple[str, dict[str, Any]]]]
+
+
+def _transition(
+    conn: psycopg.Connection,
+    request_id: int,
+    actor: str,
+    to_state: str,
+    from_states: Sequence[str],
+    effect: Effect,
+    *,
+    reason: str | None = None,
+    settings: Settings | None = None,
+    by_system: bool = False,
+) -> Request:
+    """Every decision on a request goes through here, in one transaction: lock the row, check who may
+    decide (unless the system's own clock decides) and from which state, set the new state, run the
+    effect and append its audit records; then copy the audit head out (:func:`audit.write_anchor`)."""
+    with conn.transaction():
+        conn.execute("select 1 from platform.share_requests where request_id = %s for update", (request_id,))
+        request = get_request(conn, request_id)
+        if not by_system:
+            _may_decide(request, actor)
+        if request.state not in from_states:
+            raise DispatchError(
+                f"request #{request_id} is {request.state}; only {' or '.join(from_states)} requests "
+                f"can become {to_state}"
+            )
+        request = _set_state(conn, request_id, to_state, actor, reason)
+        for action, detail in effect(request):
+            audit.append(conn, actor, action, f"request:{request_id}", detail)
+    audit.write_anchor(conn, settings)
+    return request
+
+
+def _columns_now(conn: psycopg.Connection, request: Request) -> list[str]:
+    """Re-derive the consumer's column privileges from its active grants; the columns it keeps."""
+    role = role_name(request.consumer)
+    return sync_privileges(conn, request.resource_key, [role]).get(role, [])
+
+
 def approve(
     conn: psycopg.Connection,
     request_id: int,
@@ -229,20 +272,13 @@ def approve(
 ) -> Request:
     """Approve: record the grant and give the consumer's role the approved columns, in one transaction."""
     settings = settings or get_settings()
-    with conn.transaction():
-        conn.execute("select 1 from platform.share_requests where request_id = %s for update", (request_id,))
-        request = get_request(conn, request_id)
-        _may_decide(request, actor)
-        if request.state not in OPEN_STATES:
-            raise DispatchError(
-                f"request #{request_id} is {request.state}; only pending or escalated ones are decided"
-            )
+
+    def provision(request: Request) -> list[tuple[str, dict[str, Any]]]:
         if request.period_end < dt.datetime.now(dt.UTC).date():
             raise DispatchError(
                 f"request #{request_id}'s period ended on {request.period_end}; ask for a new period"
             )
         ensure_department_role(conn, request.consumer, settings)
-        request = _set_state(conn, request_id, "approved", actor, reason)
         grant_id = conn.execute(
             """
             insert into platform.share_grants (request_id, grantee, consumer, resource_key, items, valid_from, valid_until)
@@ -261,28 +297,25 @@ def approve(
                 "tz": TIMEZONE,
             },
         ).fetchone()[0]
-        granted = sync_privileges(conn, request.resource_key, [role_name(request.consumer)])
-        audit.append(
-            conn, actor, "request.approved", f"request:{request_id}", {**_summary(request), "reason": reason}
-        )
-        audit.append(
-            conn,
-            actor,
-            "grant.provisioned",
-            f"request:{request_id}",
-            {
-                "grant_id": grant_id,
-                "role": role_name(request.consumer),
-                "resource": request.resource_key,
-                "items": request.items,
-                "columns_now": granted.get(role_name(request.consumer), []),
-            },
-        )
+        provisioned = {
+            "grant_id": grant_id,
+            "role": role_name(request.consumer),
+            "resource": request.resource_key,
+            "items": request.items,
+            "columns_now": _columns_now(conn, request),
+        }
+        return [
+            ("request.approved", {**_summary(request), "reason": reason}),
+            ("grant.provisioned", provisioned),
+        ]
+
+    request = _transition(
+        conn, request_id, actor, "approved", OPEN_STATES, provision, reason=reason, settings=settings
+    )
     if request.subscription:
         from govlake.exports.subscriptions import write_request_subscription
 
         write_request_subscription(request, settings)
-    audit.write_anchor(conn, settings)
     return request
 
 
@@ -292,20 +325,16 @@ def reject(
     """Reject with a reason (mandatory: the consumer must learn why)."""
     if not (reason or "").strip():
         raise DispatchError(f"rejecting request #{request_id} needs a reason")
-    with conn.transaction():
-        conn.execute("select 1 from platform.share_requests where request_id = %s for update", (request_id,))
-        request = get_request(conn, request_id)
-        _may_decide(request, actor)
-        if request.state not in OPEN_STATES:
-            raise DispatchError(
-                f"request #{request_id} is {request.state}; only pending or escalated ones are decided"
-            )
-        request = _set_state(conn, request_id, "rejected", actor, reason)
-        audit.append(
-            conn, actor, "request.rejected", f"request:{request_id}", {**_summary(request), "reason": reason}
-        )
-    audit.write_anchor(conn, settings)
-    return request
+    return _transition(
+        conn,
+        request_id,
+        actor,
+        "rejected",
+        OPEN_STATES,
+        lambda r: [("request.rejected", {**_summary(r), "reason": reason})],
+        reason=reason,
+        settings=settings,
+    )
 
 
 def escalate_overdue(
@@ -350,34 +379,19 @@ def revoke(
     """Withdraw an approved request's grant now; the role loses the columns in the same transaction."""
     if not (reason or "").strip():
         raise DispatchError(f"revoking request #{request_id} needs a reason")
-    with conn.transaction():
-        conn.execute("select 1 from platform.share_requests where request_id = %s for update", (request_id,))
-        request = get_request(conn, request_id)
-        _may_decide(request, actor)
-        if request.state != "approved":
-            raise DispatchError(
-                f"request #{request_id} is {request.state}; only approved requests are revoked"
-            )
+
+    def withdraw(request: Request) -> list[tuple[str, dict[str, Any]]]:
         conn.execute(
             "update platform.share_grants set revoked_at = now(), revoke_reason = %s "
             "where request_id = %s and revoked_at is null",
             (reason, request_id),
         )
-        request = _set_state(conn, request_id, "revoked", actor, reason)
-        granted = sync_privileges(conn, request.resource_key, [role_name(request.consumer)])
-        audit.append(
-            conn,
-            actor,
-            "grant.revoked",
-            f"request:{request_id}",
-            {
-                **_summary(request),
-                "reason": reason,
-                "columns_now": granted.get(role_name(request.consumer), []),
-            },
-        )
-    audit.write_anchor(conn, settings)
-    return request
+        detail = {**_summary(request), "reason": reason, "columns_now": _columns_now(conn, request)}
+        return [("grant.revoked", detail)]
+
+    return _transition(
+        conn, request_id, actor, "revoked", ("approved",), withdraw, reason=reason, settings=settings
+    )
 
 
 def expire_grants(
@@ -389,32 +403,34 @@ def expire_grants(
     """Approved requests whose period is over become expired and their column privileges are revoked.
 
     The views already hide the values once the period ends (they check the time); this sweep also takes
-    the privileges back, so reading the columns then fails outright.
+    the privileges back, so reading the columns then fails outright. Each expiry is its own transaction.
     """
     now = now or dt.datetime.now(dt.UTC)
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "select distinct g.request_id from platform.share_grants g join platform.share_requests r using (request_id) "
+            "where r.state = 'approved' and g.revoked_at is null and g.valid_until <= %s order by 1",
+            (now,),
+        ).fetchall()
+    ]
     expired = []
-    with conn.transaction():
-        ids = [
-            r[0]
-            for r in conn.execute(
-                "select distinct g.request_id from platform.share_grants g join platform.share_requests r using (request_id) "
-                "where r.state = 'approved' and g.revoked_at is null and g.valid_until <= %s order by 1",
-                (now,),
-            ).fetchall()
-        ]
-        for request_id in ids:
-            request = _set_state(conn, request_id, "expired", actor, None)
-            granted = sync_privileges(conn, request.resource_key, [role_name(request.consumer)])
-            audit.append(
-                conn,
-                actor,
-                "grant.expired",
-                f"request:{request_id}",
-                {**_summary(request), "columns_now": granted.get(role_name(request.consumer), [])},
+    for request_id in ids:
+        try:
+            expired.append(
+                _transition(
+                    conn,
+                    request_id,
+                    actor,
+                    "expired",
+                    ("approved",),
+                    lambda r: [("grant.expired", {**_summary(r), "columns_now": _columns_now(conn, r)})],
+                    settings=settings,
+                    by_system=True,
+                )
             )
-            expired.append(request)
-    if expired:
-        audit.write_anchor(conn, settings)
+        except DispatchError as exc:  # revoked by its owner since the query: nothing left to expire
+            log.info("not expired: %s", exc)
     return expired
 
 

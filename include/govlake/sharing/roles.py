@@ -38,6 +38,19 @@ def role_name(department: str) -> str:
     return f"dept_{department}"
 
 
+def department_of(role: str) -> str:
+    """The department code of a role name (the inverse of :func:`role_name`)."""
+    if role == DATA_OFFICE_ROLE:
+        return DATA_OFFICE
+    code = role.removeprefix("dept_")
+    if code == role or not DEPARTMENT_CODE.match(code):
+        raise RoleError(
+            f"role {role!r} is not a department role; name it dept_<department code> "
+            "(e.g. GOVLAKE_CONSUMER_ROLE=dept_civil_affairs)"
+        )
+    return code
+
+
 def credentials_file(settings: Settings) -> Path:
     return settings.home / "departments.env"
 
@@ -93,29 +106,44 @@ def ensure_group(conn: psycopg.Connection) -> None:
         conn.execute(sql.SQL("grant select on platform.share_grants to {}").format(group))
 
 
-def ensure_department_role(
-    conn: psycopg.Connection, department: str, settings: Settings | None = None, password: str | None = None
+def ensure_login_role(
+    conn: psycopg.Connection,
+    role: str,
+    group: str | None,
+    settings: Settings,
+    password: str | None = None,
+    log_statements: bool = False,
 ) -> str:
-    """Create (or refresh) a department's LOGIN role; returns its password (generated once, then kept)."""
-    settings = settings or get_settings()
-    role = role_name(department)
+    """Create (or refresh) a LOGIN role in ``group``; its password is generated once, then kept in
+    ``departments.env`` (a given ``password`` replaces it there too). Returns the password."""
     path = credentials_file(settings)
     creds = _read_credentials(path)
     password = password or creds.get(role) or secrets.token_urlsafe(18)
-    ensure_group(conn)
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('govlake.department_roles'))")
         ident = sql.Identifier(role)
         if not _role_exists(conn, role):
             conn.execute(sql.SQL("create role {} login").format(ident))
         conn.execute(sql.SQL("alter role {} login inherit password {}").format(ident, sql.Literal(password)))
-        conn.execute(sql.SQL("alter role {} set log_statement = 'all'").format(ident))
-        if department != DATA_OFFICE:
-            conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(DEPARTMENTS_GROUP), ident))
+        if log_statements:
+            conn.execute(sql.SQL("alter role {} set log_statement = 'all'").format(ident))
+        if group:
+            conn.execute(sql.SQL("grant {} to {}").format(sql.Identifier(group), ident))
     if creds.get(role) != password:
         creds[role] = password
         _write_credentials(path, creds)
     return password
+
+
+def ensure_department_role(
+    conn: psycopg.Connection, department: str, settings: Settings | None = None, password: str | None = None
+) -> str:
+    """Create (or refresh) a department's LOGIN role; returns its password (generated once, then kept)."""
+    ensure_group(conn)
+    group = None if department == DATA_OFFICE else DEPARTMENTS_GROUP
+    return ensure_login_role(
+        conn, role_name(department), group, settings or get_settings(), password, log_statements=True
+    )
 
 
 def connect_as(department: str, settings: Settings | None = None, password: str | None = None, **kwargs):
@@ -126,14 +154,17 @@ def connect_as(department: str, settings: Settings | None = None, password: str 
     return psycopg.connect(settings.pg_url(settings.warehouse_db, user=role, password=password), **kwargs)
 
 
-def drop_department_role(conn: psycopg.Connection, department: str, settings: Settings | None = None) -> None:
-    """Remove a role and whatever was granted to it (tests and decommissioned departments)."""
-    role = role_name(department)
+def drop_login_role(conn: psycopg.Connection, role: str, settings: Settings | None = None) -> None:
+    """Remove a role, whatever was granted to it and its line in ``departments.env``."""
     if _role_exists(conn, role):
         conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
         conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
-    settings = settings or get_settings()
-    path = credentials_file(settings)
+    path = credentials_file(settings or get_settings())
     creds = _read_credentials(path)
     if creds.pop(role, None) is not None:
         _write_credentials(path, creds)
+
+
+def drop_department_role(conn: psycopg.Connection, department: str, settings: Settings | None = None) -> None:
+    """Remove a department's role (tests and decommissioned departments)."""
+    drop_login_role(conn, role_name(department), settings)

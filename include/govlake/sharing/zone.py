@@ -201,6 +201,30 @@ def ensure_zone(conn: psycopg.Connection, entries: Sequence[CatalogEntry]) -> li
     return built
 
 
+def ensure_library_views(conn: psycopg.Connection, libraries: Sequence[str]) -> list[str]:
+    """The exchange views of libraries just published: departments read a library through its exchange
+    view only, so publish creates the missing ones in its transaction (an existing one is rebuilt by
+    :func:`attach_zone`). A library not catalogued yet is catalogued now from the dbt manifest; if that
+    fails the library stays unreadable for departments (fail closed) and the reason is logged."""
+    from govlake.catalog.build import build_library_entries
+    from govlake.catalog.model import CatalogError
+    from govlake.catalog.store import get_entry, sync_catalog
+
+    entries, missing = [], []
+    for library in libraries:
+        try:
+            entries.append(get_entry(conn, library))
+        except CatalogError:
+            missing.append(library)
+    if missing:
+        errors: list[str] = []
+        new = [e for e in build_library_entries(errors=errors) if e.entry_key in missing]
+        entries += sync_catalog(conn, new, prune=False)
+        for library in set(missing) - {e.entry_key for e in new}:
+            log.warning("exchange.%s not created: the library is not catalogued (%s)", library, errors)
+    return ensure_zone(conn, entries)
+
+
 def detach_zone(conn: psycopg.Connection, share_schema: str, tables: Sequence[str]) -> list[str]:
     """Drop the exchange views reading ``<share_schema>.<table>`` so publish can replace the table.
 
