@@ -66,7 +66,9 @@ def _verdicts(conn: psycopg.Connection) -> dict[str, tuple[bool, date]]:
 @pytest.fixture
 def warehouse(scratch_warehouse: psycopg.Connection) -> Iterator[psycopg.Connection]:
     yield scratch_warehouse
-    scratch_warehouse.execute("truncate platform.batches, platform.batch_validations, platform.reconciliation")
+    scratch_warehouse.execute(
+        "truncate platform.batches, platform.batch_validations, platform.reconciliation"
+    )
 
 
 def test_a_build_catches_up_unvalidated_batches_and_holds_the_failed_one(warehouse, scratch_settings) -> None:

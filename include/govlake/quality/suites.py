@@ -20,6 +20,7 @@ from typing import Any
 
 import jinja2
 
+from govlake.ingest.sources.deletes import TOMBSTONE_FILE_SUFFIX
 from govlake.quality.sql import MACROS
 from govlake.settings import PROJECT_DIR
 
@@ -87,10 +88,17 @@ class Suite:
         raise KeyError(f"suite {self.name} has no rule {rule_id!r} ({self.path})")
 
     def batch_sql(self, logical_date_literal: str) -> str:
-        """The batch as a SELECT: the logical date's rows of a staging view, or the whole library table."""
+        """The batch as a SELECT: the logical date's rows of a staging view, or the whole library table.
+
+        A staging batch leaves out the tombstones of rows the source deleted outright: they carry only a
+        key the platform loaded (and validated) before, and nothing else to judge.
+        """
         if self.partition_column is None:
             return f"select * from {self.target}"
-        return f"select * from {self.target} where {self.partition_column} = {logical_date_literal}"
+        batch = f"select * from {self.target} where {self.partition_column} = {logical_date_literal}"
+        if self.kind == "staging":
+            batch += f" and not (_deleted and right(_source_file, {len(TOMBSTONE_FILE_SUFFIX)}) = '{TOMBSTONE_FILE_SUFFIX}')"
+        return batch
 
     def failing_rows_sql(self, rule: Rule, logical_date_literal: str) -> str:
         """The rule's failing rows as GX counts them: ``{batch}`` bound the way GX binds it (no JOIN)."""

@@ -96,7 +96,7 @@ class DatabaseReader:
 
     def _write_tombstones(self, conn: psycopg.Connection) -> str | None:
         """Keys gone from the source since the last load, as a landed CSV; None when there are none."""
-        name = f"{self.ctx.dataset.code}_{self.ctx.logical_date:%Y%m%d}_deleted.csv"
+        name = f"{self.ctx.dataset.code}_{self.ctx.logical_date:%Y%m%d}{deletes.TOMBSTONE_FILE_SUFFIX}"
         path = self.ctx.workdir / name
         with connect(self.ctx.settings) as warehouse:
             keys, tombstones = deletes.write_tombstones(
