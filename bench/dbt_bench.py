@@ -66,8 +66,7 @@ def _person_id(expr: str = "g") -> str:
 
 
 def load(conn, persons: int) -> None:
-    conn.execute(f"delete from {PS} where _batch_id like 'bench__%'")
-    conn.execute(f"delete from {HR} where _batch_id like 'bench__%'")
+    forget_batches(conn)
     conn.execute(
         f"""
         insert into {PS} (resident_id, name, gender, ethnicity, birth_date, division_code, address,
@@ -99,6 +98,38 @@ def load(conn, persons: int) -> None:
     )
     conn.execute(f"analyze {PS}")
     conn.execute(f"analyze {HR}")
+    accept_batches(
+        conn,
+        [
+            ("public_security", "household_registration", DAY1),
+            ("human_resources", "social_insurance_enrollment", DAY1),
+        ],
+    )
+
+
+def accept_batches(conn, batches: list[tuple[str, str, str]]) -> None:
+    """Record the bench batches as loaded and passed by the staging gate: the libraries read only those."""
+    for department, dataset, day in batches:
+        batch_id = f"bench__{'ps' if department == 'public_security' else 'hr'}__{day}"
+        conn.execute(
+            "insert into platform.batches (batch_id, department, dataset, logical_date, source_kind, source,"
+            " status, finished_at) values (%s, %s, %s, %s, 'database', 'bench', 'loaded', now())"
+            " on conflict (batch_id) do update set finished_at = now()",
+            (batch_id, department, dataset, day),
+        )
+        conn.execute(
+            "insert into platform.batch_validations (batch_id, department, dataset, logical_date,"
+            " validation_id, cycle_date, success, validated_at) values (%s, %s, %s, %s, 'bench', %s, true,"
+            " clock_timestamp()) on conflict (batch_id) do update set validated_at = clock_timestamp()",
+            (batch_id, department, dataset, day, day),
+        )
+
+
+def forget_batches(conn) -> None:
+    conn.execute(f"delete from {PS} where _batch_id like 'bench__%'")
+    conn.execute(f"delete from {HR} where _batch_id like 'bench__%'")
+    conn.execute("delete from platform.batch_validations where batch_id like 'bench__%'")
+    conn.execute("delete from platform.batches where batch_id like 'bench__%'")
 
 
 def change_one_percent(conn, persons: int) -> None:
@@ -115,6 +146,7 @@ def change_one_percent(conn, persons: int) -> None:
         """
     )
     conn.execute(f"analyze {PS}")
+    accept_batches(conn, [("public_security", "household_registration", DAY2)])
 
 
 HAND_SQL = f"""
@@ -127,6 +159,7 @@ select distinct on (resident_id) upper(btrim(resident_id)) as resident_id, name,
 from {PS} r
 where _logical_date <= date '{{day}}' and resident_id is not null
   and not exists (select 1 from platform.quarantine q where q.batch_id = r._batch_id and q.source_row = r._source_row)
+  and r._batch_id in (select v.batch_id from platform.batch_validations v where v.success)
 order by resident_id, updated_at desc nulls last, _logical_date desc, _source_row desc;
 delete from bench_hand.persons_registered where _deleted;
 create table bench_hand.enrollments as
@@ -135,6 +168,7 @@ select distinct on (enrollment_id) enrollment_id, upper(btrim(resident_id)) as r
 from {HR} r
 where _logical_date <= date '{{day}}' and resident_id is not null
   and not exists (select 1 from platform.quarantine q where q.batch_id = r._batch_id and q.source_row = r._source_row)
+  and r._batch_id in (select v.batch_id from platform.batch_validations v where v.success)
 order by enrollment_id, updated_at desc nulls last, _logical_date desc, _source_row desc;
 create table bench_hand.persons_insured as
 select resident_id,
@@ -213,8 +247,7 @@ def bench(persons: int, progress: Progress) -> Figures:
         change_one_percent(conn, persons)
         dbt_daily_s = dbt_run(DAY2, full_refresh=False)
         progress.remove_task(step)
-        conn.execute(f"delete from {PS} where _batch_id like 'bench__%'")
-        conn.execute(f"delete from {HR} where _batch_id like 'bench__%'")
+        forget_batches(conn)
     return Figures(persons, load_s, dbt_full_s, hand_s, dbt_daily_s)
 
 

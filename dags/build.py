@@ -6,12 +6,14 @@ Starts when every *daily* department dataset has landed in raw (Asset-scheduled 
 they land. For the cycle date carried by those Asset events:
 
 1. **dbt staging** — typed, renamed views over raw, plus the Guizhou division seed: one task group
-   `dbt_staging` with a run and a test task per model (astronomer-cosmos, rendered from the dbt manifest).
+   `dbt_staging` with a run and a test task per model (astronomer-cosmos, rendered from the dbt manifest
+   by `prepare_dbt`).
 2. **validate staging** — one Great Expectations suite per dataset, pushed down to SQL; every row failing
    a blocking rule goes to `platform.quarantine` and `s3://quarantine/` with its file, row and rule.
 3. **dbt libraries** — base libraries (人口 population, 法人 legal entities, spatial divisions, …) and theme
    libraries built into the `audit` schema from the rows that passed: task group `dbt_libraries`, a run
-   and a test task per model.
+   and a test task per model (`prepare_libraries` first decides whether incremental models need a full
+   refresh: a re-run of an earlier date).
 4. **validate libraries** — GX gates on the audit tables.
 5. **gate** — fails (red) if any blocking expectation failed, listing them. On failure, `record_blocked`
    records the blocked publication and reconciles the held rows; the previously published libraries stay
@@ -20,9 +22,18 @@ they land. For the cycle date carried by those Asset events:
    docs site uploaded to `s3://exchange/_data_office/dbt-docs/` — both read `audit` before it is swapped.
 7. **release** — emits the `audit_libraries` Asset event; `publish__libraries` swaps the tables into place.
 
-By default the two groups are single tasks `dbt_staging` / `dbt_libraries` (a whole `dbt build` each, its
-per-model results in the task log and in `run_results.json`). With `GOVLAKE_DBT_TASKS=per_model` in the
-stack's environment they render per model from the manifest `govlake stack up` writes.
+Each dbt group is astronomer-cosmos's *watcher*: one `dbt build` of the group (`dbt_producer_watcher`,
+the fast path — one process, dbt's own threads and ordering) and a sensor per model (`<model>.run`)
+and per model's tests (`<model>.test`) that turns green or red as dbt reports that node, so each model's
+run and tests are their own task with their own state. dbt runs a relationship test only after both its
+models, and reports it under both models' `.test`. Clearing a failed `<model>.run`/`.test` re-runs that
+model alone (`dbt run`/`dbt test --select <model> --indirect-selection cautious`: only its own tests).
+
+The groups render from the manifest `govlake stack up` (and `prepare_dbt`) writes, in milliseconds.
+`GOVLAKE_DBT_TASKS` in the stack's environment chooses: `per_model` (default, watcher), `per_model_local`
+(a dbt process per task; multi-parent tests as tasks `<test name>_test` after all their parents — for a
+worker with cores to spare: on 2 cores each task costs 20-60 s), `whole` (single tasks `dbt_staging` /
+`dbt_libraries`, a whole `dbt build` each; also the fallback while no manifest exists).
 """
 
 from __future__ import annotations
@@ -38,10 +49,13 @@ from govlake.orchestration.tasks import LIBRARIES, staging_target
 from govlake.registry import iter_datasets
 from govlake.transform.airflow_tasks import manifest_available
 
-# Per-model dbt tasks (astronomer-cosmos) are opt-in while cross-model relationship tests are sorted
-# out: `dbt build --select <model>` also picks up tests whose other parent is not built yet.
-PER_MODEL_TASKS = os.environ.get("GOVLAKE_DBT_TASKS") == "per_model" and manifest_available()
+# Per-model dbt tasks (astronomer-cosmos) unless the stack opts out or no manifest exists yet:
+# GOVLAKE_DBT_TASKS = per_model (default: cosmos watcher) | per_model_local (a dbt process per task) | whole.
+DBT_TASKS = os.environ.get("GOVLAKE_DBT_TASKS", "per_model")
+PER_MODEL_TASKS = DBT_TASKS != "whole" and manifest_available()
+DBT_EXECUTION = "local" if DBT_TASKS == "per_model_local" else "watcher"
 CYCLE_DATE = "{{ ti.xcom_pull(task_ids='resolve_cycle') }}"
+FULL_REFRESH = "{{ ti.xcom_pull(task_ids='prepare_libraries')['full_refresh'] }}"
 
 DATASETS = list(iter_datasets())
 AUTHORITATIVE_DEPARTMENT = "public_security"
@@ -124,6 +138,12 @@ with DAG(
         return prepare_build()
 
     @task(retries=1)
+    def prepare_libraries(day: str) -> dict:
+        from govlake.transform.airflow_tasks import prepare_libraries as prepare
+
+        return prepare(day)
+
+    @task(retries=1)
     def record_history(day: str) -> dict:
         from govlake.transform import snapshot_history
 
@@ -139,7 +159,9 @@ with DAG(
     if PER_MODEL_TASKS:
         from govlake.transform.airflow_tasks import dbt_task_group
 
-        staged = dbt_task_group("dbt_staging", ["tag:reference", "tag:staging"], CYCLE_DATE)
+        staged = dbt_task_group(
+            "dbt_staging", ["tag:reference", "tag:staging"], CYCLE_DATE, execution=DBT_EXECUTION
+        )
         day >> prepare_dbt() >> staged
     else:
         staged = dbt_staging(day)
@@ -152,10 +174,18 @@ with DAG(
         staging_results.append(result)
 
     if PER_MODEL_TASKS:
-        libraries = dbt_task_group("dbt_libraries", ["tag:libraries"], CYCLE_DATE, exclude=["tag:history"])
+        libraries = dbt_task_group(
+            "dbt_libraries",
+            ["tag:libraries"],
+            CYCLE_DATE,
+            exclude=["tag:history"],
+            full_refresh_template=FULL_REFRESH,
+            execution=DBT_EXECUTION,
+        )
+        staging_results >> prepare_libraries(day) >> libraries
     else:
         libraries = dbt_libraries(day)
-    staging_results >> libraries
+        staging_results >> libraries
     library_results = []
     for table in LIBRARIES:
         result = validator(f"audit.{table}", f"validate_library__{table}")(day)

@@ -14,6 +14,16 @@
     {{ return(var('population_sources')) }}
 {%- endmacro %}
 
+{% macro population_members() -%}
+    {%- set members = var('population_members') -%}
+    {%- for department in members if department not in population_sources() -%}
+        {{ exceptions.raise_compiler_error(
+            "population_members names '" ~ department ~ "', which is not in var population_sources ("
+            ~ population_sources().keys() | join(', ') ~ ")") }}
+    {%- endfor -%}
+    {{ return(members) }}
+{%- endmacro %}
+
 {% macro population_attributes() -%}
     {{ return(var('population_attributes')) }}
 {%- endmacro %}
@@ -64,4 +74,32 @@
         {%- endif -%}
     {%- endfor -%}
     {{ return(found) }}
+{%- endmacro %}
+
+{#- The departments whose values of the attribute are compared in population_conflicts, with their
+    priority: all that hold it (compare absent or true), none (compare: false), or the listed ones
+    (compare: [dept, ...], e.g. only the departments whose division means 户籍地). -#}
+{% macro population_compared_departments(attribute) -%}
+    {%- set compare = population_attributes()[attribute].get('compare', true) -%}
+    {%- set held = population_attribute_departments(attribute) -%}
+    {%- if compare is sameas false -%}
+        {{ return([]) }}
+    {%- elif compare is sameas true -%}
+        {{ return(held) }}
+    {%- endif -%}
+    {%- set held_names = [] -%}
+    {%- set kept = [] -%}
+    {%- for department, priority in held -%}
+        {%- do held_names.append(department) -%}
+        {%- if department in compare -%}{%- do kept.append((department, priority)) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- for department in compare -%}
+        {%- if department not in held_names -%}
+            {{ exceptions.raise_compiler_error(
+                "population_attributes." ~ attribute ~ ".compare names '" ~ department
+                ~ "', which is not one of its sources (" ~ held_names | join(', ')
+                ~ "): compare lists departments whose values of the attribute are comparable") }}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(kept) }}
 {%- endmacro %}

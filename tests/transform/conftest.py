@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import psycopg
 import pytest
@@ -40,3 +40,34 @@ def validity_functions(schema_prefix: str, settings: Settings) -> str:
     """Create the SQL functions in the prefixed reference schema; returns that schema."""
     runner.ensure_validity_functions(settings, schema_prefix=schema_prefix)
     return f"{schema_prefix}reference"
+
+
+@pytest.fixture(scope="session")
+def accept_batches(
+    warehouse: psycopg.Connection,
+) -> Iterator[Callable[[Iterable[tuple[str, str, str]]], None]]:
+    """Register test batches as ingest and the staging gate leave them — loaded, then validated with
+    success — so that ``accepted_rows()`` (stg_platform__accepted_batches) lets their rows reach the
+    libraries. Takes (batch_id, "<department>__<dataset>", logical date) triples; removed at the end."""
+    registered: list[str] = []
+
+    def accept(batches: Iterable[tuple[str, str, str]]) -> None:
+        for batch_id, dataset_key, day in batches:
+            department, dataset = dataset_key.split("__", 1)
+            warehouse.execute(
+                "insert into platform.batches (batch_id, department, dataset, logical_date, source_kind,"
+                " source, status, finished_at) values (%s, %s, %s, %s, 'database', 'pytest', 'loaded',"
+                " now() - interval '1 minute')",
+                (batch_id, department, dataset, day),
+            )
+            warehouse.execute(
+                "insert into platform.batch_validations (batch_id, department, dataset, logical_date,"
+                " validation_id, cycle_date, success, validated_at)"
+                " values (%s, %s, %s, %s, %s, %s, true, now())",
+                (batch_id, department, dataset, day, f"pytest-{batch_id}", day),
+            )
+            registered.append(batch_id)
+
+    yield accept
+    for table in ("batch_validations", "batches"):
+        warehouse.execute(f"delete from platform.{table} where batch_id = any(%s)", (registered,))

@@ -3,8 +3,10 @@ test task per model, and the build DAG keeps its contract task ids."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -28,17 +30,40 @@ def test_manifest_is_stale_when_a_model_changes(tmp_path):
     assert airflow_tasks.manifest_is_stale(manifest, project)
 
 
-@pytest.mark.integration
-def test_build_dag_has_a_run_and_a_test_task_per_model(settings, monkeypatch):
-    monkeypatch.setenv("GOVLAKE_DBT_TASKS", "per_model")
-    airflow_tasks.write_manifest(settings)
+def _build_dag(monkeypatch, mode: str | None):
     from airflow.dag_processing.dagbag import DagBag
 
     from govlake.settings import PROJECT_DIR
 
+    if mode is None:
+        monkeypatch.delenv("GOVLAKE_DBT_TASKS", raising=False)
+    else:
+        monkeypatch.setenv("GOVLAKE_DBT_TASKS", mode)
     bag = DagBag(dag_folder=str(PROJECT_DIR / "dags" / "build.py"))
     assert not bag.import_errors, bag.import_errors
-    dag = bag.dags["build__libraries"]
+    return bag.dags["build__libraries"]
+
+
+def _upstream_closure(dag, task_id: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [task_id]
+    while todo:
+        for up in dag.get_task(todo.pop()).upstream_task_ids:
+            if up not in seen:
+                seen.add(up)
+                todo.append(up)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def manifest(settings) -> dict:
+    airflow_tasks.write_manifest(settings)
+    return json.loads(airflow_tasks.MANIFEST_PATH.read_text(encoding="utf-8"))
+
+
+@pytest.mark.integration
+def test_build_dag_has_a_run_and_a_test_task_per_model_by_default(manifest, monkeypatch):
+    dag = _build_dag(monkeypatch, None)
     ids = set(dag.task_dict)
     for model in ("population", "legal_entities", "population_conflicts", "administrative_divisions"):
         assert {f"dbt_libraries.{model}.run", f"dbt_libraries.{model}.test"} <= ids
@@ -49,8 +74,93 @@ def test_build_dag_has_a_run_and_a_test_task_per_model(settings, monkeypatch):
         "validate_library__population",
         "record_history",
         "publish_dbt_docs",
+        "prepare_libraries",
     } <= ids
-    first_library_task = dag.get_task("dbt_libraries.int_persons_versioned.run")
-    assert any(t.startswith("validate_staging__") for t in first_library_task.upstream_task_ids), (
-        "libraries must wait for the staging validation (quarantine before ranking)"
+    upstream = _upstream_closure(dag, "dbt_libraries.int_persons_versioned.run")
+    assert "prepare_libraries" in upstream
+    assert {t for t in ids if t.startswith("validate_staging__")} <= upstream, (
+        "libraries must wait for every staging validation (quarantine before ranking)"
     )
+    producer = dag.get_task("dbt_libraries.dbt_producer_watcher")
+    assert "prepare_libraries" in str(producer.full_refresh), (
+        "a re-run of an earlier date refreshes incrementals"
+    )
+    assert (producer.select, producer.exclude) == ("tag:libraries", "tag:history")
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("mode", [None, "per_model_local"])
+def test_a_model_test_task_runs_only_the_models_own_tests(manifest, monkeypatch, mode):
+    """Local test tasks, and watcher test sensors when they re-run dbt on a retry, select the model's own
+    tests only: a relationship test to a model not rebuilt yet is never picked up eagerly."""
+    dag = _build_dag(monkeypatch, mode)
+    tests = [t for t in dag.tasks if t.task_id.startswith("dbt_libraries.") and t.task_id.endswith(".test")]
+    assert len(tests) >= 20
+    for task in tests:
+        assert task.indirect_selection == "cautious", task.task_id
+
+
+@pytest.mark.integration
+def test_no_test_spans_the_staging_and_the_library_group(manifest):
+    """Each group's single `dbt build` (watcher) must hold every parent of every test it runs: a test whose
+    parents sat in both groups would run in the staging build before its library parent is rebuilt."""
+    nodes = manifest["nodes"]
+
+    def group(uid: str) -> str:
+        tags = set(nodes.get(uid, {}).get("tags", []))
+        return "staging" if tags & {"staging", "reference"} else "libraries" if "libraries" in tags else uid
+
+    spanning = [
+        uid
+        for uid, node in nodes.items()
+        if node["resource_type"] == "test"
+        and len({group(p) for p in node["depends_on"].get("nodes", []) if p in nodes}) > 1
+    ]
+    assert not spanning, f"tests with parents in both dbt groups: {spanning}"
+
+
+@pytest.mark.integration
+def test_local_mode_runs_every_multi_parent_test_after_all_its_parents(manifest, monkeypatch):
+    """With a dbt process per task, a relationship test between two library models is its own task
+    downstream of both model tasks — none is lost (cautious selection leaves it out of each model's test
+    task) and none runs early."""
+    dag = _build_dag(monkeypatch, "per_model_local")
+    nodes = manifest["nodes"]
+    checked = 0
+    for unique_id, node in nodes.items():
+        if node["resource_type"] != "test":
+            continue
+        parents = sorted(set(node["depends_on"]["nodes"]))
+        if len(parents) < 2:
+            continue
+        if "libraries" not in {t for p in parents for t in nodes.get(p, {}).get("tags", [])}:
+            continue
+        task_id = f"dbt_libraries.{node['name']}_test"
+        assert task_id in dag.task_dict, f"{unique_id} has no task of its own"
+        upstream = _upstream_closure(dag, task_id)
+        for parent in parents:
+            parent_node = nodes[parent]
+            if "libraries" in parent_node.get("tags", []) and parent_node["resource_type"] == "model":
+                assert f"dbt_libraries.{parent_node['name']}.run" in upstream, (task_id, parent)
+        checked += 1
+    assert checked >= 10, "the project has a dozen relationships between library models"
+
+
+@pytest.mark.integration
+def test_whole_build_tasks_when_opted_out(manifest, monkeypatch):
+    dag = _build_dag(monkeypatch, "whole")
+    assert {"dbt_staging", "dbt_libraries"} <= set(dag.task_dict)
+    assert not any(t.startswith("dbt_libraries.") for t in dag.task_dict)
+
+
+@pytest.mark.integration
+def test_prepare_libraries_refreshes_only_when_incrementals_are_ahead(stack, warehouse):
+    """A re-run of an earlier date than the incremental models hold rebuilds them in full (as the whole
+    build does); a later date builds incrementally."""
+    latest = warehouse.execute("select max(_built_for_date) from audit.int_persons_versioned").fetchone()[0]
+    if latest is None:
+        pytest.skip("audit.int_persons_versioned is empty on this stack: run a cycle first")
+    earlier = (latest - timedelta(days=1)).isoformat()
+    later = (latest + timedelta(days=1)).isoformat()
+    assert airflow_tasks.prepare_libraries(earlier, stack)["full_refresh"] is True
+    assert airflow_tasks.prepare_libraries(later, stack)["full_refresh"] is False

@@ -7,8 +7,10 @@ shared audit area is never touched.
 
 from __future__ import annotations
 
+import csv
 import os
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from psycopg.types.json import Jsonb
@@ -24,7 +26,9 @@ TAG = f"pytest{os.getpid()}"
 P1 = "52010219900101123X"  # both departments, birth dates differ; sent with blanks and lower-case x
 P2 = "520102198512314561"  # both departments, names differ
 P3 = "520103196001010019"  # 公安厅 only, but its row is quarantined -> not in the library
-P5 = "520302199202290010"  # 人社厅 only
+P5 = "520302199202290010"  # 人社厅 only; also a 低保 recipient
+P6 = "520302197506150026"  # 民政厅's 低保 only: a member known to no other department
+PAYEE_ONLY = "520102198001010014"  # paid by 财政厅, known to no register: not a person of the library
 C1 = "91520100MA6DKXY10C"  # legal rep P1, two employees insured (P2, P5)
 C2 = "92520302MA6HAB310R"  # legal rep unknown to the population, one employee (P1); renamed on 1999-01-01
 UNKNOWN_REP = "520102197503150070"
@@ -32,6 +36,16 @@ UNKNOWN_REP = "520102197503150070"
 PS = "public_security__household_registration"
 HR = "human_resources__social_insurance_enrollment"
 MR = "market_regulation__market_entities"
+CA_M = "civil_affairs__marriage_registrations"
+CA_D = "civil_affairs__subsistence_allowance"
+HW = "health__birth_certificates"
+FI = "finance__subsidy_payments"
+NR = "natural_resources__administrative_divisions"
+RAW_TABLES = (PS, HR, MR, CA_M, CA_D, HW, FI, NR)
+SEED = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "divisions.csv"
+LEVEL_WORDS = {"province": "省级", "prefecture": "地级", "county": "县级", "township": "乡级"}
+RENAMED_TOWNSHIP = "520102016"  # delivered under another name
+MISSING_TOWNSHIP = "520102017"  # not delivered
 
 
 def batch(dataset: str, day: str) -> str:
@@ -106,8 +120,93 @@ def entity(code, name, rep_id):
     }
 
 
+def marriage(no, kind, day, male_id, male_name, female_id, female_name):
+    return {
+        "registration_no": no,
+        "registration_type": kind,
+        "registration_date": date.fromisoformat(day),
+        "office_division_code": "520102",
+        "office_name": "南明区民政局婚姻登记处",
+        "male_name": male_name,
+        "male_id": male_id,
+        "female_name": female_name,
+        "female_id": female_id,
+        "remarks": None,
+    }
+
+
+def allowance(resident_id, name, family, division):
+    return {
+        "recipient_id": resident_id,
+        "recipient_name": name,
+        "family_id": family,
+        "relation_to_applicant": "本人",
+        "division_code": division,
+        "monthly_amount": 600,
+        "start_month": "1998-01",
+        "approval_date": date(1997, 12, 20),
+        "status": "在保",
+        "is_deleted": 0,
+        "updated_at": datetime(1998, 12, 1, 9, 0, tzinfo=UTC),
+    }
+
+
+def payment(pid, resident_id, name):
+    return {
+        "payment_id": pid,
+        "recipient_id": resident_id,
+        "recipient_name": name,
+        "subsidy_type": "耕地地力保护补贴",
+        "period": "1998",
+        "amount": 300,
+        "payment_date": date(1998, 12, 15),
+        "division_code": "520102",
+        "bank_name": "贵州农信",
+        "bank_account": "6228000000000000",
+        "updated_at": datetime(1998, 12, 15, 9, 0, tzinfo=UTC),
+    }
+
+
+def certificate(no, mother_id, mother_name):
+    return {
+        "certificate_no": no,
+        "newborn_name": "张小明",
+        "gender": "男",
+        "birth_date": date(1998, 11, 1),
+        "birth_place": "贵阳市",
+        "issuing_institution": "贵阳市妇幼保健院",
+        "division_code": "520102",
+        "mother_name": mother_name,
+        "mother_id": mother_id,
+        "father_name": None,
+        "father_id": None,
+        "issue_date": date(1998, 11, 3),
+    }
+
+
+def division_delivery() -> list[dict]:
+    """自然资源厅's list: the seed, with one township renamed and one left out."""
+    with SEED.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    delivered = []
+    for row in rows:
+        if row["code"] == MISSING_TOWNSHIP:
+            continue
+        name = "改名街道" if row["code"] == RENAMED_TOWNSHIP else row["name"]
+        delivered.append(
+            {
+                "division_code": row["code"],
+                "name": name,
+                "level": LEVEL_WORDS[row["level"]],
+                "parent_code": row["parent_code"] or None,
+                "area_km2": None,
+            }
+        )
+    return delivered
+
+
 @pytest.fixture(scope="module")
-def built(warehouse, schema_prefix, settings):
+def built(warehouse, schema_prefix, settings, accept_batches):
     ps_old = [person(" 52010219900101123x ", "张三旧", "1990-01-01", "520102", "1998-12-30T10:00:00+08:00")]
     ps_new = [
         person(" 52010219900101123x ", "张三", "1990-01-01", "520102", "1999-01-01T10:00:00+08:00"),
@@ -128,6 +227,24 @@ def built(warehouse, schema_prefix, settings):
         insert(warehouse, HR, [r | lineage(HR, LOGICAL_DATE, i) for i, r in enumerate(hr, 1)])
         insert(warehouse, MR, [r | lineage(MR, PREVIOUS_DATE, i) for i, r in enumerate(mr_old, 1)])
         insert(warehouse, MR, [r | lineage(MR, LOGICAL_DATE, i) for i, r in enumerate(mr_new, 1)])
+        others = {
+            CA_M: [marriage("J1", "结婚", "1998-05-01", P1, "张三", P2, "李四")],
+            CA_D: [
+                allowance(P5, "赵陆", "F5", "520302"),
+                allowance(P6, "孙七", "F6", "520302"),
+                allowance(P1, "张三", "F1", "520103"),
+            ],
+            HW: [certificate("C1", P2, "李四")],
+            FI: [payment("PAY1", P1, "张叁"), payment("PAY2", PAYEE_ONLY, "钱八")],
+            NR: division_delivery(),
+        }
+        for table, rows in others.items():
+            insert(warehouse, table, [r | lineage(table, LOGICAL_DATE, i) for i, r in enumerate(rows, 1)])
+        accept_batches(
+            (batch(ds, day), ds, day)
+            for ds, day in {(PS, PREVIOUS_DATE), (MR, PREVIOUS_DATE)}
+            | {(t, LOGICAL_DATE) for t in (PS, HR, MR, *others)}
+        )
         warehouse.execute(
             "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file,"
             " source_row, rule, dimension, severity, column_name, message, record)"
@@ -147,7 +264,7 @@ def built(warehouse, schema_prefix, settings):
         yield schema_prefix + "audit", results
     finally:
         with warehouse.transaction():
-            for table in (PS, HR, MR):
+            for table in RAW_TABLES:
                 warehouse.execute(f"delete from raw.{table} where _batch_id like %s", (f"%__{TAG}",))
             warehouse.execute("delete from platform.quarantine where batch_id like %s", (f"%__{TAG}",))
 
@@ -169,16 +286,21 @@ def test_builds_succeed(built):
 def test_population(built, warehouse):
     audit, _ = built
     people = fetch(
-        warehouse, f"select * from {audit}.population where resident_id = any(%s)", ([P1, P2, P3, P5],)
+        warehouse,
+        f"select * from {audit}.population where resident_id = any(%s)",
+        ([P1, P2, P3, P5, P6, PAYEE_ONLY],),
     )
-    assert set(people) == {P1, P2, P5}, "the quarantined 公安厅 row must not reach the library"
+    assert set(people) == {P1, P2, P5, P6}, (
+        "the quarantined 公安厅 row must not reach the library, nor a payee no register knows"
+    )
 
     p1 = people[P1]
     assert p1["name"] == "张三" and p1["gender"] == "男", "newest 公安厅 version, gender code 1 -> 男"
     assert p1["birth_date"] == date(1990, 1, 1), "公安厅 wins on birth date"
-    assert p1["conflict_fields"] == ["birth_date"]
+    assert p1["conflict_fields"] == ["birth_date", "division_code", "name"]
     assert p1["insurance_types"] == ["工伤保险"]
-    assert p1["source_departments"] == ["public_security", "human_resources"]
+    assert p1["source_departments"] == ["public_security", "human_resources", "civil_affairs", "finance"]
+    assert p1["marital_status"] == "已婚", "民政厅's latest registration"
     assert p1["in_household_registry"] is True
     assert (p1["division_code"], p1["prefecture_code"]) == ("520102", "520100")
     assert p1["built_for_date"] == date(1999, 1, 1)
@@ -186,11 +308,24 @@ def test_population(built, warehouse):
     p2 = people[P2]
     assert p2["name"] == "李四" and p2["conflict_fields"] == ["name"]
     assert p2["insurance_types"] == ["养老保险", "医疗保险"]
+    assert p2["source_departments"] == ["public_security", "human_resources", "civil_affairs", "health"]
+    assert p2["marital_status"] == "已婚"
 
     p5 = people[P5]
-    assert p5["in_household_registry"] is False and p5["source_departments"] == ["human_resources"]
-    assert (p5["name"], p5["gender"], p5["birth_date"]) == ("赵六", "男", date(1992, 2, 29))
+    assert p5["in_household_registry"] is False
+    assert p5["source_departments"] == ["human_resources", "civil_affairs"]
+    assert (p5["name"], p5["gender"], p5["birth_date"]) == ("赵六", "男", date(1992, 2, 29)), (
+        "人社厅 before 民政厅"
+    )
     assert (p5["division_code"], p5["prefecture_code"], p5["status"]) == ("520302", "520300", None)
+    assert p5["marital_status"] is None, "no registration: unknown"
+
+    p6 = people[P6]
+    assert p6["source_departments"] == ["civil_affairs"] and p6["in_household_registry"] is False
+    assert (p6["name"], p6["gender"], p6["birth_date"]) == ("孙七", "女", date(1975, 6, 15)), (
+        "the rest from the ID"
+    )
+    assert (p6["division_code"], p6["prefecture_code"]) == ("520302", "520300")
 
 
 def test_population_conflicts(built, warehouse):
@@ -199,9 +334,26 @@ def test_population_conflicts(built, warehouse):
         warehouse,
         f"select conflict_id, field_name, department_values, evidence, adopted_value, adopted_from"
         f" from {audit}.population_conflicts where resident_id = any(%s)",
-        ([P1, P2, P3, P5],),
+        ([P1, P2, P3, P5, P6, PAYEE_ONLY],),
     )
-    assert set(rows) == {f"{P1}:birth_date", f"{P2}:name"}, "division_code (户籍地 vs 参保地) is not compared"
+    assert set(rows) == {
+        f"{P1}:birth_date",
+        f"{P1}:division_code",
+        f"{P1}:name",
+        f"{P2}:name",
+        f"{P5}:name",
+    }, "参保地 is not compared with 户籍地; 低保's division is"
+    assert rows[f"{P1}:name"]["department_values"] == {
+        "public_security": "张三",
+        "human_resources": "张三",
+        "civil_affairs": "张三",
+        "finance": "张叁",
+    }
+    assert rows[f"{P1}:division_code"]["department_values"] == {
+        "public_security": "520102",
+        "civil_affairs": "520103",
+    }
+    assert rows[f"{P1}:name"]["evidence"]["finance"]["batch_id"] == batch(FI, LOGICAL_DATE)
     assert rows[f"{P1}:birth_date"]["department_values"] == {
         "public_security": "1990-01-01",
         "human_resources": "1990-01-02",
@@ -209,6 +361,21 @@ def test_population_conflicts(built, warehouse):
     assert rows[f"{P2}:name"]["adopted_value"] == "李四"
     assert rows[f"{P2}:name"]["adopted_from"] == "public_security"
     assert rows[f"{P2}:name"]["evidence"]["public_security"]["batch_id"] == batch(PS, LOGICAL_DATE)
+
+
+def test_delivered_divisions_are_checked_against_the_seed(built, warehouse):
+    """A renamed township and a township left out of 自然资源厅's delivery are reported, with a message,
+    and the build's has_no_rows test fails on them (severity warn: it informs, GX gates)."""
+    audit, results = built
+    rows = fetch(warehouse, f"select * from {audit}.division_discrepancies")
+    assert set(rows) == {f"{RENAMED_TOWNSHIP}:name", f"{MISSING_TOWNSHIP}:not_delivered"}
+    renamed = rows[f"{RENAMED_TOWNSHIP}:name"]
+    assert (renamed["delivered_value"], renamed["_batch_id"]) == ("改名街道", batch(NR, LOGICAL_DATE))
+    assert "seeds/divisions.csv" in renamed["message"] and RENAMED_TOWNSHIP in renamed["message"]
+    check = [
+        n for n in results[1].nodes if n.unique_id.startswith("test.govlake.has_no_rows_division_discrep")
+    ]
+    assert [(n.status, n.failures) for n in check] == [("warn", 2)]
 
 
 def test_spatial_libraries(built, warehouse):

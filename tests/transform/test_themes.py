@@ -102,12 +102,15 @@ def generated() -> tuple[dict[str, dict[str, list]], dict[str, dict[str, list[st
 
 
 @pytest.fixture(scope="module")
-def built(warehouse: psycopg.Connection, schema_prefix: str, settings: Settings, generated) -> Iterator[str]:
+def built(
+    warehouse: psycopg.Connection, schema_prefix: str, settings: Settings, generated, accept_batches
+) -> Iterator[str]:
     tables, _ = generated
     try:
         with warehouse.transaction():
             for ds in LOADED:
                 _copy_table(warehouse, ds, tables[ds])
+        accept_batches((_batch(ds), ds, LOGICAL_DATE) for ds in LOADED)
         run_dbt(
             # buildable: a test runs only when all its parents are built (not the other libraries' tests)
             ["build", "--select", "+subsidy_audit_findings", "--exclude", "tag:history"]

@@ -1,11 +1,12 @@
--- 人口基础库: one golden record per person known to any department in var('population_sources').
+-- 人口基础库: one golden record per person a member department registers (var population_members), with
+-- what every department in var('population_sources') knows about them.
 -- Grain: one row per person (resident_id).
 --
 -- Each attribute takes the first non-NULL value in its order of authority, from the tie-break table in
 -- dbt_project.yml (var population_attributes; readable as the population_attribute_sources model). No
 -- department is special-cased here: macros/population_merge.sql renders the coalesce from the table.
 -- Disagreements are listed in conflict_fields and detailed in population_conflicts. Persons outside the
--- household registry (公安厅) are kept with in_household_registry = false.
+-- household registry (公安厅) but registered by another member are kept with in_household_registry = false.
 {%- set sources = population_sources() %}
 with
 
@@ -19,8 +20,9 @@ with
 {% endfor %}
 known as (
 
-    {% for department in sources %}
-    select resident_id from {{ department }}
+    -- members only (var population_members): the other sources add attributes, never persons
+    {% for department, condition in population_members().items() %}
+    select resident_id from {{ department }} where {{ condition }}
     {% if not loop.last %}union{% endif %}
     {% endfor %}
 
@@ -91,6 +93,7 @@ final as (
         merged.household_id,
         merged.status,
         merged.death_date,
+        merged.marital_status,
         merged.in_household_registry,
         merged.insurance_types,
         merged.source_departments,

@@ -2,14 +2,15 @@
 -- Kept visible rather than silently resolved: the population library adopts the value of the most
 -- authoritative department (tie-break table, var population_attributes) and lists the item in
 -- population.conflict_fields; this table keeps every department's value and the batch/row it came from,
--- for the department stewards to settle. Every attribute that two or more departments hold is compared.
+-- for the department stewards to settle. Every attribute that two or more departments hold is compared,
+-- among the departments its `compare` entry allows (var population_attributes).
 -- An item is in conflict when at least two departments have a value and the values differ; a value
 -- missing on one side is a gap, not a conflict.
 {%- set sources = population_sources() %}
-{%- set compared = [] %}
+{%- set compared = {} %}
 {%- for attribute in population_attributes() %}
-    {%- if population_attribute_departments(attribute) | length > 1
-        and population_attributes()[attribute].get('compare', true) %}{% do compared.append(attribute) %}{% endif %}
+    {%- set departments = population_compared_departments(attribute) %}
+    {%- if departments | length > 1 %}{% do compared.update({attribute: departments}) %}{% endif %}
 {%- endfor %}
 with
 
@@ -23,8 +24,7 @@ with
 {% endfor %}
 claims as (
 
-    {% for attribute in compared %}
-    {%- set departments = population_attribute_departments(attribute) %}
+    {% for attribute, departments in compared.items() %}
     {% for department, priority in departments %}
     select
         resident_id,
@@ -43,12 +43,23 @@ claims as (
 
 ),
 
+members as (
+
+    -- the persons of the library (var population_members): no conflict rows for persons outside it
+    {% for department, condition in population_members().items() %}
+    select resident_id from {{ department }} where {{ condition }}
+    {% if not loop.last %}union{% endif %}
+    {% endfor %}
+
+),
+
 disputed as (
 
-    select resident_id, field_name
+    select claims.resident_id, claims.field_name
     from claims
-    group by resident_id, field_name
-    having count(distinct claimed_value) > 1
+    inner join members on members.resident_id = claims.resident_id
+    group by claims.resident_id, claims.field_name
+    having count(distinct claims.claimed_value) > 1
 
 ),
 

@@ -184,8 +184,19 @@ class AirflowClient:
             json={"dag_run_id": run_id, "dry_run": False, "only_failed": False, "reset_dag_runs": True},
         )
 
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        return self._json("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+    def task_instances(self, dag_id: str, run_id: str, page_size: int = 100) -> list[dict[str, Any]]:
+        """Every task instance of a run, page by page: the API returns at most 100 at a time and the build
+        DAG has more (a run and a test task per dbt model)."""
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._json(
+                "GET",
+                f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                params={"limit": page_size, "offset": len(found)},
+            )
+            found += page["task_instances"]
+            if not page["task_instances"] or len(found) >= page.get("total_entries", len(found)):
+                return found
 
     def runs_after(self, dag_id: str, after: datetime) -> list[DagRun]:
         return self.runs(dag_id, run_after_gte=after.astimezone(UTC).isoformat())

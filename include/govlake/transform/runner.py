@@ -314,7 +314,7 @@ def build_staging(
 INCREMENTAL_MODELS = ("int_persons_versioned",)
 
 
-def _incremental_state_is_ahead(settings: Settings, schema_prefix: str, logical_date: str) -> bool:
+def incremental_state_is_ahead(settings: Settings, schema_prefix: str, logical_date: str) -> bool:
     """True when an incremental model already holds a later build (a re-run of an earlier date)."""
     from govlake.warehouse import connect
 
@@ -342,7 +342,7 @@ def build_libraries(
     ``full_refresh`` rebuilds them from all history (needed to build an earlier date than they hold).
     """
     settings = settings or get_settings()
-    if not full_refresh and _incremental_state_is_ahead(settings, schema_prefix, logical_date):
+    if not full_refresh and incremental_state_is_ahead(settings, schema_prefix, logical_date):
         log.warning("incremental models hold a build later than %s: rebuilding them in full", logical_date)
         full_refresh = True
     refresh = ["--full-refresh"] if full_refresh else []
