@@ -12,9 +12,10 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from rich.console import Console
 
 from govlake.registry import iter_datasets
+
+from .cycles import generate_day, run_day
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -50,21 +51,11 @@ def _snapshot(conn, day: str) -> dict:
 
 @pytest.fixture(scope="module")
 def cycle(stack):
-    from govlake.orchestration.cycle import run_cycle
-    from govlake.province.generator import generate_province
-
     day = _today()
-    report = generate_province(
-        # `small`: the rarer datasets (低保, births, marriages) need enough rows that 3 % of defects stay
-        # under each blocking rule's threshold; at `tiny` a single bad row in a 3-row batch blocks the cycle.
-        stack,
-        scale="small",
-        seed=SEED,
-        logical_date=datetime.fromisoformat(day).date(),
-        defect_rate=0.03,
-    )
-    outcome = run_cycle(day, settings=stack, console=Console(width=120), timeout=1500)
-    return day, report, outcome
+    # `small`: the rarer datasets (低保, births, marriages) need enough rows that 3 % of defects stay
+    # under each blocking rule's threshold; at `tiny` a single bad row in a 3-row batch blocks the cycle.
+    report = generate_day(stack, day, scale="small", seed=SEED, defect_rate=0.03)
+    return day, report, run_day(stack, day)
 
 
 def test_cycle_completes_through_the_scheduler(cycle):
@@ -154,15 +145,21 @@ def test_published_libraries_hold_only_valid_people(cycle, warehouse):
     assert dupes == 0
 
 
-def test_share_view_is_masked_for_the_consumer_role(cycle, stack):
+def test_consumer_role_reads_only_the_unconditional_items(cycle, stack, warehouse):
     import psycopg
 
+    from govlake.catalog.model import CONDITIONAL, UNCONDITIONAL
+    from govlake.catalog.store import get_entry
+
+    entry = get_entry(warehouse, "population")
+    assert "resident_id" in entry.items_of(CONDITIONAL)
     url = stack.pg_url(user=stack.consumer_role, password=stack.consumer_password)
-    with psycopg.connect(url) as conn:
-        ids = [r[0] for r in conn.execute("select resident_id from share.population limit 50").fetchall()]
-        assert ids and all("*" in i for i in ids)
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("select * from base.population limit 1")
+    with psycopg.connect(url, autocommit=True) as conn:
+        free = ", ".join(entry.items_of(UNCONDITIONAL))
+        assert conn.execute(f"select {free} from exchange.population limit 50").fetchall()
+        for forbidden in ("exchange.population", "share.population", "base.population"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select resident_id from {forbidden} limit 1")
 
 
 def test_every_zone_has_the_day(cycle, stack):
@@ -197,11 +194,9 @@ def test_every_zone_has_the_day(cycle, stack):
 
 
 def test_rerun_of_the_same_date_changes_nothing(cycle, stack, warehouse):
-    from govlake.orchestration.cycle import run_cycle
-
     day, _, _ = cycle
     before = _snapshot(warehouse, day)
-    outcome = run_cycle(day, settings=stack, console=Console(width=120), timeout=1500)
+    outcome = run_day(stack, day)
     assert outcome.ok, outcome.failed
     after = _snapshot(warehouse, day)
     assert after == before

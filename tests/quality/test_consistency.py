@@ -24,6 +24,7 @@ def test_latest_clean_rows_excludes_quarantined_rows_and_later_dates() -> None:
     query = latest_clean_rows("staging.stg_x__ys", "ys", "code", "employer_code", "status")
     assert "distinct on (code)" in query and "(select max(_logical_date) from b)" in query
     assert "from platform.quarantine where dataset = 'ys'" in query and "{" not in query
+    assert "platform.batch_validations where not success" in query
 
 
 @pytest.mark.integration
@@ -71,3 +72,37 @@ def test_enrollment_at_a_closed_entity_is_a_warning_not_a_reject(scratch_warehou
     assert result in outcome.warnings and outcome.success
     assert RULE not in summary.rows_by_rule  # warnings are reported, never quarantined
     assert any("在市场监管局登记为注销" in m for m in result.details["sample_messages"])
+
+
+@pytest.mark.integration
+def test_a_held_batch_is_no_reference_for_other_departments(scratch_warehouse, scratch_settings) -> None:
+    """市场监管局's batch failed its validation (held): its 注销 is not evidence against 人社厅 until it passes."""
+    rng = random.Random(5)
+    entities = [entity(DAY, i, rng) for i in range(1, 4)]
+    entities[0]["status"] = "注销"
+    insert_rows(scratch_warehouse, get_suite(MARKET).target, entities)
+    people = [person(DAY, i, rng) for i in range(1, 4)]
+    insert_rows(scratch_warehouse, get_suite(HOUSEHOLD).target, people)
+    enrollments = [enrollment(DAY, i, p) for i, p in enumerate(people, start=1)]
+    enrollments[0].update(employer_credit_code=entities[0]["credit_code"], status="参保缴费")
+    insert_rows(scratch_warehouse, get_suite(SOCIAL).target, enrollments)
+
+    def conflicts() -> int:
+        outcome = validate(SOCIAL, DAY, scratch_settings)
+        return next(r for r in outcome.results if r.rule == RULE).unexpected_count
+
+    batch_id = entities[0]["_batch_id"]
+    scratch_warehouse.execute(
+        "insert into platform.batch_validations (batch_id, department, dataset, logical_date, validation_id,"
+        " cycle_date, success, validated_at) values (%s, 'market_regulation', 'market_entities', %s, 'test',"
+        " %s, false, now())",
+        (batch_id, DAY, DAY),
+    )
+    try:
+        assert conflicts() == 0
+        scratch_warehouse.execute(
+            "update platform.batch_validations set success = true where batch_id = %s", (batch_id,)
+        )
+        assert conflicts() == 1
+    finally:
+        scratch_warehouse.execute("delete from platform.batch_validations where batch_id = %s", (batch_id,))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from govlake.quality.suites import DIMENSIONS, ROW_RULE_TYPE, SEVERITIES, load_suites
+import re
+from collections import Counter
+
+from govlake.quality.suites import DIMENSIONS, ROW_RULE_TYPE, SEVERITIES, expectations_dir, load_suites
 
 EXPECTED_SUITES = {
     "stg_public_security__household_registrations": "staging.stg_public_security__household_registrations",
@@ -60,3 +63,27 @@ def test_row_rule_sql_is_rendered_once_and_shared() -> None:
     assert "{{" not in rule.query and "10X98765432" in rule.query
     failing = suite.failing_rows_sql(rule, "date '1999-01-01'")
     assert "{batch}" not in failing and "_logical_date = date '1999-01-01'" in failing
+
+
+def _readme_rows() -> dict[str, tuple[str, str]]:
+    """The suites table of expectations/README.md: relation → (blocking / warning, rules per dimension)."""
+    text = (expectations_dir() / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and re.fullmatch(r"`(staging|audit)\.\w+`", cells[0]):
+            rows[cells[0].strip("`")] = (cells[2], cells[3])
+    return rows
+
+
+def test_readme_lists_every_suite_with_its_dimensions() -> None:
+    expected = {}
+    for suite in load_suites().values():
+        counts = Counter(r.dimension for r in suite.rules)
+        blocking = sum(r.blocking for r in suite.rules)
+        expected[suite.target] = (
+            f"{blocking} / {len(suite.rules) - blocking}",
+            " · ".join(f"{d} {counts[d]}" for d in DIMENSIONS if counts[d]),
+        )
+    assert len(expected) == 13
+    assert _readme_rows() == expected, "update the suites table in expectations/README.md"

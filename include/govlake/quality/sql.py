@@ -1,4 +1,5 @@
-"""SQL building blocks the suites' rule queries share: check characters of national identifiers.
+"""SQL building blocks the suites' rule queries share: check characters of national identifiers, the
+"later duplicates in the batch" rule, and the other department's rows a consistency rule compares with.
 
 The rule queries in ``expectations/*.json`` are Jinja templates; these functions are the only macros they
 may call. Keeping the arithmetic here (and nowhere else) means the resident-ID check that gates 公安厅's
@@ -12,6 +13,8 @@ repetition counts.
 """
 
 from __future__ import annotations
+
+import re
 
 # GB 11643-1999: weights 2^(17-i) mod 11 for the first 17 digits; the check character is indexed by the
 # weighted sum mod 11 into this table (ISO 7064 MOD 11-2).
@@ -78,23 +81,58 @@ def ric_birth_date_text(column: str) -> str:
 
 def latest_clean_rows(relation: str, dataset: str, key: str, batch_key: str, columns: str) -> str:
     """A SELECT of the other department's latest staged row per ``key`` up to the batch's date that was not
-    quarantined — what a cross-department consistency rule compares the batch ``b`` with.
+    quarantined and is not in a held batch — what a cross-department consistency rule compares ``b`` with.
 
     Use it as a CTE next to ``b``: ``with b as (...), other as ({{ latest_clean_rows(...) }}) select ...``.
     ``batch_key`` is the batch column holding the other side's key (e.g. ``employer_credit_code``).
-    The other dataset must be validated (and quarantined) first in the build DAG.
+    The other dataset must be validated (and quarantined) first in the build DAG. A batch whose latest
+    validation failed is held out of the libraries, good rows included, so it is no reference either.
     """
     return (
         f"select distinct on ({key}) {key}, {columns} from {relation}"
         f" where {key} in (select {batch_key} from b) and _logical_date <= (select max(_logical_date) from b)"
         f" and (_batch_id, _source_row) not in (select batch_id, source_row from platform.quarantine"
         f" where dataset = '{dataset}' and source_row is not null)"
+        f" and _batch_id not in (select batch_id from platform.batch_validations where not success)"
         f" order by {key}, _logical_date desc, _source_row desc"
+    )
+
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def later_duplicates_in_batch(keys: str, label: str) -> str:
+    """The whole rule query for "``keys`` unique within the batch": every row after the first one of its key.
+
+    ``keys`` is a comma-separated list of batch columns (rows with any of them null are not compared),
+    ``label`` what the clerk calls them (``公民身份号码``). The first row of a key by source file and row
+    is kept; each later one fails with the row number of the first. One window pass over the batch: the
+    rows travel through it as a whole-row value (``b as r``) and come out with ``(d.r).*``, so the batch
+    is read once and never joined back to itself (a self-join on the lineage columns materialised the
+    batch and sorted it twice). ``b`` stays referenced once, so PostgreSQL inlines it into the scan.
+    """
+    columns = [c.strip() for c in keys.split(",")]
+    bad = [c for c in columns if not _IDENTIFIER.match(c)]
+    if not columns or bad:
+        raise ValueError(f"later_duplicates_in_batch: {keys!r} is not a list of column names ({bad})")
+    if "'" in label or "{" in label or "}" in label:
+        raise ValueError(f"later_duplicates_in_batch: the label {label!r} may not contain quotes or braces")
+    not_null = " and ".join(f"b.{c} is not null" for c in columns)
+    partition = ", ".join(f"b.{c}" for c in columns)
+    shown = ", ' / ', ".join(f"(d.r).{c}" for c in columns)
+    return (
+        "with b as (select * from {batch}),"
+        " d as (select b as r, first_value(b._source_row) over w as first_row, row_number() over w as n"
+        f" from b where {not_null}"
+        f" window w as (partition by {partition} order by b._source_file, b._source_row))"
+        f" select (d.r).*, concat('{label} ', {shown}, ' 在本批次中重复 (首次出现在第 ', d.first_row, ' 行)')"
+        " as _message from d where d.n > 1"
     )
 
 
 MACROS = {
     "latest_clean_rows": latest_clean_rows,
+    "later_duplicates_in_batch": later_duplicates_in_batch,
     "ric_is_well_formed": ric_is_well_formed,
     "ric_check_char": ric_check_char,
     "ric_is_valid": ric_is_valid,
