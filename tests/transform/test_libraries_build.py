@@ -456,3 +456,37 @@ def test_docs_site_is_uploaded_to_the_private_exchange_bucket(built, settings, t
     with pytest.raises(FileNotFoundError, match="catalog.json"):
         (tmp_path / "catalog.json").unlink()
         upload_docs(tmp_path, settings)
+
+
+def test_history_rerun_of_a_date_replaces_its_versions_and_an_earlier_date_leaves_it(
+    built, warehouse, settings
+):
+    audit, _ = built
+    history = audit.replace("audit", "history")
+    prefix = audit[: -len("audit")]
+    assert snapshot_history(LOGICAL_DATE, settings, schema_prefix=prefix).success
+    name = warehouse.execute(f"select name from {audit}.population where resident_id = %s", (P1,)).fetchone()[
+        0
+    ]
+    warehouse.execute(f"update {audit}.population set name = '更正后姓名' where resident_id = %s", (P1,))
+    try:
+        # a corrected re-delivery re-runs the date: the day's version is replaced, not doubled
+        result = snapshot_history(LOGICAL_DATE, settings, schema_prefix=prefix)
+        assert result.success, result.summary()
+        versions = warehouse.execute(
+            f"select name, dbt_valid_from, dbt_valid_to from {history}.population_history where resident_id = %s",
+            (P1,),
+        ).fetchall()
+        assert versions == [("更正后姓名", datetime(1999, 1, 1), None)]
+        # an earlier date does not rewrite history, and says so
+        skipped = snapshot_history("1998-12-31", settings, schema_prefix=prefix)
+        assert skipped.success and "later than 1998-12-31" in " ".join(skipped.output_tail)
+        assert (
+            warehouse.execute(
+                f"select count(*) from {history}.population_history where resident_id = %s", (P1,)
+            ).fetchone()[0]
+            == 1
+        )
+    finally:
+        warehouse.execute(f"update {audit}.population set name = %s where resident_id = %s", (name, P1))
+        assert snapshot_history(LOGICAL_DATE, settings, schema_prefix=prefix).success

@@ -366,14 +366,58 @@ def snapshot_history(
 ) -> DbtResult:
     """SCD2 snapshots of the libraries into ``history`` (dbt_valid_from = the logical date).
 
-    Run after the gate passed, so history holds what is published, never a blocked build.
+    Run after the gate passed, so history holds what is published, never a blocked build. History moves
+    forward: re-running the latest date first takes back what that date recorded (so a corrected
+    re-delivery replaces the day's versions instead of adding a second version on one day), and a date
+    earlier than the latest recorded one leaves history as it is — rewriting it would need every later
+    date re-run — and says so in the result.
     """
+    settings = settings or get_settings()
+    latest = _rewind_history(settings, date.fromisoformat(str(logical_date)[:10]), schema_prefix)
+    if latest is not None:
+        message = (
+            f"history already records {latest}, later than {logical_date}: an earlier date does not rewrite "
+            "it (history moves forward; re-run the later dates to rebuild it)"
+        )
+        log.warning("%s", message)
+        return DbtResult(args=("snapshot", "skipped"), returncode=0, elapsed=0.0, output_tail=(message,))
     return run_dbt(
         ["build", "--select", *HISTORY_SELECTOR, *_INDIRECT],
         settings,
         logical_date,
         schema_prefix=schema_prefix,
     )
+
+
+HISTORY_TABLES = ("population_history", "legal_entities_history")
+
+
+def _rewind_history(settings: Settings, day: date, schema_prefix: str) -> date | None:
+    """Take back what ``day`` recorded in each history table; returns a later recorded date, if any."""
+    from psycopg import sql
+
+    from govlake.warehouse import connect
+
+    schema = f"{schema_prefix}history"
+    with connect(settings) as conn, conn.transaction():
+        relations = [
+            sql.Identifier(schema, table)
+            for table in HISTORY_TABLES
+            if conn.execute("select to_regclass(%s)", (f"{schema}.{table}",)).fetchone()[0] is not None
+        ]
+        for relation in relations:
+            latest = conn.execute(
+                sql.SQL("select max(dbt_valid_from)::date from {}").format(relation)
+            ).fetchone()[0]
+            if latest is not None and latest > day:
+                return latest
+        for relation in relations:
+            conn.execute(sql.SQL("delete from {} where dbt_valid_from::date = %s").format(relation), (day,))
+            conn.execute(
+                sql.SQL("update {} set dbt_valid_to = null where dbt_valid_to::date = %s").format(relation),
+                (day,),
+            )
+    return None
 
 
 def ensure_validity_functions(settings: Settings | None = None, *, schema_prefix: str = "") -> DbtResult:
