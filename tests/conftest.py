@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -54,3 +59,41 @@ def warehouse(stack: Settings):
 
     with connect(stack, autocommit=True) as conn:
         yield conn
+
+
+class Received(list):
+    """The JSON bodies POSTed to a webhook listener, in order, with their Content-Type headers beside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.content_types: list[str] = []
+
+
+@contextmanager
+def _listen(path: str = "/hook") -> Iterator[tuple[str, Received]]:
+    received = Received()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            received.content_types.append(self.headers["Content-Type"])
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{path}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def webhook_listener():
+    """A real local HTTP listener for alert webhooks: ``with webhook_listener("/robot/send") as (url, received)``."""
+    return _listen

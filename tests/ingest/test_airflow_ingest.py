@@ -13,14 +13,11 @@ no file and fails — alerts are matched by run id), and the backfill covers Jan
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -45,25 +42,10 @@ STACK_DOWN_TIMEOUT = 60
 
 
 @pytest.fixture(scope="module")
-def webhook() -> Iterator[tuple[str, list[dict]]]:
+def webhook(webhook_listener) -> Iterator[tuple[str, list[dict]]]:
     """A real HTTP listener the stack's GOVLAKE_ALERT_WEBHOOK_URL points at (bound before the stack starts)."""
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/robot/send", received
-    server.shutdown()
-    server.server_close()
+    with webhook_listener("/robot/send") as hook:
+        yield hook
 
 
 def _registry_with_test_department(directory: Path) -> Path:

@@ -3,12 +3,9 @@ late files — each against the real PostgreSQL and S3 of the stack."""
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import psycopg
@@ -200,24 +197,9 @@ def test_an_empty_file_and_a_missing_delivery(settings: Settings, registry_dir: 
 
 
 @pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict]]]:
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/robot/send", received
-    server.shutdown()
-    server.server_close()
+def webhook(webhook_listener) -> Iterator[tuple[str, list[dict]]]:
+    with webhook_listener("/robot/send") as hook:
+        yield hook
 
 
 def test_a_late_file_is_recorded_and_notified_once(

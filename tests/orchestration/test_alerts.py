@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -75,34 +72,18 @@ def test_an_unknown_style_names_the_setting_and_the_choices() -> None:
 
 
 @pytest.fixture
-def listener() -> Iterator[tuple[str, list[tuple[str, dict]]]]:
-    received: list[tuple[str, dict]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.headers["Content-Type"], json.loads(body)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
+def listener(webhook_listener) -> Iterator[tuple[str, list[dict]]]:
+    with webhook_listener("/hook") as hook:
+        yield hook
 
 
-def test_each_style_is_posted_as_utf8_json(listener: tuple[str, list[tuple[str, dict]]]) -> None:
+def test_each_style_is_posted_as_utf8_json(listener) -> None:
     url, received = listener
     base = Settings(alert_webhook_url=url)
     for style in ALERT_STYLES:
         assert send_alert(TITLE, LINES, FIELDS, replace(base, alert_webhook_style=style))
-    assert [body for _, body in received] == [alert_payload(TITLE, LINES, FIELDS, s) for s in ALERT_STYLES]
-    assert {ctype for ctype, _ in received} == {"application/json; charset=utf-8"}
+    assert list(received) == [alert_payload(TITLE, LINES, FIELDS, s) for s in ALERT_STYLES]
+    assert set(received.content_types) == {"application/json; charset=utf-8"}
     # A misconfigured style is logged, not raised: the task's own failure must still surface.
     assert not send_alert(TITLE, LINES, FIELDS, replace(base, alert_webhook_style="teams"))
     assert len(received) == len(ALERT_STYLES)
