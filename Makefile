@@ -5,8 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 GOVLAKE := $(VENV)/bin/govlake
 # The test suite runs its own stack beside the demo one (own data dir and ports), so a running demo survives.
-TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=55532 GOVLAKE_S3_ENDPOINT=127.0.0.1:58433 \
-            GOVLAKE_AIRFLOW_PORT=58180 GOVLAKE_DEPARTMENT_API_PORT=58190 GOVLAKE_WEB_PORT=58170
+# Its ports sit below the kernel's ephemeral range (32768-60999): a busy machine's outgoing connections can
+# hold any port in that range for a moment, and a service starting then fails to bind.
+TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=25532 GOVLAKE_S3_ENDPOINT=127.0.0.1:25433 \
+            GOVLAKE_AIRFLOW_PORT=25180 GOVLAKE_DEPARTMENT_API_PORT=25190 GOVLAKE_WEB_PORT=25170
 
 .PHONY: help system-deps venv demo up down status env test test-unit bench lint clean
 
@@ -48,7 +50,7 @@ env: venv
 	@$(GOVLAKE) stack env
 
 test: system-deps venv
-	$(TEST_ENV) $(GOVLAKE) stack up
+	$(TEST_ENV) $(GOVLAKE) stack up || { $(TEST_ENV) $(GOVLAKE) stack down; exit 1; }
 	set -o pipefail; $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	  $(TEST_ENV) $(GOVLAKE) stack down; exit $$status
 
@@ -56,8 +58,8 @@ test-unit: venv
 	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
 # The benchmark also runs on a stack of its own, so its million-person province doesn't mix with the demo's.
-BENCH_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/bench GOVLAKE_PG_PORT=55632 GOVLAKE_S3_ENDPOINT=127.0.0.1:58533 \
-             GOVLAKE_AIRFLOW_PORT=58280 GOVLAKE_DEPARTMENT_API_PORT=58290 GOVLAKE_WEB_PORT=58270
+BENCH_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/bench GOVLAKE_PG_PORT=25632 GOVLAKE_S3_ENDPOINT=127.0.0.1:25533 \
+             GOVLAKE_AIRFLOW_PORT=25280 GOVLAKE_DEPARTMENT_API_PORT=25290 GOVLAKE_WEB_PORT=25270
 
 bench: venv
 	$(BENCH_ENV) $(GOVLAKE) stack up
