@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -156,11 +156,21 @@ def test_whole_build_tasks_when_opted_out(manifest, monkeypatch):
 @pytest.mark.integration
 def test_prepare_libraries_refreshes_only_when_incrementals_are_ahead(stack, warehouse):
     """A re-run of an earlier date than the incremental models hold rebuilds them in full (as the whole
-    build does); a later date builds incrementally."""
-    latest = warehouse.execute("select max(_built_for_date) from audit.int_persons_versioned").fetchone()[0]
-    if latest is None:
-        pytest.skip("audit.int_persons_versioned is empty on this stack: run a cycle first")
-    earlier = (latest - timedelta(days=1)).isoformat()
-    later = (latest + timedelta(days=1)).isoformat()
-    assert airflow_tasks.prepare_libraries(earlier, stack)["full_refresh"] is True
-    assert airflow_tasks.prepare_libraries(later, stack)["full_refresh"] is False
+    build does); the same or a later date builds incrementally. Checked on a scratch audit schema holding
+    a build for 2026-03-02, then through prepare_libraries on the stack's own audit schema."""
+    from govlake.transform.runner import incremental_state_is_ahead
+
+    prefix = f"zz_prepare_{os.getpid()}_"
+    warehouse.execute(f"create schema {prefix}audit")
+    try:
+        warehouse.execute(f"create table {prefix}audit.int_persons_versioned (_built_for_date date)")
+        assert not incremental_state_is_ahead(stack, prefix, "2026-03-01"), "an empty model holds no build"
+        warehouse.execute(f"insert into {prefix}audit.int_persons_versioned values (date '2026-03-02')")
+        assert incremental_state_is_ahead(stack, prefix, "2026-03-01") is True
+        assert incremental_state_is_ahead(stack, prefix, "2026-03-02") is False
+        assert incremental_state_is_ahead(stack, prefix, "2026-03-03") is False
+    finally:
+        warehouse.execute(f"drop schema {prefix}audit cascade")
+    # on the stack's audit schema (built or not yet): a date after every build never refreshes
+    later = (date.today() + timedelta(days=3650)).isoformat()
+    assert airflow_tasks.prepare_libraries(later, stack) == {"logical_date": later, "full_refresh": False}
