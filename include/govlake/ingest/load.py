@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import io
 import json
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import psycopg
 import pyarrow.csv as pcsv
@@ -34,6 +31,7 @@ from govlake.ingest.context import BatchContext
 from govlake.ingest.deliveries import mark_ingested
 from govlake.ingest.errors import IngestError
 from govlake.ingest.landing import download_file, read_json, sha256_file
+from govlake.ingest.prefetch import prefetch
 from govlake.registry import LINEAGE_COLUMNS, Dataset
 from govlake.warehouse import connect, ensure_platform_schema
 from govlake.warehouse.raw import ensure_raw_table
@@ -56,7 +54,6 @@ QUARANTINE_COLUMNS = (
 _CSV_OPTIONS = pcsv.WriteOptions(include_header=False, batch_size=8192)
 PREFETCH = 2  # encoded batches waiting for COPY: bounds memory at ~3 batches of CSV
 COPY_BATCH_ROWS = 10_000  # ~2.5 MB of CSV per write: as fast as bigger batches, far less memory
-T = TypeVar("T")
 
 
 def raw_columns(dataset: Dataset) -> list[str]:
@@ -73,7 +70,9 @@ def copy_parquet(
     )
     with conn.cursor() as cur:
         with cur.copy(statement) as copy:
-            for block in prefetch(csv_blocks(parquet, columns, batch_rows)):
+            for block in prefetch(
+                csv_blocks(parquet, columns, batch_rows), PREFETCH, name="govlake-csv-encode"
+            ):
                 copy.write(block)
         return cur.rowcount
 
@@ -84,39 +83,6 @@ def csv_blocks(parquet: Path, columns: list[str], batch_rows: int) -> Iterator[m
         buffer = io.BytesIO()
         pcsv.write_csv(batch, buffer, _CSV_OPTIONS)
         yield buffer.getbuffer()
-
-
-def prefetch(items: Iterator[T], depth: int = PREFETCH) -> Iterator[T]:
-    """Run ``items`` in a worker thread, at most ``depth`` ahead of the consumer; errors re-raised here."""
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            slots.put(exc)
-
-    worker = threading.Thread(target=work, name="govlake-csv-encode", daemon=True)
-    worker.start()
-    try:
-        while (item := slots.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def copy_quarantine(conn: psycopg.Connection, jsonl: Path) -> int:

@@ -41,8 +41,6 @@ from __future__ import annotations
 import email.utils
 import json
 import os
-import queue
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +53,7 @@ import requests
 from govlake.ingest.context import PROVINCE_TZ, BatchContext
 from govlake.ingest.errors import IngestError, SourceUnavailable
 from govlake.ingest.landing import clear_prefix, s3_uri, upload_bytes
+from govlake.ingest.prefetch import prefetch
 from govlake.ingest.sources import SourceChunk
 from govlake.ingest.watermark import Window
 
@@ -354,43 +353,11 @@ class RestApiReader:
 
     def chunks(self) -> Iterator[SourceChunk]:
         clear_prefix(self.ctx.s3, "landing", self.ctx.date_prefix)
-        for page in prefetch_pages(self._pages()):
+        # the next page is fetched while this one is converted and landed
+        for page in prefetch(self._pages(), 2, name="govlake-rest-fetch"):
             self.landed_files.append(page.uri)
             chunk, outside = records_to_chunk(page.records, page.uri, self.window)
             self.details["pages"] = page.number
             self.details["rows_outside_window"] += outside
             if page.records:
                 yield chunk
-
-
-def prefetch_pages(pages: Iterator[Page], depth: int = 2) -> Iterator[Page]:
-    """Run the page fetcher one or two pages ahead in a thread; its errors surface here, in order."""
-    slots: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for item in pages:
-                while not stop.is_set():
-                    try:
-                        slots.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            slots.put(done)
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
-            slots.put(exc)
-
-    worker = threading.Thread(target=work, name="govlake-rest-fetch", daemon=True)
-    worker.start()
-    try:
-        while (item := slots.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join(timeout=30)
