@@ -10,7 +10,7 @@ GOVLAKE := $(VENV)/bin/govlake
 TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=25532 GOVLAKE_S3_ENDPOINT=127.0.0.1:25433 \
             GOVLAKE_AIRFLOW_PORT=25180 GOVLAKE_DEPARTMENT_API_PORT=25190 GOVLAKE_WEB_PORT=25170
 
-.PHONY: help system-deps venv demo up down status env test test-unit bench lint clean
+.PHONY: help system-deps venv demo up down status env test test-unit bench lint lint-sql clean
 
 help:
 	@echo "make demo   set up, start the local stack, generate a province, run one daily cycle through Airflow"
@@ -65,9 +65,14 @@ bench: venv
 	$(BENCH_ENV) $(GOVLAKE) stack up
 	$(BENCH_ENV) $(PY) bench/run_bench.py $(BENCH_ARGS); status=$$?; $(BENCH_ENV) $(GOVLAKE) stack down; exit $$status
 
-lint: venv
+lint: venv lint-sql
 	$(VENV)/bin/ruff check include dags tests bench
 	$(VENV)/bin/ruff format --check include dags tests bench
+
+# The dbt project's SQL style (dbt_project/.sqlfluff); renders the models without a database.
+# `make fix-sql` is not offered on purpose: read what `sqlfluff fix` would change, file by file.
+lint-sql: venv
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint . --processes 2 --disable-progress-bar
 
 clean: down
 	rm -rf .govlake

@@ -23,9 +23,9 @@ levels as (
         greatgrandparent.code as greatgrandparent_code
 
     from divisions as division
-    left join divisions as parent on parent.code = division.parent_code
-    left join divisions as grandparent on grandparent.code = parent.parent_code
-    left join divisions as greatgrandparent on greatgrandparent.code = grandparent.parent_code
+    left join divisions as parent on division.parent_code = parent.code
+    left join divisions as grandparent on parent.parent_code = grandparent.code
+    left join divisions as greatgrandparent on grandparent.parent_code = greatgrandparent.code
 
 ),
 
@@ -68,5 +68,5 @@ select
     county.name as county_name
 
 from resolved
-left join divisions as prefecture on prefecture.code = resolved.prefecture_code
-left join divisions as county on county.code = resolved.county_code
+left join divisions as prefecture on resolved.prefecture_code = prefecture.code
+left join divisions as county on resolved.county_code = county.code

@@ -10,7 +10,9 @@ divisions as (
 
 townships as (
 
-    select county_code, count(*) as township_count
+    select
+        county_code,
+        count(*) as township_count
     from divisions
     where division_level = 'township'
     group by county_code
@@ -25,5 +27,5 @@ select
     cast(coalesce(townships.township_count, 0) as integer) as township_count
 
 from divisions
-left join townships on townships.county_code = divisions.division_code
+left join townships on divisions.division_code = townships.county_code
 where divisions.division_level = 'county'

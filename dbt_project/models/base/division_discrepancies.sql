@@ -80,7 +80,7 @@ compared as (
     full outer join reference on delivered.division_code = reference.division_code
     where exists (
         select 1 from newest_delivery
-        where delivered_on is not null
+        where newest_delivery.delivered_on is not null
     )
 
 ),
@@ -90,50 +90,59 @@ items as (
     select
         compared.*,
         'unknown_code' as item,
-        delivered_name as delivered_value,
+        compared.delivered_name as delivered_value,
         cast(null as text) as reference_value
     from compared
-    where not is_in_reference
+    where not compared.is_in_reference
 
     union all
 
     select
         compared.*,
-        'not_delivered',
-        null,
-        reference_name
+        'not_delivered' as item,
+        null as delivered_value,
+        compared.reference_name as reference_value
     from compared
-    where not is_delivered
+    where not compared.is_delivered
 
     union all
 
     select
         compared.*,
-        'name',
-        delivered_name,
-        reference_name
+        'name' as item,
+        compared.delivered_name as delivered_value,
+        compared.reference_name as reference_value
     from compared
-    where is_delivered and is_in_reference and delivered_name is distinct from reference_name
+    where
+        compared.is_delivered
+        and compared.is_in_reference
+        and compared.delivered_name is distinct from compared.reference_name
 
     union all
 
     select
         compared.*,
-        'level',
-        delivered_level,
-        reference_level
+        'level' as item,
+        compared.delivered_level as delivered_value,
+        compared.reference_level as reference_value
     from compared
-    where is_delivered and is_in_reference and delivered_level is distinct from reference_level
+    where
+        compared.is_delivered
+        and compared.is_in_reference
+        and compared.delivered_level is distinct from compared.reference_level
 
     union all
 
     select
         compared.*,
-        'parent_code',
-        delivered_parent_code,
-        reference_parent_code
+        'parent_code' as item,
+        compared.delivered_parent_code as delivered_value,
+        compared.reference_parent_code as reference_value
     from compared
-    where is_delivered and is_in_reference and delivered_parent_code is distinct from reference_parent_code
+    where
+        compared.is_delivered
+        and compared.is_in_reference
+        and compared.delivered_parent_code is distinct from compared.reference_parent_code
 
 )
 
@@ -151,7 +160,11 @@ select
                 || ' if it is a new division (GB/T 2260 update)'
         when 'not_delivered'
             then
-                'division ' || division_code || ' (' || reference_value || ') of seeds/divisions.csv is missing'
+                'division '
+                || division_code
+                || ' ('
+                || reference_value
+                || ') of seeds/divisions.csv is missing'
                 || ' from 自然资源厅''s delivery (or its row was quarantined): ask for it, or remove it from the'
                 || ' seed if it was abolished'
         else

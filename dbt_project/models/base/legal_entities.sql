@@ -40,8 +40,9 @@ final as (
         entities.entity_type,
         entities.legal_rep_name,
         entities.legal_rep_id,
-        exists (
-            select 1 from population where population.resident_id = entities.legal_rep_id
+        exists(
+            select 1 from population
+            where population.resident_id = entities.legal_rep_id
         ) as legal_rep_in_population,
         entities.industry_code,
         entities.registered_capital,
@@ -54,8 +55,8 @@ final as (
         {{ logical_date() }} as built_for_date
 
     from entities
-    left join employees on employees.credit_code = entities.credit_code
-    left join divisions on divisions.division_code = entities.division_code
+    left join employees on entities.credit_code = employees.credit_code
+    left join divisions on entities.division_code = divisions.division_code
 
 )
 

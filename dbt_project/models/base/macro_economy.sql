@@ -23,9 +23,12 @@ periods as (
     select
         indicators.*,
         -- a period code outside the NBS forms keeps its row, with NULL period fields (tested, warn)
-        case when period ~ '^[0-9]{4}([A-D])?$' then cast(left(period, 4) as integer) end as period_year,
         case
-            when period ~ '^[0-9]{4}[A-D]$' then ascii(right(period, 1)) - ascii('A') + 1
+            when indicators.period ~ '^[0-9]{4}([A-D])?$' then cast(left(indicators.period, 4) as integer)
+        end as period_year,
+        case
+            when indicators.period ~ '^[0-9]{4}[A-D]$'
+                then ascii(right(indicators.period, 1)) - ascii('A') + 1
         end as period_quarter
     from indicators
 
@@ -36,12 +39,16 @@ dated as (
     select
         periods.*,
         case
-            when period_quarter is not null then 'quarterly' when period_year is not null then 'annual'
+            when periods.period_quarter is not null then 'quarterly'
+            when periods.period_year is not null then 'annual'
         end as period_type,
-        make_date(period_year, 3 * coalesce(period_quarter, 1) - 2, 1) as period_start,
+        make_date(periods.period_year, 3 * coalesce(periods.period_quarter, 1) - 2, 1) as period_start,
         case
-            when period_quarter is null then make_date(period_year, 12, 31)
-            else (make_date(period_year, 3 * period_quarter, 1) + interval '1 month - 1 day')::date
+            when periods.period_quarter is null then make_date(periods.period_year, 12, 31)
+            else cast(
+                make_date(periods.period_year, 3 * periods.period_quarter, 1)
+                + interval '1 month - 1 day' as date
+            )
         end as period_end
     from periods
 
@@ -73,4 +80,4 @@ select
     {{ logical_date() }} as built_for_date
 
 from dated
-left join divisions on divisions.division_code = dated.region_code
+left join divisions on dated.region_code = divisions.division_code

@@ -14,8 +14,8 @@ rules as (
     select * from (
         values
         {% for attribute, rank, source, data_type, rule in rows %}
-        ('{{ attribute }}', {{ rank }}, '{{ source }}', '{{ data_type }}', $rule${{ rule }}$rule$)
-        {%- if not loop.last %},{% endif %}
+            ('{{ attribute }}', {{ rank }}, '{{ source }}', '{{ data_type }}', $rule${{ rule }}$rule$)
+            {%- if not loop.last %},{% endif %}
         {% endfor %}
     ) as rule_rows (attribute, source_rank, source, data_type, rule)
 

@@ -11,15 +11,9 @@ accepted as (
 
 ),
 
-ranked as (
+newest as (
 
-    select
-        accepted.*,
-        row_number() over (
-            partition by accepted.certificate_no
-            order by accepted._logical_date desc, accepted._source_row desc, accepted._batch_id desc
-        ) as version_rank
-    from accepted
+    {{ newest_version('accepted', ['certificate_no']) }}
 
 )
 
@@ -40,7 +34,5 @@ select
     _logical_date,
     _source_row
 
-from ranked
-where
-    version_rank = 1
-    and _deleted is not true
+from newest
+where _deleted is not true

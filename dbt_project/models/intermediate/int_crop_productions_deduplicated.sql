@@ -10,15 +10,9 @@ accepted as (
 
 ),
 
-ranked as (
+newest as (
 
-    select
-        accepted.*,
-        row_number() over (
-            partition by division_code, crop, year
-            order by _logical_date desc, _source_row desc, _batch_id desc
-        ) as version_rank
-    from accepted
+    {{ newest_version('accepted', ['division_code', 'crop', 'year']) }}
 
 )
 
@@ -38,6 +32,5 @@ select
     _logical_date,
     _source_row
 
-from ranked
-where version_rank = 1
-    and _deleted is not true
+from newest
+where _deleted is not true

@@ -21,8 +21,8 @@ rolled_up as (
         end as prefecture_code
 
     from divisions as division
-    left join divisions as parent on parent.code = division.parent_code
-    left join divisions as grandparent on grandparent.code = parent.parent_code
+    left join divisions as parent on division.parent_code = parent.code
+    left join divisions as grandparent on parent.parent_code = grandparent.code
 
 )
 

@@ -10,15 +10,9 @@ accepted as (
 
 ),
 
-ranked as (
+newest as (
 
-    select
-        accepted.*,
-        row_number() over (
-            partition by credit_code
-            order by _logical_date desc, _source_row desc, _batch_id desc
-        ) as version_rank
-    from accepted
+    {{ newest_version('accepted', ['credit_code']) }}
 
 )
 
@@ -38,7 +32,6 @@ select
     _logical_date,
     _source_row
 
-from ranked
+from newest
 -- a key whose newest accepted version is a tombstone (the source deleted it) leaves the library
-where version_rank = 1
-    and _deleted is not true
+where _deleted is not true

@@ -6,7 +6,6 @@ with
 accepted as (
 
     {{ accepted_rows(ref('stg_market_regulation__market_entities'), not_null=['credit_code', 'status']) }}
-        and candidate._deleted is not true
 
 )
 
@@ -16,4 +15,5 @@ select
     min(_logical_date) as first_seen_on
 
 from accepted
+where _deleted is not true
 group by credit_code, status

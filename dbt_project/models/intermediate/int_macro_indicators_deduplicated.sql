@@ -5,19 +5,15 @@ with
 
 accepted as (
 
-    {{ accepted_rows(ref('stg_statistics__macro_indicators'), not_null=['indicator_code', 'region_code', 'period']) }}
+    {{ accepted_rows(
+        ref('stg_statistics__macro_indicators'), not_null=['indicator_code', 'region_code', 'period']
+    ) }}
 
 ),
 
-ranked as (
+newest as (
 
-    select
-        accepted.*,
-        row_number() over (
-            partition by indicator_code, region_code, period
-            order by updated_at desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
-        ) as version_rank
-    from accepted
+    {{ newest_version('accepted', ['indicator_code', 'region_code', 'period'], changed_at='updated_at') }}
 
 )
 
@@ -38,6 +34,5 @@ select
     _logical_date,
     _source_row
 
-from ranked
-where version_rank = 1
-    and _deleted is not true
+from newest
+where _deleted is not true

@@ -10,15 +10,9 @@ accepted as (
 
 ),
 
-ranked as (
+newest as (
 
-    select
-        accepted.*,
-        row_number() over (
-            partition by accepted.registration_no
-            order by accepted._logical_date desc, accepted._source_row desc, accepted._batch_id desc
-        ) as version_rank
-    from accepted
+    {{ newest_version('accepted', ['registration_no']) }}
 
 )
 
@@ -35,7 +29,5 @@ select
     _logical_date,
     _source_row
 
-from ranked
-where
-    version_rank = 1
-    and _deleted is not true
+from newest
+where _deleted is not true

@@ -85,47 +85,31 @@ named as (
 
     union all
 
-    ---------- the parents: by the ID on the certificate
+    ---------- the parents: by the ID on the certificate (the father's only where it names one)
     select
-        mother_id as resident_id,
-        'mother' as role,
-        mother_name as name,
+        parents.resident_id,
+        parents.role,
+        parents.name,
         cast(null as text) as gender,
         cast(null as date) as birth_date,
-        issue_date,
-        _batch_id,
-        _logical_date,
-        _source_row
+        certificates.issue_date,
+        certificates._batch_id,
+        certificates._logical_date,
+        certificates._source_row
     from certificates
-    where mother_id is not null
-
-    union all
-
-    select
-        father_id as resident_id,
-        'father' as role,
-        father_name as name,
-        cast(null as text) as gender,
-        cast(null as date) as birth_date,
-        issue_date,
-        _batch_id,
-        _logical_date,
-        _source_row
-    from certificates
-    where father_id is not null
+    cross join
+        lateral (
+            values
+            ('mother', certificates.mother_id, certificates.mother_name),
+            ('father', certificates.father_id, certificates.father_name)
+        ) as parents (role, resident_id, name)
+    where parents.resident_id is not null
 
 ),
 
-ranked as (
+newest as (
 
-    select
-        named.*,
-        row_number() over (
-            partition by named.resident_id
-            order by
-                named.issue_date desc nulls last, named._logical_date desc, named._source_row desc, named._batch_id desc
-        ) as person_rank
-    from named
+    {{ newest_version('named', ['resident_id'], changed_at='issue_date') }}
 
 )
 
@@ -140,5 +124,4 @@ select
     _batch_id,
     _source_row
 
-from ranked
-where person_rank = 1
+from newest

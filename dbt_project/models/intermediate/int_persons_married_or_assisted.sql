@@ -23,77 +23,38 @@ allowances as (
 
 ),
 
-spouses as (
+marriages_and_divorces as (
 
+    ---------- both spouses of each registration
     select
-        male_id as resident_id,
-        registration_type,
-        registration_date,
-        _batch_id,
-        _logical_date,
-        _source_row
+        spouses.resident_id,
+        registrations.registration_type,
+        registrations.registration_date,
+        registrations._batch_id,
+        registrations._logical_date,
+        registrations._source_row
     from registrations
-    where male_id is not null
-
-    union all
-
-    select
-        female_id as resident_id,
-        registration_type,
-        registration_date,
-        _batch_id,
-        _logical_date,
-        _source_row
-    from registrations
-    where female_id is not null
-
-),
-
-latest_registration as (
-
-    select
-        resident_id,
-        case registration_type when '结婚' then '已婚' when '离婚' then '离婚' end as marital_status,
-        registration_date,
-        _batch_id,
-        _source_row,
-        row_number() over (
-            partition by resident_id
-            order by registration_date desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
-        ) as registration_rank
-    from spouses
-    where registration_type in ('结婚', '离婚')
-
-),
-
-latest_allowance as (
-
-    select
-        recipient_id as resident_id,
-        recipient_name as name,
-        division_code,
-        updated_at,
-        _batch_id,
-        _source_row,
-        row_number() over (
-            partition by recipient_id
-            order by updated_at desc nulls last, _logical_date desc, _source_row desc, family_id desc
-        ) as listing_rank
-    from allowances
+    cross join
+        lateral (
+            values (registrations.male_id), (registrations.female_id)
+        ) as spouses (resident_id)
+    where
+        spouses.resident_id is not null
+        and registrations.registration_type in ('结婚', '离婚')
 
 ),
 
 registered as (
 
-    select * from latest_registration
-    where registration_rank = 1
+    {{ newest_version('marriages_and_divorces', ['resident_id'], changed_at='registration_date') }}
 
 ),
 
 assisted as (
 
-    select * from latest_allowance
-    where listing_rank = 1
+    {{ newest_version('allowances', ['recipient_id'], order_by=[
+        'updated_at desc nulls last', '_logical_date desc', '_source_row desc', 'family_id desc',
+    ]) }}
 
 ),
 
@@ -101,21 +62,21 @@ known as (
 
     select resident_id from registered
     union
-    select resident_id from assisted
+    select recipient_id from assisted
 
 )
 
 select
     known.resident_id,
-    assisted.name,
+    assisted.recipient_name as name,
     assisted.division_code,
-    registered.marital_status,
+    case registered.registration_type when '结婚' then '已婚' when '离婚' then '离婚' end as marital_status,
     registered.registration_date as marital_status_since,
-    assisted.resident_id is not null as receives_subsistence_allowance,
+    assisted.recipient_id is not null as receives_subsistence_allowance,
     assisted.updated_at,
     coalesce(assisted._batch_id, registered._batch_id) as _batch_id,
     cast(coalesce(assisted._source_row, registered._source_row) as bigint) as _source_row
 
 from known
 left join registered on known.resident_id = registered.resident_id
-left join assisted on known.resident_id = assisted.resident_id
+left join assisted on known.resident_id = assisted.recipient_id

@@ -14,20 +14,20 @@ payments as (
 
 ),
 
-ranked as (
+counted as (
 
     select
         payments.*,
-        row_number() over (
-            partition by payments.recipient_id
-            order by
-                payments.updated_at desc nulls last,
-                payments._logical_date desc,
-                payments._source_row desc,
-                payments.payment_id desc
-        ) as payment_rank,
         count(*) over (partition by payments.recipient_id) as payment_count
     from payments
+
+),
+
+newest as (
+
+    {{ newest_version('counted', ['recipient_id'], order_by=[
+        'updated_at desc nulls last', '_logical_date desc', '_source_row desc', 'payment_id desc',
+    ]) }}
 
 )
 
@@ -39,5 +39,4 @@ select
     _batch_id,
     _source_row
 
-from ranked
-where payment_rank = 1
+from newest

@@ -6,19 +6,15 @@ with
 
 accepted as (
 
-    {{ accepted_rows(ref('stg_civil_affairs__subsistence_allowances'), not_null=['recipient_id', 'family_id']) }}
+    {{ accepted_rows(
+        ref('stg_civil_affairs__subsistence_allowances'), not_null=['recipient_id', 'family_id']
+    ) }}
 
 ),
 
-ranked as (
+newest as (
 
-    select
-        accepted.*,
-        row_number() over (
-            partition by recipient_id, family_id
-            order by updated_at desc nulls last, _logical_date desc, _source_row desc, _batch_id desc
-        ) as version_rank
-    from accepted
+    {{ newest_version('accepted', ['recipient_id', 'family_id'], changed_at='updated_at') }}
 
 )
 
@@ -38,6 +34,5 @@ select
     _logical_date,
     _source_row
 
-from ranked
-where version_rank = 1
-    and _deleted is not true
+from newest
+where _deleted is not true

@@ -22,7 +22,6 @@ renamed as (
         nullif(upper(btrim(female_id)), '') as female_id,
         nullif(btrim(remarks), '') as remarks,
 
-
         ---------- lineage
         _batch_id,
         _logical_date,

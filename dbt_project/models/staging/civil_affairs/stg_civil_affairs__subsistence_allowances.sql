@@ -23,7 +23,6 @@ renamed as (
         is_deleted,
         updated_at,
 
-
         ---------- lineage
         _batch_id,
         _logical_date,

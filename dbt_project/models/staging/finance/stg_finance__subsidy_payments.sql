@@ -23,7 +23,6 @@ renamed as (
         nullif(btrim(bank_account), '') as bank_account,
         updated_at,
 
-
         ---------- lineage
         _batch_id,
         _logical_date,

@@ -24,7 +24,6 @@ renamed as (
         nullif(upper(btrim(father_id)), '') as father_id,
         issue_date,
 
-
         ---------- lineage
         _batch_id,
         _logical_date,

@@ -17,7 +17,6 @@ renamed as (
         nullif(btrim(parent_code), '') as parent_code,
         area_km2,
 
-
         ---------- lineage
         _batch_id,
         _logical_date,

@@ -18,7 +18,6 @@ renamed as (
         passengers,
         passenger_km,
 
-
         ---------- lineage
         _batch_id,
         _logical_date,

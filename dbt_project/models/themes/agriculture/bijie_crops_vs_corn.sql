@@ -14,7 +14,8 @@ with
 performance as (
 
     select * from {{ ref('crop_performance') }}
-    where prefecture_code = '{{ bijie }}'
+    where
+        prefecture_code = '{{ bijie }}'
         and revenue_per_mu is not null
         and year <= extract(year from {{ logical_date() }})
 
@@ -22,7 +23,10 @@ performance as (
 
 corn as (
 
-    select county_code, year, revenue_per_mu as corn_revenue_per_mu
+    select
+        county_code,
+        year,
+        revenue_per_mu as corn_revenue_per_mu
     from performance
     where crop = '{{ corn }}'
 
@@ -30,7 +34,10 @@ corn as (
 
 windows as (
 
-    select county_code, max(year) - {{ years }} + 1 as first_year, max(year) as last_year
+    select
+        county_code,
+        max(year) - {{ years }} + 1 as first_year,
+        max(year) as last_year
     from corn
     group by county_code
 
@@ -49,11 +56,13 @@ compared as (
         windows.last_year
     from performance
     inner join windows
-        on windows.county_code = performance.county_code
-        and performance.year between windows.first_year and windows.last_year
+        on
+            performance.county_code = windows.county_code
+            and performance.year between windows.first_year and windows.last_year
     inner join corn
-        on corn.county_code = performance.county_code
-        and corn.year = performance.year
+        on
+            performance.county_code = corn.county_code
+            and performance.year = corn.year
     where performance.crop <> '{{ corn }}'
 
 ),
@@ -80,8 +89,8 @@ scored as (
 
     select
         summarised.*,
-        cast(years_above_corn as numeric) / years_compared as share_years_above_corn,
-        avg_revenue_per_mu - avg_corn_revenue_per_mu as avg_advantage_per_mu
+        cast(summarised.years_above_corn as numeric) / summarised.years_compared as share_years_above_corn,
+        summarised.avg_revenue_per_mu - summarised.avg_corn_revenue_per_mu as avg_advantage_per_mu
     from summarised
 
 )
@@ -108,7 +117,8 @@ select
     end as verdict,
     cast(row_number() over (
         partition by county_code
-        order by share_years_above_corn desc, avg_advantage_per_mu desc, revenue_per_mu_cv asc nulls last, crop
+        order by
+            share_years_above_corn desc, avg_advantage_per_mu desc, revenue_per_mu_cv asc nulls last, crop asc
     ) as integer) as rank_in_county,
     {{ years }} as comparison_years,
     {{ logical_date() }} as built_for_date

@@ -47,14 +47,19 @@ with_previous as (
         previous_year.revenue_per_mu as previous_revenue_per_mu
     from measured as current_year
     left join measured as previous_year
-        on previous_year.county_code = current_year.county_code
-        and previous_year.crop = current_year.crop
-        and previous_year.year = current_year.year - 1
+        on
+            current_year.county_code = previous_year.county_code
+            and current_year.crop = previous_year.crop
+            and previous_year.year = current_year.year - 1
 
 )
 
 select
-    with_previous.county_code || ':' || with_previous.crop || ':' || with_previous.year as crop_performance_id,
+    with_previous.county_code
+    || ':'
+    || with_previous.crop
+    || ':'
+    || with_previous.year as crop_performance_id,
     with_previous.county_code,
     counties.county_name,
     counties.prefecture_code,
@@ -73,7 +78,9 @@ select
         100 * (with_previous.output_tons / nullif(with_previous.previous_output_tons, 0) - 1), 2
     ) as output_yoy_pct,
     round(
-        100 * (with_previous.output_value_wan_yuan / nullif(with_previous.previous_output_value_wan_yuan, 0) - 1), 2
+        100
+        * (with_previous.output_value_wan_yuan / nullif(with_previous.previous_output_value_wan_yuan, 0) - 1),
+        2
     ) as output_value_yoy_pct,
     round(
         100 * (with_previous.revenue_per_mu / nullif(with_previous.previous_revenue_per_mu, 0) - 1), 2
@@ -89,4 +96,4 @@ select
     {{ logical_date() }} as built_for_date
 
 from with_previous
-left join counties on counties.county_code = with_previous.county_code
+left join counties on with_previous.county_code = counties.county_code

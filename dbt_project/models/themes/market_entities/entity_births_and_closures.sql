@@ -13,7 +13,9 @@ entities as (
 
 closures as (
 
-    select credit_code, min(first_seen_on) as closed_on
+    select
+        credit_code,
+        min(first_seen_on) as closed_on
     from {{ ref('int_entity_status_changes') }}
     where status in ('注销', '吊销')
     group by credit_code
@@ -40,7 +42,7 @@ events as (
         0 as births,
         1 as closures
     from closures
-    inner join entities on entities.credit_code = closures.credit_code
+    inner join entities on closures.credit_code = entities.credit_code
 
 ),
 
@@ -58,8 +60,12 @@ cells as (
 )
 
 select
-    to_char(cells.month, 'YYYY-MM') || ':' || coalesce(cells.division_code, '未知') || ':' || cells.industry_code
-        as cell_id,
+    to_char(cells.month, 'YYYY-MM')
+    || ':'
+    || coalesce(cells.division_code, '未知')
+    || ':'
+    || cells.industry_code
+    as cell_id,
     cells.month,
     cells.division_code,
     divisions.prefecture_code,
@@ -70,4 +76,4 @@ select
     {{ logical_date() }} as built_for_date
 
 from cells
-left join {{ ref('administrative_divisions') }} as divisions on divisions.division_code = cells.division_code
+left join {{ ref('administrative_divisions') }} as divisions on cells.division_code = divisions.division_code

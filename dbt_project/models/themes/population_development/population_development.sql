@@ -13,7 +13,10 @@ population as (
 
 households as (
 
-    select division_code, household_id, count(*) as members
+    select
+        division_code,
+        household_id,
+        count(*) as members
     from population
     where household_id is not null
     group by division_code, household_id
@@ -38,7 +41,10 @@ by_county as (
 
 household_sizes as (
 
-    select division_code as county_code, count(*) as households, avg(members) as mean_household_size
+    select
+        division_code as county_code,
+        count(*) as households,
+        avg(members) as mean_household_size
     from households
     group by division_code
 
@@ -50,14 +56,20 @@ select
     counties.prefecture_code,
     cast(coalesce(by_county.living_persons, 0) as integer) as living_persons,
     cast(coalesce(by_county.births_last_12_months, 0) as integer) as births_last_12_months,
-    round(1000.0 * by_county.births_last_12_months / nullif(by_county.living_persons, 0), 2) as birth_rate_per_mille,
-    round(by_county.aged_60_plus::numeric / nullif(by_county.living_persons, 0), 4) as share_aged_60_plus,
-    round(by_county.aged_65_plus::numeric / nullif(by_county.living_persons, 0), 4) as share_aged_65_plus,
-    round(by_county.aged_65_plus::numeric / nullif(by_county.aged_under_15, 0), 4) as aging_index,
+    round(
+        1000.0 * by_county.births_last_12_months / nullif(by_county.living_persons, 0), 2
+    ) as birth_rate_per_mille,
+    round(
+        cast(by_county.aged_60_plus as numeric) / nullif(by_county.living_persons, 0), 4
+    ) as share_aged_60_plus,
+    round(
+        cast(by_county.aged_65_plus as numeric) / nullif(by_county.living_persons, 0), 4
+    ) as share_aged_65_plus,
+    round(cast(by_county.aged_65_plus as numeric) / nullif(by_county.aged_under_15, 0), 4) as aging_index,
     cast(coalesce(household_sizes.households, 0) as integer) as households,
     round(household_sizes.mean_household_size, 2) as mean_household_size,
     {{ logical_date() }} as built_for_date
 
 from {{ ref('counties') }} as counties
-left join by_county on by_county.county_code = counties.county_code
-left join household_sizes on household_sizes.county_code = counties.county_code
+left join by_county on counties.county_code = by_county.county_code
+left join household_sizes on counties.county_code = household_sizes.county_code

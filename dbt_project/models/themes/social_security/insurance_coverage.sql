@@ -39,7 +39,9 @@ cells as (
         persons.age_band,
         insurance_types.insurance_type,
         count(*) as registered_persons,
-        count(*) filter (where insurance_types.insurance_type = any(persons.insurance_types)) as insured_persons
+        count(*) filter (
+            where insurance_types.insurance_type = any(persons.insurance_types)
+        ) as insured_persons
 
     from persons
     cross join insurance_types
@@ -55,7 +57,7 @@ select
     insurance_type,
     cast(registered_persons as integer) as registered_persons,
     cast(insured_persons as integer) as insured_persons,
-    round(insured_persons::numeric / nullif(registered_persons, 0), 4) as coverage_rate,
+    round(cast(insured_persons as numeric) / nullif(registered_persons, 0), 4) as coverage_rate,
     {{ logical_date() }} as built_for_date
 
 from cells

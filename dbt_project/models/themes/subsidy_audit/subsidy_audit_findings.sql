@@ -4,9 +4,9 @@
 --   paid_twice              财政厅 paid the same person the same subsidy for the same month again: every payment
 --                           after the first of the group (by payment date, then payment_id) is a finding
 --   unknown_recipient       财政厅 paid an ID number no 公安厅 record carries: no delivery up to the logical date,
---                           accepted or quarantined, has its first 17 characters. A registry row rejected for a
---                           mistyped check character (same body) is a registry quality issue, already on 公安厅's
---                           correction list — not a recipient the registry has never issued
+--                           accepted or quarantined, has its first 17 characters. A registry row rejected
+--                           for a mistyped check character (same body) is a registry quality issue, already
+--                           on 公安厅's correction list — not a recipient the registry has never issued
 --   deceased_still_listed   民政厅 still lists as 在保 a 低保 recipient 公安厅 records as 死亡
 -- Evidence from each department is kept as jsonb with the batch and source row it came from, so an auditor
 -- can go back to the delivered file. Built from accepted (not quarantined) rows only.
@@ -26,7 +26,14 @@ registered as (
 
 deceased as (
 
-    select resident_id, name, death_date, status, division_code, _batch_id, _source_row
+    select
+        resident_id,
+        name,
+        death_date,
+        status,
+        division_code,
+        _batch_id,
+        _source_row
     from registered
     where status = '死亡'
 
@@ -38,7 +45,8 @@ id_bodies_in_registry as (
     -- logical date, whatever became of the row
     select distinct left(resident_id, 17) as id_body
     from {{ ref('stg_public_security__household_registrations') }}
-    where _logical_date <= {{ logical_date() }}
+    where
+        _logical_date <= {{ logical_date() }}
         and resident_id is not null
 
 ),
@@ -54,15 +62,15 @@ payment_evidence as (
     select
         payments.*,
         jsonb_build_object(
-            'payment_id', payment_id,
-            'recipient_name', recipient_name,
-            'subsidy_type', subsidy_type,
-            'period', period,
-            'amount', amount,
-            'payment_date', payment_date,
-            'division_code', division_code,
-            'batch_id', _batch_id,
-            'source_row', _source_row
+            'payment_id', payments.payment_id,
+            'recipient_name', payments.recipient_name,
+            'subsidy_type', payments.subsidy_type,
+            'period', payments.period,
+            'amount', payments.amount,
+            'payment_date', payments.payment_date,
+            'division_code', payments.division_code,
+            'batch_id', payments._batch_id,
+            'source_row', payments._source_row
         ) as payment_json
     from payments
 
@@ -73,11 +81,11 @@ registry_evidence as (
     select
         deceased.*,
         jsonb_build_object(
-            'status', status,
-            'death_date', death_date,
-            'name', name,
-            'batch_id', _batch_id,
-            'source_row', _source_row
+            'status', deceased.status,
+            'death_date', deceased.death_date,
+            'name', deceased.name,
+            'batch_id', deceased._batch_id,
+            'source_row', deceased._source_row
         ) as registry_json
     from deceased
 
@@ -105,7 +113,7 @@ paid_after_death as (
         jsonb_build_array(payment_evidence.payment_json) as finance_evidence,
         cast(null as jsonb) as civil_affairs_evidence
     from payment_evidence
-    inner join registry_evidence on registry_evidence.resident_id = payment_evidence.recipient_id
+    inner join registry_evidence on payment_evidence.recipient_id = registry_evidence.resident_id
     where registry_evidence.death_date < payment_evidence.payment_date
 
 ),
@@ -115,13 +123,17 @@ paid_groups as (
     select
         payment_evidence.*,
         row_number() over same_month as payment_number,
-        array_agg(payment_id) over whole_group as group_payment_ids,
-        jsonb_agg(payment_json) over whole_group as group_json
+        array_agg(payment_evidence.payment_id) over whole_group as group_payment_ids,
+        jsonb_agg(payment_evidence.payment_json) over whole_group as group_json
     from payment_evidence
     window
-        same_month as (partition by recipient_id, subsidy_type, period order by payment_date, payment_id),
+        same_month as (
+            partition by recipient_id, subsidy_type, period
+            order by payment_date, payment_id
+        ),
         whole_group as (
-            partition by recipient_id, subsidy_type, period order by payment_date, payment_id
+            partition by recipient_id, subsidy_type, period
+            order by payment_date, payment_id
             rows between unbounded preceding and unbounded following
         )
 
@@ -149,7 +161,7 @@ paid_twice as (
         paid_groups.group_json as finance_evidence,
         cast(null as jsonb) as civil_affairs_evidence
     from paid_groups
-    left join deceased on deceased.resident_id = paid_groups.recipient_id
+    left join deceased on paid_groups.recipient_id = deceased.resident_id
     where paid_groups.payment_number > 1
 
 ),
@@ -189,13 +201,20 @@ dibao_paid_after_death as (
     -- 低保金 payments made after the death: the money the stale listing cost
     select
         payment_evidence.recipient_id,
-        array_agg(payment_evidence.payment_id order by payment_evidence.payment_date, payment_evidence.payment_id)
-            as payment_ids,
-        jsonb_agg(payment_evidence.payment_json order by payment_evidence.payment_date, payment_evidence.payment_id)
-            as payments_json
+        array_agg(
+            payment_evidence.payment_id
+            order by payment_evidence.payment_date, payment_evidence.payment_id
+        )
+        as payment_ids,
+        jsonb_agg(
+            payment_evidence.payment_json
+            order by payment_evidence.payment_date, payment_evidence.payment_id
+        )
+        as payments_json
     from payment_evidence
-    inner join deceased on deceased.resident_id = payment_evidence.recipient_id
-    where payment_evidence.subsidy_type = '低保金'
+    inner join deceased on payment_evidence.recipient_id = deceased.resident_id
+    where
+        payment_evidence.subsidy_type = '低保金'
         and payment_evidence.payment_date > deceased.death_date
     group by payment_evidence.recipient_id
 
@@ -208,7 +227,8 @@ deceased_still_listed as (
         'civil_affairs' as source_department,
         listings.listing_id as finding_key,
         cast(null as text) as payment_id,
-        coalesce(dibao_paid_after_death.payment_ids, cast(array[] as text[])) as payment_ids,
+        -- sqlfluff 3.4 reads the array type text[] as `text` and a subscript
+        coalesce(dibao_paid_after_death.payment_ids, cast(array[] as text[])) as payment_ids,  -- noqa: LT01
         listings.monthly_amount as amount,
         listings.recipient_id as resident_id,
         listings.recipient_name as person_name,
@@ -220,7 +240,7 @@ deceased_still_listed as (
         registry_evidence._batch_id as death_source_batch_id,
         listings.status as civil_affairs_status,
         registry_evidence.registry_json as public_security_evidence,
-        coalesce(dibao_paid_after_death.payments_json, '[]'::jsonb) as finance_evidence,
+        coalesce(dibao_paid_after_death.payments_json, cast('[]' as jsonb)) as finance_evidence,
         jsonb_build_object(
             'status', listings.status,
             'family_id', listings.family_id,
@@ -232,8 +252,8 @@ deceased_still_listed as (
             'source_row', listings._source_row
         ) as civil_affairs_evidence
     from listings
-    inner join registry_evidence on registry_evidence.resident_id = listings.recipient_id
-    left join dibao_paid_after_death on dibao_paid_after_death.recipient_id = listings.recipient_id
+    inner join registry_evidence on listings.recipient_id = registry_evidence.resident_id
+    left join dibao_paid_after_death on listings.recipient_id = dibao_paid_after_death.recipient_id
     where listings.status = '在保'
 
 ),
@@ -282,4 +302,6 @@ select
     {{ logical_date() }} as built_for_date
 
 from findings
-left join {{ ref('administrative_divisions') }} as divisions on divisions.division_code = findings.division_code
+left join
+    {{ ref('administrative_divisions') }} as divisions
+    on findings.division_code = divisions.division_code
