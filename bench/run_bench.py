@@ -1,7 +1,14 @@
-"""Benchmark the daily cycle's stages at a large scale, next to a raw COPY of the same rows.
+"""Benchmark the daily cycle's stages at a large scale, next to a raw COPY of the same rows, then the
+focused benchmarks of each issue's targets.
 
-    make bench                      # 1,000,000 persons (scale `large`)
+    make bench                                   # every suite: cycle (1,000,000 persons), ingest, dbt, validation
     make bench BENCH_ARGS="--scale medium"
+    make bench BENCH_ARGS="--suites dbt --dbt-persons 1000000"
+
+Suites: ``cycle`` (this file), ``ingest`` (bench/ingest_bench.py: every source kind at >= 1 M rows next to raw
+COPY, peak memory of a 5 M-row CSV), ``dbt`` (bench/dbt_bench.py: the population merge at 1 M and 10 M
+persons next to hand-written SQL, and the 1 %-changed daily run) and ``validation`` (bench/validation_bench.py:
+the staging suite pushed down to SQL over 10 M rows).
 
 Each stage runs in its own Python process (the same functions the Airflow tasks call), so its peak
 memory is that of one task. The baseline is a plain ``COPY ... FROM STDIN`` of the same raw rows into the
@@ -24,6 +31,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console()
+SUITES = ("cycle", "ingest", "dbt", "validation")
 
 STAGE_CODE = r"""
 import json, resource, sys, time
@@ -98,8 +106,31 @@ def main() -> None:
     parser.add_argument("--scale", default="large", help="province scale (large = 1,000,000 persons)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--date", default="2026-01-15", help="logical date used for the benchmark batches")
+    parser.add_argument(
+        "--suites", nargs="+", default=list(SUITES), choices=list(SUITES), help="which benchmarks to run"
+    )
+    parser.add_argument("--dbt-persons", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--validation-rows", type=int, default=10_000_000)
+    parser.add_argument("--ingest-rows", type=int, default=1_000_000)
     opts = parser.parse_args()
+    if "cycle" in opts.suites:
+        run_cycle(opts)
+    focused = {
+        "ingest": ["ingest_bench.py", "--rows", str(opts.ingest_rows)],
+        "dbt": ["dbt_bench.py", "--persons", *map(str, opts.dbt_persons)],
+        "validation": ["validation_bench.py", "--rows", str(opts.validation_rows)],
+    }
+    failed = []
+    for suite in (s for s in SUITES if s in opts.suites and s != "cycle"):
+        script, *args = focused[suite]
+        console.rule(f"{suite}: bench/{script} {' '.join(args)}")
+        if subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT).returncode:
+            failed.append(suite)
+    if failed:
+        raise SystemExit(f"benchmark suites failed: {', '.join(failed)}")
 
+
+def run_cycle(opts: argparse.Namespace) -> None:
     from govlake.orchestration.tasks import staging_target
     from govlake.registry import iter_datasets
 

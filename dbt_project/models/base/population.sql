@@ -11,19 +11,20 @@
 with
 
 {% for department, model in sources.items() %}
-{{ department }} as (
+    {{ department }} as not materialized (
 
-    select * from {{ ref(model) }}
+        select * from {{ ref(model) }}
 
-),
+    ),
 
 {% endfor %}
 known as (
 
     -- members only (var population_members): the other sources add attributes, never persons
     {% for department, condition in population_members().items() %}
-    select resident_id from {{ department }} where {{ condition }}
-    {% if not loop.last %}union{% endif %}
+        select resident_id from {{ department }}
+        where {{ condition }}
+        {% if not loop.last %}union{% endif %}
     {% endfor %}
 
 ),
@@ -51,30 +52,31 @@ merged as (
 
         ---------- attributes, each by its order of authority
         {% for attribute in population_attributes() %}
-        {{ population_attribute_value(attribute) }} as {{ attribute }},
+            {{ population_attribute_value(attribute) }} as {{ attribute }},
         {% endfor %}
 
         ---------- which departments know the person
         public_security.resident_id is not null as in_household_registry,
         array_remove(array[
             {% for department in sources %}
-            case when {{ department }}.resident_id is not null then '{{ department }}' end
-            {%- if not loop.last %},{% endif %}
+                case when {{ department }}.resident_id is not null then '{{ department }}' end
+                {%- if not loop.last %},{% endif %}
             {% endfor %}
         ], null) as source_departments,
 
         ---------- insurance: 人社厅 is the only source
-        coalesce(human_resources.insurance_types, cast(array[] as text[])) as insurance_types,
+        -- sqlfluff 3.4 reads the array type text[] as `text` and a subscript
+        coalesce(human_resources.insurance_types, cast(array[] as text[])) as insurance_types,  -- noqa: LT01
 
         greatest(
             {% for department in sources %}
-            {{ department }}.updated_at{% if not loop.last %},{% endif %}
+                {{ department }}.updated_at{% if not loop.last %},{% endif %}
             {% endfor %}
         ) as updated_at
 
     from known
     {% for department in sources %}
-    left join {{ department }} on {{ department }}.resident_id = known.resident_id
+        left join {{ department }} on {{ department }}.resident_id = known.resident_id
     {% endfor %}
 
 ),
@@ -97,13 +99,14 @@ final as (
         merged.in_household_registry,
         merged.insurance_types,
         merged.source_departments,
-        coalesce(conflicts.conflict_fields, cast(array[] as text[])) as conflict_fields,
+        -- sqlfluff 3.4 reads the array type text[] as `text` and a subscript
+        coalesce(conflicts.conflict_fields, cast(array[] as text[])) as conflict_fields,  -- noqa: LT01
         merged.updated_at,
         {{ logical_date() }} as built_for_date
 
     from merged
-    left join conflicts on conflicts.resident_id = merged.resident_id
-    left join divisions on divisions.division_code = merged.division_code
+    left join conflicts on merged.resident_id = conflicts.resident_id
+    left join divisions on merged.division_code = divisions.division_code
 
 )
 

@@ -6,84 +6,104 @@
 -- among the departments its `compare` entry allows (var population_attributes).
 -- An item is in conflict when at least two departments have a value and the values differ; a value
 -- missing on one side is a gap, not a conflict.
+--
+-- One pass: each member is joined to every department once, and only the persons with a differing pair
+-- of values go on to be unpivoted into claims and grouped (a few percent of the population), instead of
+-- unpivoting and sorting every claim of every person.
 {%- set sources = population_sources() %}
-{%- set compared = {} %}
+{%- set claimed = [] %}{# (attribute, department, priority) for every compared value #}
+{%- set differs = [] %}{# one "values differ" test per pair of departments comparing an attribute #}
 {%- for attribute in population_attributes() %}
     {%- set departments = population_compared_departments(attribute) %}
-    {%- if departments | length > 1 %}{% do compared.update({attribute: departments}) %}{% endif %}
+    {%- if departments | length > 1 %}
+        {%- for department, priority in departments %}
+            {%- do claimed.append((attribute, department, priority)) %}
+            {%- for other, _ in departments[loop.index:] %}
+                {%- do differs.append(
+                    'cast(' ~ department ~ '.' ~ attribute ~ ' as text) <> cast('
+                    ~ other ~ '.' ~ attribute ~ ' as text)') %}
+            {%- endfor %}
+        {%- endfor %}
+    {%- endif %}
 {%- endfor %}
 with
 
 {% for department, model in sources.items() %}
-{{ department }} as (
+    {{ department }} as not materialized (
 
-    select * from {{ ref(model) }}
+        select * from {{ ref(model) }}
 
-),
+    ),
 
 {% endfor %}
-claims as (
-
-    {% for attribute, departments in compared.items() %}
-    {% for department, priority in departments %}
-    select
-        resident_id,
-        '{{ attribute }}' as field_name,
-        '{{ department }}' as department,
-        {{ priority }} as priority,
-        cast({{ attribute }} as text) as claimed_value,
-        _batch_id,
-        cast(_source_row as bigint) as _source_row
-    from {{ department }}
-    where {{ attribute }} is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
 members as (
 
     -- the persons of the library (var population_members): no conflict rows for persons outside it
     {% for department, condition in population_members().items() %}
-    select resident_id from {{ department }} where {{ condition }}
-    {% if not loop.last %}union{% endif %}
+        select resident_id from {{ department }}
+        where {{ condition }}
+        {% if not loop.last %}union{% endif %}
     {% endfor %}
 
 ),
 
-disputed as (
+claims as (
 
-    select claims.resident_id, claims.field_name
-    from claims
-    inner join members on members.resident_id = claims.resident_id
-    group by claims.resident_id, claims.field_name
-    having count(distinct claims.claimed_value) > 1
+    select
+        members.resident_id,
+        claim.field_name,
+        claim.department,
+        claim.priority,
+        claim.claimed_value,
+        claim._batch_id,
+        claim._source_row
+    from members
+    {% for department in sources %}
+        left join {{ department }} on {{ department }}.resident_id = members.resident_id
+    {% endfor %}
+    cross join
+        lateral (
+            values
+            {%- for attribute, department, priority in claimed %}
+                (
+                    '{{ attribute }}',
+                    '{{ department }}',
+                    {{ priority }},
+                    cast({{ department }}.{{ attribute }} as text),
+                    {{ department }}._batch_id,
+                    cast({{ department }}._source_row as bigint)
+                ){% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as claim (field_name, department, priority, claimed_value, _batch_id, _source_row)
+    where
+        claim.claimed_value is not null
+        -- only persons with at least one item on which two departments' values differ
+        and coalesce(
+            {{ differs | join('\n            or ') }},
+            false
+        )
 
 ),
 
 conflicts as (
 
     select
-        claims.resident_id || ':' || claims.field_name as conflict_id,
-        claims.resident_id,
-        claims.field_name,
-        (array_agg(claims.claimed_value order by claims.priority))[1] as adopted_value,
-        (array_agg(claims.department order by claims.priority))[1] as adopted_from,
-        array_agg(claims.department order by claims.priority) as departments,
-        jsonb_object_agg(claims.department, claims.claimed_value) as department_values,
+        resident_id || ':' || field_name as conflict_id,
+        resident_id,
+        field_name,
+        (array_agg(claimed_value order by priority))[1] as adopted_value,
+        (array_agg(department order by priority))[1] as adopted_from,
+        array_agg(department order by priority) as departments,
+        jsonb_object_agg(department, claimed_value) as department_values,
         jsonb_object_agg(
-            claims.department,
-            jsonb_build_object('batch_id', claims._batch_id, 'source_row', claims._source_row)
+            department,
+            jsonb_build_object('batch_id', _batch_id, 'source_row', _source_row)
         ) as evidence,
         {{ logical_date() }} as built_for_date
 
     from claims
-    inner join disputed
-        on disputed.resident_id = claims.resident_id
-        and disputed.field_name = claims.field_name
-    group by claims.resident_id, claims.field_name
+    group by resident_id, field_name
+    having count(distinct claimed_value) > 1
 
 )
 

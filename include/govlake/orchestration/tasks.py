@@ -22,6 +22,7 @@ PUBLISHED_TABLES = (
     "population_conflicts",
     "population_attribute_sources",
     "administrative_divisions",
+    "division_discrepancies",
     "counties",
     "macro_economy",
     "insurance_coverage",
