@@ -70,9 +70,10 @@ def add_department_days(
             for row in range(1, bad + 1):
                 conn.execute(
                     "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage,"
-                    " source_file, source_row, rule, dimension, message, record) values"
-                    " (%s, %s, 'things', %s, 'validate', 'things.csv', %s, %s, %s, 'bad', %s)",
-                    (batch, department, day, row, rule, dimension, Jsonb({"thing_id": f"T{row}"})),
+                    " source_file, source_row, rule, dimension, message, record, detected_at) values"
+                    " (%s, %s, 'things', %s, 'validate', 'things.csv', %s, %s, %s, 'bad', %s,"
+                    " %s::timestamp at time zone 'UTC')",
+                    (batch, department, day, row, rule, dimension, Jsonb({"thing_id": f"T{row}"}), day),
                 )
         late = i < late_days
         expected = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
@@ -95,7 +96,8 @@ def add_department_days(
 def resolve_some(
     conn: psycopg.Connection, department: str, quarantined_on: date, days_later: int, rows: int
 ) -> None:
-    """Mark ``rows`` of a day's quarantine records corrected ``days_later`` delivery days afterwards."""
+    """Mark ``rows`` of a day's quarantine records (detected at the start of their day) corrected
+    ``days_later`` days afterwards."""
     fixed_on = quarantined_on + timedelta(days=days_later)
     conn.execute(
         "update platform.quarantine set resolved_at = %s::timestamp at time zone 'UTC', resolved_by_batch = %s"

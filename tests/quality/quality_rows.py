@@ -39,6 +39,22 @@ def insert_rows(conn: psycopg.Connection, target: str, rows: list[dict]) -> None
             copy.write_row([row[c] for c in columns])
 
 
+def record_loaded_batch(
+    conn: psycopg.Connection, department: str, dataset: str, day: date, rows: int
+) -> datetime:
+    """What ingest's load stage leaves in ``platform.batches``: the date's batch loaded now (a re-delivery
+    moves ``finished_at``). Returns ``finished_at``."""
+    return conn.execute(
+        "insert into platform.batches (batch_id, department, dataset, logical_date, source_kind, source,"
+        " rows_extracted, rows_loaded, status, finished_at)"
+        " values (%s, %s, %s, %s, 'database', 'test', %s, %s, 'loaded', clock_timestamp())"
+        " on conflict (batch_id) do update set rows_extracted = excluded.rows_extracted,"
+        " rows_loaded = excluded.rows_loaded, finished_at = clock_timestamp()"
+        " returning finished_at",
+        (f"{department}__{dataset}__{day.isoformat()}", department, dataset, day, rows, rows),
+    ).fetchone()[0]
+
+
 def lineage(department: str, dataset: str, day: date, row: int) -> dict:
     return {
         "_batch_id": f"{department}__{dataset}__{day.isoformat()}",

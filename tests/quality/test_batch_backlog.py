@@ -19,7 +19,7 @@ from govlake.publish.reconcile import reconcile
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.validate import dates_to_validate, held_batches
 
-from .quality_rows import insert_rows, person, wrong_check
+from .quality_rows import insert_rows, person, record_loaded_batch, wrong_check
 
 pytestmark = pytest.mark.integration
 
@@ -40,14 +40,7 @@ def _deliver(conn: psycopg.Connection, day: date, bad_rows: int) -> None:
         row["resident_id"] = wrong_check(row["resident_id"])
     conn.execute(f"delete from {get_suite(HOUSEHOLD).target} where _logical_date = %s", (day,))
     insert_rows(conn, get_suite(HOUSEHOLD).target, rows)
-    conn.execute(
-        "insert into platform.batches (batch_id, department, dataset, logical_date, source_kind, source,"
-        " rows_extracted, rows_loaded, status, finished_at)"
-        " values (%s, 'public_security', 'household_registration', %s, 'database', 'test', %s, %s, 'loaded',"
-        " clock_timestamp())"
-        " on conflict (batch_id) do update set finished_at = clock_timestamp()",
-        (_batch_id(day), day, ROWS, ROWS),
-    )
+    record_loaded_batch(conn, "public_security", "household_registration", day, ROWS)
 
 
 def _build(cycle: date, settings) -> list[date]:

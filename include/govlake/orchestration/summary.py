@@ -45,7 +45,8 @@ def collect(day: str, settings: Settings | None = None) -> CycleReport:
               from platform.batches b
               left join platform.reconciliation r using (batch_id)
               left join (select batch_id, count(distinct source_row) as validate_rows
-                           from platform.quarantine where stage = 'validate' group by batch_id) q using (batch_id)
+                           from platform.quarantine where stage = 'validate' and superseded_at is null
+                          group by batch_id) q using (batch_id)
              where b.logical_date = %s
              order by b.department, b.dataset""",
             (day,),

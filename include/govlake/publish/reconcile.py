@@ -40,14 +40,16 @@ class BatchReconciliation:
 
 
 # A quarantine record without a source row (a whole-file failure) cannot be de-duplicated against
-# others, so each such record counts as one row.
+# others, so each such record counts as one row. Superseded records belong to an earlier delivery of the
+# date, whose rows are no longer in the batch: rows_extracted counts the delivery loaded now.
 # The cycle's batches are its own date's and the earlier ones its build validated (caught up). A batch
 # whose verdict failed is held whatever the cycle did; one without a verdict follows the cycle.
 _COUNTS_SQL = """
 select b.batch_id, b.logical_date, b.department, b.dataset, b.rows_extracted,
        (select count(distinct q.source_row) + count(*) filter (where q.source_row is null)
           from platform.quarantine q
-         where q.batch_id = b.batch_id and q.stage in ('ingest', 'validate')) as rows_quarantined,
+         where q.batch_id = b.batch_id and q.stage in ('ingest', 'validate')
+           and q.superseded_at is null) as rows_quarantined,
        coalesce(v.success, true) as accepted
 from platform.batches b
 left join platform.batch_validations v on v.batch_id = b.batch_id

@@ -14,7 +14,8 @@ manifest gives row counts and SHA-256 so the department can check it received ev
 
 Rows are streamed from a server-side cursor into openpyxl's write-only workbook and the CSV file at the
 same time, so memory stays bounded whatever the size of the list. Re-running a date overwrites the
-objects; a department whose rows have all gone (re-run after a fix) has its stale list removed.
+objects; a department whose rows have all gone (re-run after a fix) has its stale list removed. A list
+holds open records only: after a corrected re-delivery of the date it names just the rows still wrong.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ log = logging.getLogger(__name__)
 
 BUCKET = "exchange"
 STAGES = ("ingest", "validate")
+# Only what the clerk still has to fix: not the records of an earlier delivery of the date that a corrected
+# re-delivery replaced (superseded), nor rows already corrected (resolved).
+OPEN = "superseded_at is null and resolved_at is null"
 EXCEL_MAX_ROWS = 1_048_575  # a sheet's rows after the header; longer lists continue on "<name> (2)"
 CURSOR_ROWS = 2000
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -156,7 +160,7 @@ def _rows(conn: psycopg.Connection, department: str, day: date) -> Iterator[List
         cur.execute(
             "select dataset, batch_id, stage, source_file, source_row, column_name, rule, dimension, severity,"
             " message, record from platform.quarantine"
-            " where department = %s and logical_date = %s and stage = any(%s)"
+            f" where department = %s and logical_date = %s and stage = any(%s) and {OPEN}"
             " order by dataset, stage, source_row nulls last, quarantine_id",
             (department, day, list(STAGES)),
         )
@@ -347,7 +351,7 @@ def _departments(conn: psycopg.Connection, day: date) -> tuple[list[str], list[s
         r[0]
         for r in conn.execute(
             "select distinct department from platform.quarantine where logical_date = %s and stage = any(%s)"
-            " order by 1",
+            f" and {OPEN} order by 1",
             (day, list(STAGES)),
         )
     ]

@@ -5,6 +5,13 @@ from the staging view to ``platform.quarantine`` without leaving Postgres. The d
 streamed from a server-side cursor to ``s3://quarantine/<department>/<dataset>/<date>/validate.jsonl``
 for the department's data steward. Re-running a date replaces both (delete + insert in one transaction,
 then overwrite the object), so there are never duplicates.
+
+A *corrected re-delivery* of the date (ingest replaced the batch's content: ``_ingested_at`` moved) is not a
+re-run: the earlier delivery's records are kept as history, marked ``superseded_at`` = when the
+re-delivery was loaded. Each superseded record whose row (same primary key) the re-delivery brings clean is
+resolved at that moment — time-to-correct = re-delivery time − first detection. A row still failing gets a
+new record that keeps the key's ``first_detected_at``, so a defect fixed on the third try measures from the
+first report. A key the re-delivery no longer carries is superseded, neither open nor resolved.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 import psycopg
 from psycopg import sql
@@ -21,6 +28,7 @@ from psycopg import sql
 from govlake.lake import s3_client
 from govlake.quality.suites import Rule, Suite, get_suite
 from govlake.quality.validate import ValidationOutcome, date_literal
+from govlake.registry import Dataset, get_dataset
 from govlake.settings import Settings, get_settings
 from govlake.warehouse import connect, ensure_platform_schema
 
@@ -48,6 +56,8 @@ class QuarantineSummary:
     rows_by_rule: dict[str, int] = field(default_factory=dict)
     distinct_rows: int = 0  # distinct (batch_id, source_row): what reconciliation subtracts
     s3_uri: str | None = None
+    superseded: int = 0  # records of an earlier delivery of the date that this re-delivery replaced
+    resolved: int = 0  # of those, the ones whose row the re-delivery brought clean
 
     @property
     def rows_quarantined(self) -> int:
@@ -69,15 +79,19 @@ def _rules_to_quarantine(suite: Suite, outcome: ValidationOutcome) -> list[Rule]
     return rules
 
 
-def _insert_sql(suite: Suite, rule: Rule, logical_date: date) -> sql.Composed:
+def _insert_sql(suite: Suite, rule: Rule, logical_date: date, version: datetime | None) -> sql.Composed:
     failing = sql.SQL(suite.failing_rows_sql(rule, date_literal(logical_date)))  # type: ignore[arg-type]
     return sql.SQL(
         "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file,"
-        " source_row, rule, dimension, severity, column_name, message, record)"
+        " source_row, rule, dimension, severity, column_name, message, record, batch_ingested_at,"
+        " first_detected_at)"
         " select q._batch_id, {department}, {dataset}, {logical_date}, {stage}, q._source_file, q._source_row,"
-        " {rule}, {dimension}, {severity}, {column}, q._message || ' — rule ' || {rule}, to_jsonb(q) - '_message'"
+        " {rule}, {dimension}, {severity}, {column}, q._message || ' — rule ' || {rule},"
+        " to_jsonb(q) - '_message',"
+        " {version}::timestamptz, now()"
         " from ({failing}) q"
     ).format(
+        version=sql.Literal(version),
         department=sql.Literal(suite.department),
         dataset=sql.Literal(suite.dataset),
         logical_date=sql.Literal(logical_date),
@@ -91,32 +105,188 @@ def _insert_sql(suite: Suite, rule: Rule, logical_date: date) -> sql.Composed:
 
 
 _SCOPE = "department = %s and dataset = %s and logical_date = %s and stage = %s"
+_CURRENT = f"{_SCOPE} and superseded_at is null"  # the date's records of the delivery now loaded
 
 
-def _replace_rows(
-    conn: psycopg.Connection, suite: Suite, rules: list[Rule], logical_date: date
-) -> dict[str, int]:
-    scope = (suite.department, suite.dataset, logical_date, STAGE)
+def _scope(suite: Suite, logical_date: date, alias: str = "q") -> sql.Composed:
+    """The date's current validate-stage records, as SQL with literals (no parameters: see quality.sql)."""
+    return sql.SQL(
+        "{a}.department = {d} and {a}.dataset = {s} and {a}.logical_date = {day} and {a}.stage = {stage}"
+        " and {a}.superseded_at is null"
+    ).format(
+        a=sql.Identifier(alias),
+        d=sql.Literal(suite.department),
+        s=sql.Literal(suite.dataset),
+        day=sql.Literal(logical_date),
+        stage=sql.Literal(STAGE),
+    )
+
+
+def record_key(dataset: Dataset, alias: str) -> sql.Composed:
+    """A validate-stage record's primary key as text (null when a key column is missing from the row)."""
+    parts = [
+        sql.SQL("{}.record->>{}").format(sql.Identifier(alias), sql.Literal(k)) for k in dataset.primary_key
+    ]
+    return _key_text(parts)
+
+
+def row_key(dataset: Dataset, alias: str) -> sql.Composed:
+    """A staged row's primary key as text, rendered the way ``to_jsonb`` put it into ``record``."""
+    parts = [
+        sql.SQL("to_jsonb({}.{}) #>> array[]::text[]").format(sql.Identifier(alias), sql.Identifier(k))
+        for k in dataset.primary_key
+    ]
+    return _key_text(parts)
+
+
+def _key_text(parts: list[sql.Composed]) -> sql.Composed:
+    present = sql.SQL(" and ").join(sql.SQL("{} is not null").format(p) for p in parts)
+    return sql.SQL("case when {} then concat_ws('|', {}) end").format(present, sql.SQL(", ").join(parts))
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    """The content of the date's batch now in staging: its ingest stamp, and when it was loaded."""
+
+    version: datetime | None  # max(_ingested_at) of the batch: changes with every re-delivery, not re-runs
+    loaded_at: datetime  # platform.batches.finished_at of the load (else the stamp, else now)
+
+
+def _delivery(conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_date: date) -> _Delivery:
+    batch = sql.SQL(suite.batch_sql(date_literal(logical_date)))  # type: ignore[arg-type]
+    row = conn.execute(
+        sql.SQL(
+            "select v.version, coalesce((select finished_at from platform.batches where batch_id = {batch_id}"
+            " and status = 'loaded'), v.version, now())"
+            " from (select max(b._ingested_at) as version from ({batch}) b) v"
+        ).format(batch_id=sql.Literal(dataset.batch_id(logical_date.isoformat())), batch=batch)
+    ).fetchone()
+    return _Delivery(row[0], row[1])
+
+
+def _set_aside_previous(
+    conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_date: date, delivery: _Delivery
+) -> tuple[int, int]:
+    """Keep the date's current records in ``quarantine_previous``; delete those of this very delivery (a
+    re-run rewrites them) and mark those of an earlier delivery superseded. Returns (re-run, superseded)."""
+    conn.execute(
+        sql.SQL(
+            "create temp table quarantine_previous on commit drop as"
+            " select q.quarantine_id, q.source_file, q.source_row, q.rule, q.detected_at,"
+            " coalesce(q.first_detected_at, q.detected_at) as first_detected_at, {key} as row_key,"
+            " coalesce(q.batch_ingested_at, (q.record->>'_ingested_at')::timestamptz)"
+            "   is not distinct from {version}::timestamptz as same_delivery"
+            " from platform.quarantine q where {scope}"
+        ).format(
+            key=record_key(dataset, "q"),
+            version=sql.Literal(delivery.version),
+            scope=_scope(suite, logical_date),
+        )
+    )
+    conn.execute("analyze quarantine_previous")  # temp tables have no statistics: the joins below need them
+    rerun = conn.execute(
+        "delete from platform.quarantine q using quarantine_previous p"
+        " where q.quarantine_id = p.quarantine_id and p.same_delivery"
+    ).rowcount
+    superseded = conn.execute(
+        "update platform.quarantine q set superseded_at = %s from quarantine_previous p"
+        " where q.quarantine_id = p.quarantine_id and not p.same_delivery",
+        (delivery.loaded_at,),
+    ).rowcount
+    return rerun, superseded
+
+
+def _carry_detection(
+    conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_date: date, rerun: int, superseded: int
+) -> None:
+    """New records keep when their defect was first reported: a re-run keeps each record's own detection
+    (same row, same rule); a row still failing after a re-delivery keeps its key's first detection."""
+    if rerun:
+        conn.execute(
+            sql.SQL(
+                "update platform.quarantine q"
+                " set detected_at = p.detected_at, first_detected_at = p.first_detected_at"
+                " from quarantine_previous p where {scope} and p.same_delivery and q.rule = p.rule"
+                " and q.source_row is not distinct from p.source_row"
+                " and q.source_file is not distinct from p.source_file"
+            ).format(scope=_scope(suite, logical_date))
+        )
+    if superseded:
+        conn.execute(
+            sql.SQL(
+                "update platform.quarantine q"
+                " set first_detected_at = least(q.first_detected_at, k.first_detected_at)"
+                " from (select row_key, min(first_detected_at) as first_detected_at from quarantine_previous"
+                "   where not same_delivery and row_key is not null group by row_key) k"
+                " where {scope} and {key} = k.row_key"
+            ).format(scope=_scope(suite, logical_date), key=record_key(dataset, "q"))
+        )
+
+
+def _resolve_superseded(
+    conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_date: date, delivery: _Delivery
+) -> int:
+    """Superseded records whose key is in the re-delivery with no current record: the row came back clean."""
+    batch = sql.SQL(suite.batch_sql(date_literal(logical_date)))  # type: ignore[arg-type]
+    return conn.execute(
+        sql.SQL(
+            "update platform.quarantine o"
+            " set resolved_at = {loaded_at}::timestamptz, resolved_by_batch = o.batch_id,"
+            " resolution_key = p.row_key"
+            " from quarantine_previous p"
+            " where o.quarantine_id = p.quarantine_id and not p.same_delivery and o.resolved_at is null"
+            " and p.row_key in (select {row_key} from ({batch}) s)"
+            " and p.row_key not in (select {record_key} from platform.quarantine q where {scope}"
+            "   and {record_key} is not null)"
+        ).format(
+            loaded_at=sql.Literal(delivery.loaded_at),
+            row_key=row_key(dataset, "s"),
+            batch=batch,
+            record_key=record_key(dataset, "q"),
+            scope=_scope(suite, logical_date),
+        )
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class _Replaced:
+    counts: dict[str, int]
+    superseded: int
+    resolved: int
+
+
+def _replace_rows(conn: psycopg.Connection, suite: Suite, rules: list[Rule], logical_date: date) -> _Replaced:
+    dataset = get_dataset(f"{suite.department}__{suite.dataset}")
     counts: dict[str, int] = {}
     with conn.transaction():
-        # Two runs of the same date (a manual re-run racing the scheduler) must not interleave.
+        # Two runs of the same date (a manual re-run racing the scheduler) must not interleave, nor may a
+        # re-delivery's load (ingest holds the batch's lock while it replaces the date's raw rows).
         conn.execute(
             "select pg_advisory_xact_lock(hashtext(%s))", (f"quarantine:{suite.name}:{logical_date}",)
         )
-        conn.execute(f"delete from platform.quarantine where {_SCOPE}", scope)
+        conn.execute(
+            "select pg_advisory_xact_lock(hashtext(%s))", (dataset.batch_id(logical_date.isoformat()),)
+        )
+        delivery = _delivery(conn, suite, dataset, logical_date)
+        rerun, superseded = _set_aside_previous(conn, suite, dataset, logical_date, delivery)
         for rule in rules:
             try:
-                counts[rule.rule] = conn.execute(_insert_sql(suite, rule, logical_date)).rowcount
+                counts[rule.rule] = conn.execute(
+                    _insert_sql(suite, rule, logical_date, delivery.version)
+                ).rowcount
             except psycopg.Error as exc:
                 raise QuarantineError(
                     f"{suite.name} rule {rule.rule}: cannot quarantine its rows: {exc}"
                 ) from exc
-    return counts
+        _carry_detection(conn, suite, dataset, logical_date, rerun, superseded)
+        resolved = _resolve_superseded(conn, suite, dataset, logical_date, delivery) if superseded else 0
+    return _Replaced(counts, superseded, resolved)
 
 
 def _distinct_rows(conn: psycopg.Connection, suite: Suite, logical_date: date) -> int:
     row = conn.execute(
-        f"select count(*) from (select distinct batch_id, source_row from platform.quarantine where {_SCOPE}) d",
+        "select count(*) from (select distinct batch_id, source_row from platform.quarantine"
+        f" where {_CURRENT}) d",
         (suite.department, suite.dataset, logical_date, STAGE),
     ).fetchone()
     return int(row[0]) if row else 0
@@ -151,7 +321,7 @@ def _jsonl_lines(conn: psycopg.Connection, suite: Suite, logical_date: date) -> 
         cur.execute(
             "select row_to_json(q)::text from (select batch_id, department, dataset, logical_date, stage,"
             " source_file, source_row, rule, dimension, severity, column_name, message, record"
-            f" from platform.quarantine where {_SCOPE} order by quarantine_id) q",
+            f" from platform.quarantine where {_CURRENT} order by quarantine_id) q",
             (suite.department, suite.dataset, logical_date, STAGE),
         )
         for (line,) in cur:
@@ -199,17 +369,30 @@ def quarantine_failures(
     rules = _rules_to_quarantine(suite, outcome)
     with connect(settings, autocommit=True) as conn:
         ensure_platform_schema(conn)
-        counts = _replace_rows(conn, suite, rules, logical_date)
+        replaced = _replace_rows(conn, suite, rules, logical_date)
+        counts = replaced.counts
         distinct = _distinct_rows(conn, suite, logical_date)
         uri = _write_object(conn, settings, suite, logical_date, sum(counts.values()))
     log.info(
-        "%s %s: quarantined %d rows (%d distinct) -> %s",
+        "%s %s: quarantined %d rows (%d distinct) -> %s; %d records of an earlier delivery superseded,"
+        " %d of them corrected",
         suite.name,
         logical_date,
         sum(counts.values()),
         distinct,
         uri,
+        replaced.superseded,
+        replaced.resolved,
     )
     return QuarantineSummary(
-        suite.name, suite.target, suite.department, suite.dataset, logical_date, counts, distinct, uri
+        suite.name,
+        suite.target,
+        suite.department,
+        suite.dataset,
+        logical_date,
+        counts,
+        distinct,
+        uri,
+        replaced.superseded,
+        replaced.resolved,
     )

@@ -1,13 +1,16 @@
 """Resolution: a quarantined row is resolved when its department delivers the corrected row later.
 
 The corrected row has the same dataset and primary key, arrives in a later batch, and passes every
-blocking rule (it is in the staging view for its date and not in ``platform.quarantine``). The earlier
-quarantine records of that key are then marked ``resolved_at`` / ``resolved_by_batch``, which is what
-time-to-correct in the scorecards measures.
+blocking rule (it is in the staging view for its date and not among that batch's current records in
+``platform.quarantine``). The earlier quarantine records of that key are then marked ``resolved_at`` /
+``resolved_by_batch``, which is what time-to-correct in the scorecards measures.
 
-``resolved_at`` is the *logical date* of the batch that brought the correction, not the wall clock:
-re-running a date gives the same result, and time-to-correct counts delivery days as a steward does.
-Re-running a date first un-resolves what that date's batch had resolved, then resolves again.
+``resolved_at`` is when the correcting batch was loaded (``platform.batches.finished_at``; the batch's
+logical date at midnight UTC when it has no batch record), so time-to-correct = correction loaded − first
+detection, the same definition as for a corrected re-delivery of the *same* date, which
+:mod:`govlake.quality.quarantine` resolves when it supersedes the earlier delivery's records. Re-running a
+date first un-resolves what that date's batch had resolved, then resolves again: the same result.
+Superseded records (history of an earlier delivery) are never resolved here.
 """
 
 from __future__ import annotations
@@ -62,14 +65,15 @@ def resolve_sql(dataset: Dataset) -> sql.Composed:
         " from {schema}.{view} s"
         " where s._logical_date = %(day)s"
         " and not exists (select 1 from platform.quarantine x"
-        "   where x.batch_id = s._batch_id and x.source_row = s._source_row)"
+        "   where x.batch_id = s._batch_id and x.source_row = s._source_row and x.superseded_at is null)"
         " order by {keys}, s._source_row)"
         " update platform.quarantine q"
-        " set resolved_at = %(day)s::timestamp at time zone 'UTC', resolved_by_batch = c._batch_id,"
-        " resolution_key = {key_text}"
+        " set resolved_at = coalesce((select b.finished_at from platform.batches b"
+        "   where b.batch_id = c._batch_id and b.status = 'loaded'), %(day)s::timestamp at time zone 'UTC'),"
+        " resolved_by_batch = c._batch_id, resolution_key = {key_text}"
         " from corrected c"
         " where q.department = %(department)s and q.dataset = %(dataset)s and q.logical_date < %(day)s"
-        " and q.resolved_at is null and {match}"
+        " and q.resolved_at is null and q.superseded_at is null and {match}"
     ).format(
         keys=keys,
         schema=sql.Identifier(schema),
@@ -89,7 +93,12 @@ def resolve_corrected(dataset_key: str, logical_date: date | str, settings: Sett
     settings = settings or get_settings()
     day = logical_date if isinstance(logical_date, date) else date.fromisoformat(str(logical_date)[:10])
     dataset = get_dataset(dataset_key)
-    params = {"day": day, "department": dataset.department, "dataset": dataset.code}
+    params = {
+        "day": day,
+        "department": dataset.department,
+        "dataset": dataset.code,
+        "batch": dataset.batch_id(day.isoformat()),
+    }
     with connect(settings, autocommit=True) as conn:
         ensure_platform_schema(conn)
         with conn.transaction():
@@ -100,7 +109,8 @@ def resolve_corrected(dataset_key: str, logical_date: date | str, settings: Sett
             conn.execute(
                 "update platform.quarantine set resolved_at = null, resolved_by_batch = null,"
                 " resolution_key = null where department = %(department)s and dataset = %(dataset)s"
-                " and resolved_at = %(day)s::timestamp at time zone 'UTC'",
+                " and logical_date < %(day)s and superseded_at is null and (resolved_by_batch = %(batch)s"
+                " or resolved_at = %(day)s::timestamp at time zone 'UTC')",
                 params,
             )
             resolved = conn.execute(resolve_sql(dataset), params).rowcount

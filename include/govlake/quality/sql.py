@@ -82,6 +82,7 @@ def ric_birth_date_text(column: str) -> str:
 def latest_clean_rows(relation: str, dataset: str, key: str, batch_key: str, columns: str) -> str:
     """A SELECT of the other department's latest staged row per ``key`` up to the batch's date that was not
     quarantined and is not in a held batch — what a cross-department consistency rule compares ``b`` with.
+    Superseded records describe an earlier delivery of a date, not the rows staged now: they do not count.
 
     Use it as a CTE next to ``b``: ``with b as (...), other as ({{ latest_clean_rows(...) }}) select ...``.
     ``batch_key`` is the batch column holding the other side's key (e.g. ``employer_credit_code``).
@@ -92,7 +93,7 @@ def latest_clean_rows(relation: str, dataset: str, key: str, batch_key: str, col
         f"select distinct on ({key}) {key}, {columns} from {relation}"
         f" where {key} in (select {batch_key} from b) and _logical_date <= (select max(_logical_date) from b)"
         f" and (_batch_id, _source_row) not in (select batch_id, source_row from platform.quarantine"
-        f" where dataset = '{dataset}' and source_row is not null)"
+        f" where dataset = '{dataset}' and source_row is not null and superseded_at is null)"
         f" and _batch_id not in (select batch_id from platform.batch_validations where not success)"
         f" order by {key}, _logical_date desc, _source_row desc"
     )

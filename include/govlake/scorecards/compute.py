@@ -82,10 +82,16 @@ from platform.deliveries
 where logical_date between %(start)s and %(end)s and status in ('late', 'missing')
 order by department, logical_date, dataset
 """
+# Open: current records not yet corrected. Resolved: corrected in a later batch or a re-delivery of the
+# date. A record superseded by a re-delivery without being corrected is history (its row, if still wrong,
+# has a current record), so it counts as neither. Time-to-correct runs from the first report of the
+# defect (first_detected_at survives re-deliveries) to the load of the correcting delivery, in days.
 _QUARANTINE = """
-select coalesce(department, %(province)s), count(*) filter (where resolved_at is null),
+select coalesce(department, %(province)s),
+       count(*) filter (where resolved_at is null and superseded_at is null),
        count(*) filter (where resolved_at is not null),
-       percentile_cont(0.5) within group (order by ((resolved_at at time zone 'UTC')::date - logical_date))
+       percentile_cont(0.5) within group (order by greatest(extract(epoch from
+           resolved_at - coalesce(first_detected_at, detected_at)) / 86400.0, 0))
            filter (where resolved_at is not null)
 from platform.quarantine where logical_date between %(start)s and %(end)s
 group by grouping sets ((department), ())
@@ -225,7 +231,7 @@ class _Counts:
                     }
                 )
         self.quarantine = {
-            d: (int(o), int(r), float(m) if m is not None else None)
+            d: (int(o), int(r), round(float(m), 2) if m is not None else None)
             for d, o, r, m in conn.execute(_QUARANTINE, p)
         }
         self.top: dict[str, list[dict]] = defaultdict(list)

@@ -27,7 +27,8 @@ accepted as (
     from batches
     inner join validations
         on batches.batch_id = validations.batch_id
-    where batches.status = 'loaded'
+    where
+        batches.status = 'loaded'
         and validations.success
         and validations.validated_at >= batches.finished_at
 

@@ -1,6 +1,8 @@
--- One row per quarantine record (a row can break several rules). Intermediate models anti-join raw rows
--- to this on (_batch_id, _source_row): a quarantined row never reaches a library, whatever its stage or
--- whether someone later marked it resolved (a corrected row comes back in a later batch).
+-- One row per current quarantine record (a row can break several rules). Intermediate models anti-join raw
+-- rows to this on (_batch_id, _source_row): a quarantined row never reaches a library, whatever its stage or
+-- whether someone later marked it resolved (a corrected row comes back in a later batch). Records superseded
+-- by a corrected re-delivery of their date are left out: they describe the earlier delivery, and its row
+-- numbers now belong to the re-delivered rows (same batch_id).
 with
 
 source as (
@@ -33,9 +35,11 @@ renamed as (
 
         ---------- timestamps
         detected_at,
+        coalesce(first_detected_at, detected_at) as first_detected_at,
         resolved_at
 
     from source
+    where superseded_at is null
 
 )
 

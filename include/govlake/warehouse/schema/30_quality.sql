@@ -1,11 +1,23 @@
 -- Quality records beyond the gate: resolution of quarantined rows, correction lists sent to departments,
 -- and the periodic per-department scorecards. Idempotent; applied after 00_core.sql (and any 1x/2x file).
 
--- A quarantined row is resolved when the same key arrives again later and passes every rule.
+-- A quarantined row is resolved when the same key arrives again later (or in a corrected re-delivery of
+-- its date) and passes every rule.
 alter table platform.quarantine add column if not exists resolved_by_batch text;
 alter table platform.quarantine add column if not exists resolution_key text;  -- the primary key value(s)
 create index if not exists quarantine_open_idx on platform.quarantine (department, dataset)
     where resolved_at is null;
+
+-- A corrected re-delivery of the same date replaces its batch; the records of the earlier delivery are kept
+-- as history (superseded_at = when the re-delivery was loaded) instead of being deleted. A superseded record
+-- whose row the re-delivery brings clean is resolved at that moment; a row still failing gets a new record
+-- carrying first_detected_at, so time-to-correct runs from the first report, however many tries it takes.
+-- batch_ingested_at (raw._ingested_at of the content validated) tells a re-delivery from a re-run.
+alter table platform.quarantine add column if not exists superseded_at timestamptz;  -- null: current
+alter table platform.quarantine add column if not exists first_detected_at timestamptz;  -- null: detected_at
+alter table platform.quarantine add column if not exists batch_ingested_at timestamptz;
+create index if not exists quarantine_current_idx on platform.quarantine (department, dataset, logical_date, stage)
+    where superseded_at is null;
 
 -- One correction list (纠错清单) per department and logical date, in the department's exchange outbox.
 create table if not exists platform.correction_lists (
