@@ -140,6 +140,7 @@ def cleanup(settings: Settings) -> None:
         if conn.execute("select to_regclass('platform.batches')").fetchone()[0]:
             conn.execute("delete from platform.quarantine where department = %s", (DEPT,))
             conn.execute("delete from platform.batches where department = %s", (DEPT,))
+            conn.execute("delete from platform.reconciliation where department = %s", (DEPT,))
         if conn.execute("select to_regclass('platform.deliveries')").fetchone()[0]:
             conn.execute("delete from platform.deliveries where department = %s", (DEPT,))
             conn.execute("delete from platform.delivered_files where department = %s", (DEPT,))

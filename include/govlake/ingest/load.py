@@ -6,6 +6,13 @@ COPY, the date's ingest quarantine and the batch row commit together, so readers
 new day, never a mix. (A list partition per date would make the replace a metadata-only swap — worth it
 once a day's rows run to tens of millions; the contract for callers would not change.)
 
+The date's ingest-stage quarantine records are replaced the way validation replaces its own
+(:mod:`govlake.quality.redelivery`, in the same transaction): a re-run — the rejects are exactly the records
+already there, whatever the ingest stamp — rewrites them keeping their detection times; a corrected
+re-delivery keeps the earlier records as history (``superseded_at`` = this load's time), resolves at that
+time the rows it now loads clean and any whole-file rejection of the date (the file is usable now), and a
+row still rejected keeps its key's ``first_detected_at``. A failed load rolls back and supersedes nothing.
+
 Why CSV through COPY: Arrow's C++ CSV writer turns a record batch into COPY's input at several hundred
 thousand rows a second (without holding the GIL), and it runs in a second thread, at most ``PREFETCH``
 batches ahead, while the main thread feeds COPY — so the load runs close to a plain COPY of the same rows
@@ -19,6 +26,8 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -32,6 +41,7 @@ from govlake.ingest.deliveries import mark_ingested
 from govlake.ingest.errors import IngestError
 from govlake.ingest.landing import download_file, read_json, sha256_file
 from govlake.ingest.prefetch import prefetch
+from govlake.quality.redelivery import Replacement, row_key, set_aside, settle
 from govlake.registry import LINEAGE_COLUMNS, Dataset
 from govlake.warehouse import connect, ensure_platform_schema
 from govlake.warehouse.raw import ensure_raw_table
@@ -85,10 +95,10 @@ def csv_blocks(parquet: Path, columns: list[str], batch_rows: int) -> Iterator[m
         yield buffer.getbuffer()
 
 
-def copy_quarantine(conn: psycopg.Connection, jsonl: Path) -> int:
-    """Stream the batch's ingest rejects (JSONL, one per failure) into ``platform.quarantine``."""
-    statement = sql.SQL("copy platform.quarantine ({}) from stdin").format(
-        sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS))
+def copy_quarantine(conn: psycopg.Connection, jsonl: Path, table: str = "platform.quarantine") -> int:
+    """Stream the batch's ingest rejects (JSONL, one per failure) into ``table``."""
+    statement = sql.SQL("copy {} ({}) from stdin").format(
+        sql.Identifier(*table.split(".")), sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS))
     )
     with conn.cursor() as cur:
         with cur.copy(statement) as copy, jsonl.open(encoding="utf-8") as lines:
@@ -134,9 +144,99 @@ def _fetch(ctx: BatchContext, summary: dict) -> tuple[dict, Path, Path]:
     return manifest, parquet, jsonl
 
 
+# A record about the whole delivery (a rejected file, rejection.py), not about one of its rows.
+WHOLE_FILE = sql.SQL("coalesce(q.record->>'batch_level' = 'true', false)")
+# What makes two ingest records the same defect report: the row as received, where it was, what failed.
+_COMPARED = sql.SQL("source_file, source_row, rule, column_name, record")
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What loading the date did to its ingest-stage quarantine records."""
+
+    loaded: int  # rows COPied into raw
+    rerun: bool  # the rejects were exactly those already recorded: rewritten, detection times kept
+    superseded: int  # records of an earlier delivery (or a rejected file) kept as history
+    resolved: int  # of those, the ones this delivery corrected
+
+
+def _replacement(ctx: BatchContext, loaded_at: datetime, same_delivery: bool) -> Replacement:
+    """The date's ingest-stage records, replaced by this load's (the shared supersede/resolve step)."""
+    dataset = ctx.dataset
+    schema, name = dataset.raw_table.split(".")
+    return Replacement(
+        dataset=dataset,
+        logical_date=ctx.logical_date,
+        stage="ingest",
+        loaded_at=loaded_at,
+        same_delivery=sql.Literal(same_delivery),
+        delivered_keys=sql.SQL("select {} from {} s where s._logical_date = {}").format(
+            row_key(dataset, "s"), sql.Identifier(schema, name), sql.Literal(ctx.logical_date)
+        ),
+        as_received=True,
+        whole_file=WHOLE_FILE,
+    )
+
+
+def _stage_rejects(conn: psycopg.Connection, jsonl: Path, expected: int) -> None:
+    """The batch's rejects into the temp table ``ingest_rejects``, to be compared before they are recorded."""
+    conn.execute(
+        sql.SQL(
+            "create temp table ingest_rejects on commit drop as select {} from platform.quarantine with no data"
+        ).format(sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS)))
+    )
+    quarantined = copy_quarantine(conn, jsonl, "ingest_rejects")
+    if quarantined != expected:
+        raise IngestError(f"quarantine: COPY wrote {quarantined} records, the manifest says {expected}")
+
+
+def _same_rejects(conn: psycopg.Connection, replacement: Replacement) -> bool:
+    """Whether this load's rejects are exactly the date's current row-level records (as a multiset).
+
+    Why content and not the ingest stamp: re-running the DAG on the same files (or re-pulling an unchanged
+    source) normalises again under a new ``_ingested_at``, yet it is the same delivery — it must not
+    supersede. A re-delivery whose defects are all the same ones changes nothing a re-run would not.
+    """
+    current = sql.SQL("select {} from platform.quarantine q where {} and not {}").format(
+        _COMPARED, replacement.scope("q"), WHOLE_FILE
+    )
+    new = sql.SQL("select {} from ingest_rejects").format(_COMPARED)
+    row = conn.execute(
+        sql.SQL("select not exists ({c} except all {n}) and not exists ({n} except all {c})").format(
+            c=current, n=new
+        )
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _record_rejects(conn: psycopg.Connection, manifest: dict) -> None:
+    cols = sql.SQL(", ").join(map(sql.Identifier, QUARANTINE_COLUMNS))
+    conn.execute(
+        sql.SQL(
+            "insert into platform.quarantine ({cols}, batch_ingested_at, first_detected_at)"
+            " select {cols}, {version}::timestamptz, now() from ingest_rejects"
+        ).format(cols=cols, version=sql.Literal(manifest.get("ingested_at")))
+    )
+
+
+def _replace_quarantine(
+    conn: psycopg.Connection, ctx: BatchContext, manifest: dict, jsonl: Path, loaded: int
+) -> Replaced:
+    """The date's ingest records become this load's: a re-run rewrites them in place; a re-delivery keeps
+    the earlier ones as history (superseded), resolving what it corrected at this load's time."""
+    loaded_at = conn.execute("select now()").fetchone()[0]  # = platform.batches.finished_at of this load
+    _stage_rejects(conn, jsonl, manifest["quarantine_records"])
+    same = _same_rejects(conn, _replacement(ctx, loaded_at, False))
+    replacement = _replacement(ctx, loaded_at, same)
+    aside = set_aside(conn, replacement)
+    _record_rejects(conn, manifest)
+    resolved = settle(conn, replacement, aside)
+    return Replaced(loaded, same, aside.superseded, resolved)
+
+
 def _replace_date(
     conn: psycopg.Connection, ctx: BatchContext, manifest: dict, parquet: Path, jsonl: Path
-) -> int:
+) -> Replaced:
     dataset = ctx.dataset
     schema, name = dataset.raw_table.split(".")
     with conn.transaction():
@@ -152,18 +252,11 @@ def _replace_date(
             raise IngestError(
                 f"{dataset.raw_table}: COPY loaded {loaded} rows, the manifest says {manifest['rows_loaded']}"
             )
-        conn.execute(
-            "delete from platform.quarantine where batch_id = %s and stage = 'ingest'", (ctx.batch_id,)
-        )
-        quarantined = copy_quarantine(conn, jsonl)
-        if quarantined != manifest["quarantine_records"]:
-            raise IngestError(
-                f"quarantine: COPY wrote {quarantined} records, the manifest says {manifest['quarantine_records']}"
-            )
+        replaced = _replace_quarantine(conn, ctx, manifest, jsonl, loaded)
         if manifest.get("files_read"):
             mark_ingested(conn, ctx, manifest["files_read"])
         upsert_batch(conn, ctx, "loaded", manifest, finished=True)
-    return loaded
+    return replaced
 
 
 def _already_loaded(ctx: BatchContext, summary: dict) -> dict | None:
@@ -201,8 +294,9 @@ def run_load(ctx: BatchContext, summary: dict) -> dict:
         ensure_raw_table(conn, ctx.dataset)
         _check_raw_table(conn, ctx.dataset)
         started = time.perf_counter()
-        loaded = _replace_date(conn, ctx, manifest, parquet, jsonl)
+        replaced = _replace_date(conn, ctx, manifest, parquet, jsonl)
         seconds = time.perf_counter() - started
+    loaded = replaced.loaded
     return {
         "batch_id": ctx.batch_id,
         "logical_date": ctx.logical_date.isoformat(),
@@ -213,6 +307,9 @@ def run_load(ctx: BatchContext, summary: dict) -> dict:
         "rows_rejected": manifest["rows_rejected"],
         "quarantine_records": manifest["quarantine_records"],
         "tombstones": manifest.get("tombstones", 0),  # soft and hard deletes among rows_loaded
+        "quarantine_rerun": replaced.rerun,  # the same defects as already recorded: nothing superseded
+        "quarantine_superseded": replaced.superseded,  # earlier delivery's records (and rejected files)
+        "quarantine_resolved": replaced.resolved,  # of those, corrected by this delivery
         "load_seconds": round(seconds, 3),
         "rows_per_second": round(loaded / seconds) if seconds > 0 else None,
     }

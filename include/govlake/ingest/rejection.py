@@ -8,8 +8,11 @@ What a steward finds for a rejected batch of ``<dept>/<dataset>`` on date D:
 * a ``platform.quarantine`` row (stage ``ingest``, ``record ->> 'batch_level' = 'true'``) naming the column.
 
 Nothing reaches ``raw``: the load stage never ran, so the warehouse still holds what the previous good
-delivery of the date loaded (if any) and ``platform.batches`` says ``failed`` with the same message. A later
-good delivery of the date replaces the batch-level record with its own row-level ones.
+delivery of the date loaded (if any) and ``platform.batches`` says ``failed`` with the same message. The
+rejection supersedes no record (the loaded delivery's stay current); re-running the same rejected delivery
+refreshes its record instead of adding one. The next delivery of the date that loads marks the batch-level
+record superseded and resolved at its load time — the file was corrected — so time-to-correct is measured
+for rejected files too (``ingest/load.py``, :mod:`govlake.quality.redelivery`).
 """
 
 from __future__ import annotations
@@ -85,19 +88,48 @@ def quarantine_batch(ctx: BatchContext, reader: object | None, error: BatchRejec
     return [*uris, reason_uri]
 
 
+# The date's open whole-file record of the same defect (same file, rule and column): a re-run of the rejected
+# delivery, or an Airflow retry of an API that is still down. Its record is refreshed (the message may name
+# another row or HTTP answer) rather than written twice, keeping when the defect was first detected.
+_SAME_REJECTION = (
+    "select quarantine_id from platform.quarantine where batch_id = %(batch_id)s and stage = 'ingest'"
+    " and superseded_at is null and resolved_at is null and record ->> 'batch_level' = 'true'"
+    " and rule = %(rule)s and source_file is not distinct from %(source_file)s"
+    " and column_name is not distinct from %(column)s order by quarantine_id limit 1"
+)
+
+
 def _record(ctx: BatchContext, error: BatchRejected, record: dict) -> None:
+    """Record the rejection, superseding nothing: the date's loaded delivery (if any) is still in ``raw``
+    and its records stay current. A re-run of the same rejection (same file, rule, column) refreshes its
+    record, keeping when it was first detected; a different one is recorded beside it. Both stay open until a delivery of the date is
+    loaded, which resolves them (``ingest/load.py``)."""
+    params = {
+        "batch_id": ctx.batch_id,
+        "rule": error.rule,
+        "message": str(error),
+        "source_file": error.source_file,
+        "source_row": error.source_row,
+        "column": error.column,
+        "record": Jsonb(json.loads(json.dumps(record, default=str))),
+    }
     with connect(ctx.settings, autocommit=True) as conn:
         ensure_platform_schema(conn)
         with conn.transaction():
-            conn.execute(
-                "delete from platform.quarantine where batch_id = %s and stage = 'ingest' "
-                "and record ->> 'batch_level' = 'true'",
-                (ctx.batch_id,),
-            )
+            # Not interleaved with a load of the date, which supersedes and resolves these records.
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (ctx.batch_id,))
+            same = conn.execute(_SAME_REJECTION, params).fetchone()
+            if same:
+                conn.execute(
+                    "update platform.quarantine set record = %(record)s, message = %(message)s,"
+                    " source_row = %(source_row)s where quarantine_id = %(id)s",
+                    {**params, "id": same[0]},
+                )
+                return
             conn.execute(
                 "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file, "
-                "source_row, rule, dimension, severity, column_name, message, record) "
-                "values (%s, %s, %s, %s, 'ingest', %s, %s, %s, %s, 'blocking', %s, %s, %s)",
+                "source_row, rule, dimension, severity, column_name, message, record, first_detected_at) "
+                "values (%s, %s, %s, %s, 'ingest', %s, %s, %s, %s, 'blocking', %s, %s, %s, now())",
                 (
                     ctx.batch_id,
                     ctx.dataset.department,
@@ -109,6 +141,6 @@ def _record(ctx: BatchContext, error: BatchRejected, record: dict) -> None:
                     error.dimension,
                     error.column,
                     str(error),
-                    Jsonb(json.loads(json.dumps(record, default=str))),
+                    params["record"],
                 ),
             )

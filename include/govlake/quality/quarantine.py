@@ -11,7 +11,8 @@ re-run: the earlier delivery's records are kept as history, marked ``superseded_
 re-delivery was loaded. Each superseded record whose row (same primary key) the re-delivery brings clean is
 resolved at that moment — time-to-correct = re-delivery time − first detection. A row still failing gets a
 new record that keeps the key's ``first_detected_at``, so a defect fixed on the third try measures from the
-first report. A key the re-delivery no longer carries is superseded, neither open nor resolved.
+first report. A key the re-delivery no longer carries is superseded, neither open nor resolved. The step
+is :mod:`govlake.quality.redelivery`, shared with ingest's load (ingest-stage records).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from govlake.lake import s3_client
+from govlake.quality.redelivery import Replacement, row_key, set_aside, settle
 from govlake.quality.suites import Rule, Suite, get_suite
 from govlake.quality.validate import ValidationOutcome, date_literal
 from govlake.registry import Dataset, get_dataset
@@ -108,42 +110,6 @@ _SCOPE = "department = %s and dataset = %s and logical_date = %s and stage = %s"
 _CURRENT = f"{_SCOPE} and superseded_at is null"  # the date's records of the delivery now loaded
 
 
-def _scope(suite: Suite, logical_date: date, alias: str = "q") -> sql.Composed:
-    """The date's current validate-stage records, as SQL with literals (no parameters: see quality.sql)."""
-    return sql.SQL(
-        "{a}.department = {d} and {a}.dataset = {s} and {a}.logical_date = {day} and {a}.stage = {stage}"
-        " and {a}.superseded_at is null"
-    ).format(
-        a=sql.Identifier(alias),
-        d=sql.Literal(suite.department),
-        s=sql.Literal(suite.dataset),
-        day=sql.Literal(logical_date),
-        stage=sql.Literal(STAGE),
-    )
-
-
-def record_key(dataset: Dataset, alias: str) -> sql.Composed:
-    """A validate-stage record's primary key as text (null when a key column is missing from the row)."""
-    parts = [
-        sql.SQL("{}.record->>{}").format(sql.Identifier(alias), sql.Literal(k)) for k in dataset.primary_key
-    ]
-    return _key_text(parts)
-
-
-def row_key(dataset: Dataset, alias: str) -> sql.Composed:
-    """A staged row's primary key as text, rendered the way ``to_jsonb`` put it into ``record``."""
-    parts = [
-        sql.SQL("to_jsonb({}.{}) #>> array[]::text[]").format(sql.Identifier(alias), sql.Identifier(k))
-        for k in dataset.primary_key
-    ]
-    return _key_text(parts)
-
-
-def _key_text(parts: list[sql.Composed]) -> sql.Composed:
-    present = sql.SQL(" and ").join(sql.SQL("{} is not null").format(p) for p in parts)
-    return sql.SQL("case when {} then concat_ws('|', {}) end").format(present, sql.SQL(", ").join(parts))
-
-
 @dataclass(frozen=True)
 class _Delivery:
     """The content of the date's batch now in staging: its ingest stamp, and when it was loaded."""
@@ -164,88 +130,21 @@ def _delivery(conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_
     return _Delivery(row[0], row[1])
 
 
-def _set_aside_previous(
-    conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_date: date, delivery: _Delivery
-) -> tuple[int, int]:
-    """Keep the date's current records in ``quarantine_previous``; delete those of this very delivery (a
-    re-run rewrites them) and mark those of an earlier delivery superseded. Returns (re-run, superseded)."""
-    conn.execute(
-        sql.SQL(
-            "create temp table quarantine_previous on commit drop as"
-            " select q.quarantine_id, q.source_file, q.source_row, q.rule, q.detected_at,"
-            " coalesce(q.first_detected_at, q.detected_at) as first_detected_at, {key} as row_key,"
-            " coalesce(q.batch_ingested_at, (q.record->>'_ingested_at')::timestamptz)"
-            "   is not distinct from {version}::timestamptz as same_delivery"
-            " from platform.quarantine q where {scope}"
-        ).format(
-            key=record_key(dataset, "q"),
-            version=sql.Literal(delivery.version),
-            scope=_scope(suite, logical_date),
-        )
-    )
-    conn.execute("analyze quarantine_previous")  # temp tables have no statistics: the joins below need them
-    rerun = conn.execute(
-        "delete from platform.quarantine q using quarantine_previous p"
-        " where q.quarantine_id = p.quarantine_id and p.same_delivery"
-    ).rowcount
-    superseded = conn.execute(
-        "update platform.quarantine q set superseded_at = %s from quarantine_previous p"
-        " where q.quarantine_id = p.quarantine_id and not p.same_delivery",
-        (delivery.loaded_at,),
-    ).rowcount
-    return rerun, superseded
-
-
-def _carry_detection(
-    conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_date: date, rerun: int, superseded: int
-) -> None:
-    """New records keep when their defect was first reported: a re-run keeps each record's own detection
-    (same row, same rule); a row still failing after a re-delivery keeps its key's first detection."""
-    if rerun:
-        conn.execute(
-            sql.SQL(
-                "update platform.quarantine q"
-                " set detected_at = p.detected_at, first_detected_at = p.first_detected_at"
-                " from quarantine_previous p where {scope} and p.same_delivery and q.rule = p.rule"
-                " and q.source_row is not distinct from p.source_row"
-                " and q.source_file is not distinct from p.source_file"
-            ).format(scope=_scope(suite, logical_date))
-        )
-    if superseded:
-        conn.execute(
-            sql.SQL(
-                "update platform.quarantine q"
-                " set first_detected_at = least(q.first_detected_at, k.first_detected_at)"
-                " from (select row_key, min(first_detected_at) as first_detected_at from quarantine_previous"
-                "   where not same_delivery and row_key is not null group by row_key) k"
-                " where {scope} and {key} = k.row_key"
-            ).format(scope=_scope(suite, logical_date), key=record_key(dataset, "q"))
-        )
-
-
-def _resolve_superseded(
-    conn: psycopg.Connection, suite: Suite, dataset: Dataset, logical_date: date, delivery: _Delivery
-) -> int:
-    """Superseded records whose key is in the re-delivery with no current record: the row came back clean."""
+def _replacement(suite: Suite, dataset: Dataset, logical_date: date, delivery: _Delivery) -> Replacement:
+    """The validate-stage records of the date: a record is of the delivery now staged when it carries the
+    batch's ingest stamp (records written before the stamp was kept carry it inside ``record``)."""
     batch = sql.SQL(suite.batch_sql(date_literal(logical_date)))  # type: ignore[arg-type]
-    return conn.execute(
-        sql.SQL(
-            "update platform.quarantine o"
-            " set resolved_at = {loaded_at}::timestamptz, resolved_by_batch = o.batch_id,"
-            " resolution_key = p.row_key"
-            " from quarantine_previous p"
-            " where o.quarantine_id = p.quarantine_id and not p.same_delivery and o.resolved_at is null"
-            " and p.row_key in (select {row_key} from ({batch}) s)"
-            " and p.row_key not in (select {record_key} from platform.quarantine q where {scope}"
-            "   and {record_key} is not null)"
-        ).format(
-            loaded_at=sql.Literal(delivery.loaded_at),
-            row_key=row_key(dataset, "s"),
-            batch=batch,
-            record_key=record_key(dataset, "q"),
-            scope=_scope(suite, logical_date),
-        )
-    ).rowcount
+    return Replacement(
+        dataset=dataset,
+        logical_date=logical_date,
+        stage=STAGE,
+        loaded_at=delivery.loaded_at,
+        same_delivery=sql.SQL(
+            "coalesce(q.batch_ingested_at, (q.record->>'_ingested_at')::timestamptz)"
+            " is not distinct from {}::timestamptz"
+        ).format(sql.Literal(delivery.version)),
+        delivered_keys=sql.SQL("select {} from ({}) s").format(row_key(dataset, "s"), batch),
+    )
 
 
 @dataclass(frozen=True)
@@ -268,7 +167,8 @@ def _replace_rows(conn: psycopg.Connection, suite: Suite, rules: list[Rule], log
             "select pg_advisory_xact_lock(hashtext(%s))", (dataset.batch_id(logical_date.isoformat()),)
         )
         delivery = _delivery(conn, suite, dataset, logical_date)
-        rerun, superseded = _set_aside_previous(conn, suite, dataset, logical_date, delivery)
+        replacement = _replacement(suite, dataset, logical_date, delivery)
+        aside = set_aside(conn, replacement)
         for rule in rules:
             try:
                 counts[rule.rule] = conn.execute(
@@ -278,9 +178,8 @@ def _replace_rows(conn: psycopg.Connection, suite: Suite, rules: list[Rule], log
                 raise QuarantineError(
                     f"{suite.name} rule {rule.rule}: cannot quarantine its rows: {exc}"
                 ) from exc
-        _carry_detection(conn, suite, dataset, logical_date, rerun, superseded)
-        resolved = _resolve_superseded(conn, suite, dataset, logical_date, delivery) if superseded else 0
-    return _Replaced(counts, superseded, resolved)
+        resolved = settle(conn, replacement, aside)
+    return _Replaced(counts, aside.superseded, resolved)
 
 
 def _distinct_rows(conn: psycopg.Connection, suite: Suite, logical_date: date) -> int:
