@@ -247,3 +247,30 @@ def test_a_defect_fixed_on_the_third_try_measures_from_the_first_report(warehous
     # the superseded-but-uncorrected history (row 3 withdrawn, rows 5 and 6 on the first try) is neither
     card = _card(scratch_settings)
     assert (card["quarantine_open"], card["quarantine_resolved"]) == (0, 6)
+
+
+def test_the_same_rows_pulled_again_are_a_rerun_not_a_redelivery(warehouse, scratch_settings) -> None:
+    """A re-run of the date re-extracts a database or API source: the same rows under a new ingest stamp.
+    It finds exactly what is recorded, so nothing is superseded and detection times stay."""
+    _deliver(warehouse, _first_delivery(), version=1)
+    first = _validate(scratch_settings)
+    assert (first.rows_quarantined, first.superseded) == (7, 0)
+    _backdate_detection(warehouse)
+    before = _records(warehouse)
+
+    _deliver(warehouse, _first_delivery(), version=2)  # same rows, same order, stamped anew
+    again = _validate(scratch_settings)
+    assert (again.rows_quarantined, again.superseded, again.resolved) == (7, 0, 0)
+    after = _records(warehouse)
+    assert _state(after) == {"open": 7, "resolved": 0, "superseded": 0, "total": 7}
+    assert [(r["resident_id"], r["rule"], r["detected_at"]) for r in after] == [
+        (r["resident_id"], r["rule"], r["detected_at"]) for r in before
+    ]
+
+    # one row corrected: different findings, so a re-delivery (a withdrawn clean row alone would not be:
+    # the same defects, nothing to supersede or resolve)
+    corrected = _first_delivery()
+    corrected[0]["gender"] = _persons()[0]["gender"]
+    _deliver(warehouse, corrected, version=3)
+    third = _validate(scratch_settings)
+    assert (third.rows_quarantined, third.superseded, third.resolved) == (6, 7, 1)

@@ -17,6 +17,7 @@ is :mod:`govlake.quality.redelivery`, shared with ingest's load (ingest-stage re
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 from collections.abc import Iterator
@@ -81,18 +82,27 @@ def _rules_to_quarantine(suite: Suite, outcome: ValidationOutcome) -> list[Rule]
     return rules
 
 
+_RECORD_COLUMNS = sql.SQL(
+    "batch_id, department, dataset, logical_date, stage, source_file, source_row, rule, dimension, severity,"
+    " column_name, message, record, batch_ingested_at, first_detected_at"
+)
+# What makes two records the same finding, whichever extraction of the rows they came from: the row as
+# staged minus its ingest stamp (a re-pulled database or API source is stamped anew, row for row the same).
+_FINDING = sql.SQL("source_file, source_row, rule, column_name, record - '_ingested_at'")
+
+
 def _insert_sql(suite: Suite, rule: Rule, logical_date: date, version: datetime | None) -> sql.Composed:
+    """Write the rows failing ``rule`` into ``validate_failing`` (moved to the quarantine table after)."""
     failing = sql.SQL(suite.failing_rows_sql(rule, date_literal(logical_date)))  # type: ignore[arg-type]
     return sql.SQL(
-        "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file,"
-        " source_row, rule, dimension, severity, column_name, message, record, batch_ingested_at,"
-        " first_detected_at)"
+        "insert into validate_failing ({columns})"
         " select q._batch_id, {department}, {dataset}, {logical_date}, {stage}, q._source_file, q._source_row,"
         " {rule}, {dimension}, {severity}, {column}, q._message || ' — rule ' || {rule},"
         " to_jsonb(q) - '_message',"
         " {version}::timestamptz, now()"
         " from ({failing}) q"
     ).format(
+        columns=_RECORD_COLUMNS,
         version=sql.Literal(version),
         department=sql.Literal(suite.department),
         dataset=sql.Literal(suite.dataset),
@@ -167,8 +177,12 @@ def _replace_rows(conn: psycopg.Connection, suite: Suite, rules: list[Rule], log
             "select pg_advisory_xact_lock(hashtext(%s))", (dataset.batch_id(logical_date.isoformat()),)
         )
         delivery = _delivery(conn, suite, dataset, logical_date)
-        replacement = _replacement(suite, dataset, logical_date, delivery)
-        aside = set_aside(conn, replacement)
+        conn.execute(
+            sql.SQL(
+                "create temp table validate_failing on commit drop as"
+                " select {} from platform.quarantine with no data"
+            ).format(_RECORD_COLUMNS)
+        )
         for rule in rules:
             try:
                 counts[rule.rule] = conn.execute(
@@ -178,8 +192,33 @@ def _replace_rows(conn: psycopg.Connection, suite: Suite, rules: list[Rule], log
                 raise QuarantineError(
                     f"{suite.name} rule {rule.rule}: cannot quarantine its rows: {exc}"
                 ) from exc
+        replacement = _replacement(suite, dataset, logical_date, delivery)
+        if _same_findings(conn, replacement):
+            # a re-run that re-pulled an unchanged database or API source stamps the same rows anew: it
+            # finds exactly what is recorded, is the same delivery, and must not supersede anything
+            replacement = dataclasses.replace(replacement, same_delivery=sql.SQL("true"))
+        aside = set_aside(conn, replacement)
+        conn.execute(
+            sql.SQL("insert into platform.quarantine ({c}) select {c} from validate_failing").format(
+                c=_RECORD_COLUMNS
+            )
+        )
         resolved = settle(conn, replacement, aside)
     return _Replaced(counts, aside.superseded, resolved)
+
+
+def _same_findings(conn: psycopg.Connection, replacement: Replacement) -> bool:
+    """Whether this validation's failing rows are exactly the date's current records (as a multiset)."""
+    current = sql.SQL("select {} from platform.quarantine q where {}").format(
+        _FINDING, replacement.scope("q")
+    )
+    new = sql.SQL("select {} from validate_failing").format(_FINDING)
+    row = conn.execute(
+        sql.SQL("select not exists ({c} except all {n}) and not exists ({n} except all {c})").format(
+            c=current, n=new
+        )
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _distinct_rows(conn: psycopg.Connection, suite: Suite, logical_date: date) -> int:
