@@ -1,10 +1,11 @@
 """Birth certificates (出生医学证明) issued by 卫健委's hospitals, linked to 公安厅's household registry.
 
-Every child under one year old who is the head's son or daughter in the registry gets a certificate from a
+Every child born in the year up to the logical date who is the head's son or daughter in the registry (the
+chunk's timeline: ``People.issued``) gets a certificate from a
 hospital in (or near) the family's county; the mother is the female of the head and spouse, the father the
 male (left empty for about one certificate in twenty, as for unmarried mothers). The family registers the
 child with 公安厅 after the certificate is issued (落户), so the newborn's registry row is updated later
-than the issue date — the generator moves that ``updated_at`` accordingly.
+than the issue date (``People.registered``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from functools import lru_cache
 import numpy as np
 
 from govlake.province import reference as ref
-from govlake.province.people import People, day, office_time
+from govlake.province.people import People, day
 from govlake.province.tables import BIRTH_COLUMNS, Table, date_strings
+from govlake.province.timeline import unit
 
 # Hospitals that deliver most babies of a prefecture's city districts, beside the county hospitals.
 _PREFECTURE_HOSPITALS: dict[str, tuple[str, ...]] = {
@@ -67,7 +69,7 @@ def county_hospitals() -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-def certificate_number(serial: int, issued: np.datetime64) -> str:
+def certificate_number(serial: int, issued: object) -> str:
     """Letter of the print batch (by issue year) + 52 (Guizhou) + a 7-digit sequence."""
     year = int(str(issued)[:4])
     return f"{chr(min(ord('O') + year - 2015, ord('Z')))}52{serial:07d}"
@@ -102,43 +104,41 @@ def _eligible(people: People, newborns: np.ndarray, mothers: np.ndarray) -> np.n
     ok = mothers >= 0
     m = np.where(ok, mothers, 0)
     age_at_birth = people.age[m] - people.age[newborns]
-    alive = np.isnat(people.death[m]) | (people.death[m] >= people.birth[newborns])
+    alive = np.isnat(people.death_day[m]) | (people.death_day[m] >= people.birth[newborns])
     return ok & (age_at_birth >= 18) & (age_at_birth <= 50) & alive
 
 
 def generate_births(
     rng: np.random.Generator, people: People, logical_date: date, serial_start: int
 ) -> Births:
-    """Certificates for the chunk's newborns; moves each newborn's registry ``updated_at`` after the issue."""
+    """Certificates issued for the chunk's children born in the year up to ``logical_date``.
+
+    Issue days come from the person's timeline (``People.issued``), and the certificate number from the
+    child's place in the chunk (``serial_start`` numbers the chunk's first person), so a certificate is
+    the same on every date it is listed. ``rng`` is unused: nothing here may depend on the date's draws.
+    """
     today = day(logical_date)
     relation = np.array(people.relation)
-    newborns = np.flatnonzero((people.age < 1) & np.isin(relation, ("子", "女")))
+    recent = (people.birth > today - np.timedelta64(365, "D")) & (people.birth <= today)
+    newborns = np.flatnonzero(recent & (people.issued <= today) & np.isin(relation, ("子", "女")))
     mothers, fathers = _mother_father(people, newborns)
     keep = _eligible(people, newborns, mothers)
     newborns, mothers, fathers = newborns[keep], mothers[keep], fathers[keep]
-    n = len(newborns)
-    fathers = np.where(rng.random(n) < 0.05, -1, fathers)
-
+    fathers = np.where(unit(serial_start, newborns, 0xFA) < 0.05, -1, fathers)
     birth = people.birth[newborns]
-    late = rng.random(n) < 0.15  # 补发: issued weeks after the birth
-    delay = np.where(late, rng.integers(8, 91, n), rng.integers(1, 8, n)).astype("m8[D]")
-    issued = np.minimum(birth + delay, today)
-    dead = ~np.isnat(people.death[newborns])
-    issued = np.where(dead, np.maximum(birth, np.minimum(issued, people.death[newborns])), issued)
-    # 落户 with 公安厅 follows the certificate by days to weeks.
-    registered = np.minimum(issued + rng.integers(1, 61, n).astype("m8[D]"), today)
-    people.updated_at[newborns] = office_time(rng, registered)
+    issued = people.issued[newborns]
 
     geo = ref.geography()
     hospitals = county_hospitals()
     county = people.county_idx[newborns]
-    u = rng.random(n)
+    u = unit(serial_start, newborns, 0x405)
     institution = [
         hospitals[c][int(x * len(hospitals[c]))] for c, x in zip(county.tolist(), u.tolist(), strict=True)
     ]
     table: Table = dict.fromkeys(BIRTH_COLUMNS)
     table["出生医学证明编号"] = [
-        certificate_number(serial_start + i, d) for i, d in enumerate(issued.tolist())
+        certificate_number(serial_start + i, d)
+        for i, d in zip(newborns.tolist(), issued.tolist(), strict=True)
     ]
     table["新生儿姓名"] = [people.name[i] for i in newborns.tolist()]
     table["性别"] = ["男" if m else "女" for m in people.male[newborns].tolist()]

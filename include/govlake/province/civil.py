@@ -19,13 +19,35 @@ import numpy as np
 
 from govlake.province import reference as ref
 from govlake.province.births import short_county_name
-from govlake.province.people import People, day, office_time, random_day_between
-from govlake.province.tables import DIBAO_COLUMNS, MARRIAGE_COLUMNS, Table, date_strings, timestamp_strings
+from govlake.province.people import People, day, random_day_between
+from govlake.province.tables import (
+    DIBAO,
+    DIBAO_COLUMNS,
+    MARRIAGE_COLUMNS,
+    Table,
+    date_strings,
+    empty_table,
+    timestamp_strings,
+)
+from govlake.province.timeline import (
+    ERA_YEARS,
+    NEVER,
+    epoch_of,
+    era_end,
+    exponential_day,
+    last_edit,
+    latest,
+    mix,
+    moment,
+    on_or_before,
+)
 
 MARRIAGES_PER_PERSON = 0.0065  # a year: Guizhou registers about 250 000 marriages for 38.6 M people
 DIVORCES_PER_PERSON = 0.002
 DIBAO_SHARE = 0.04  # of registered persons
 DECEASED_STILL_LISTED = 0.3
+_YEARS = ERA_YEARS + 1  # marriages are drawn for the era and the year before its epoch
+_KEY_SALT = 0xD1B
 
 # Counties that were among Guizhou's deepest-poverty counties (short names); 低保 is far more common there.
 POOR_COUNTIES = (
@@ -62,6 +84,10 @@ class Dibao:
     stopped: np.ndarray  # datetime64[D]: when the recipient left (NaT while active)
     amount: np.ndarray  # float 元 per month
     start: np.ndarray  # datetime64[M]
+    hard_deleted: np.ndarray | None = None  # datetime64[D]: the row is deleted outright (NaT: never)
+    previous_keys: list[str] | None = None  # row keys of 民政厅's table the day before the logical date
+    previous_versions: np.ndarray | None = None  # datetime64[D]: those rows' updated_at days then
+    versions: np.ndarray | None = None  # datetime64[D]: the rows' updated_at days on the logical date
 
     def __len__(self) -> int:
         return len(self.person)
@@ -100,14 +126,14 @@ def _candidates(people: People, relation: np.ndarray, male: bool, min_age: float
         & (people.male == male)
         & (people.age >= min_age)
         & (people.age < min_age + 15)
-        & (people.status == "正常")
+        & (people.status_epoch == "正常")
     )
 
 
 def _new_couples(rng: np.random.Generator, people: People, relation: np.ndarray) -> tuple[np.ndarray, ...]:
     men = _candidates(people, relation, True, 23)
     women = _candidates(people, relation, False, 21)
-    k = min(len(men), len(women), int(MARRIAGES_PER_PERSON * len(people) + 0.5))
+    k = min(len(men), len(women), int(MARRIAGES_PER_PERSON * _YEARS * len(people) + 0.5))
     men, women = rng.permutation(men)[:k], rng.permutation(women)[:k]
     household = np.array(people.household_id)
     same = household[men] == household[women]
@@ -115,14 +141,16 @@ def _new_couples(rng: np.random.Generator, people: People, relation: np.ndarray)
 
 
 def _divorcing(rng: np.random.Generator, people: People, relation: np.ndarray) -> tuple[np.ndarray, ...]:
-    heads = np.flatnonzero((relation == "户主") & (people.status == "正常") & (people.age >= 25))
+    heads = np.flatnonzero((relation == "户主") & (people.status_epoch == "正常") & (people.age >= 25))
     spouse_of = {people.household_id[i]: i for i in np.flatnonzero(relation == "配偶").tolist()}
     pairs = [
         (h, spouse_of[people.household_id[h]])
         for h in heads.tolist()
-        if people.household_id[h] in spouse_of and people.status[spouse_of[people.household_id[h]]] == "正常"
+        if people.household_id[h] in spouse_of
+        and people.status_epoch[spouse_of[people.household_id[h]]] == "正常"
+        and people.age[spouse_of[people.household_id[h]]] >= 23  # of legal age a year before the epoch
     ]
-    k = min(len(pairs), int(DIVORCES_PER_PERSON * len(people) + 0.5))
+    k = min(len(pairs), int(DIVORCES_PER_PERSON * _YEARS * len(people) + 0.5))
     chosen = [pairs[i] for i in rng.permutation(len(pairs))[:k].tolist()]
     a = np.array([p[0] for p in chosen], dtype=np.int64)
     b = np.array([p[1] for p in chosen], dtype=np.int64)
@@ -139,32 +167,54 @@ def _remarks(rng: np.random.Generator, people: People, men: np.ndarray) -> list[
     ]
 
 
+def _in_province(people: People, persons: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """The persons were registered, alive and not moved out on the days."""
+    death, moved = people.death_day[persons], people.moved_day[persons]
+    return (
+        (people.registered[persons] <= days)
+        & (np.isnat(death) | (death > days))
+        & (np.isnat(moved) | (moved > days))
+    )
+
+
 def generate_marriages(
     rng: np.random.Generator, people: People, logical_date: date, serial_start: int
-) -> Marriages:
-    """The chunk's marriage and divorce registrations of the twelve months up to ``logical_date``."""
-    today = day(logical_date)
+) -> tuple[Marriages, int]:
+    """The chunk's marriage and divorce registrations of the twelve months up to ``logical_date``.
+
+    All registrations of the era (and the year before its epoch) are drawn and numbered in date order;
+    a date lists those of its last twelve months whose parties were living in the province then.
+    Returns them and the next free registration serial.
+    """
+    epoch = epoch_of(logical_date)
+    start, end, today = day(epoch), era_end(epoch), day(logical_date)
     relation = np.array(people.relation)
     men_m, women_m = _new_couples(rng, people, relation)
     men_d, women_d = _divorcing(rng, people, relation)
     men, women = np.concatenate([men_m, men_d]), np.concatenate([women_m, women_d])
-    kinds = ["结婚"] * len(men_m) + ["离婚"] * len(men_d)
+    kinds = np.array(["结婚"] * len(men_m) + ["离婚"] * len(men_d), dtype=object)
     n = len(men)
-    registered = date_strings(
-        random_day_between(rng, np.full(n, today - np.timedelta64(364, "D")), np.full(n, today))
-    )
+    days = random_day_between(rng, np.full(n, start - np.timedelta64(364, "D")), np.full(n, end))
     at_women = rng.random(n) < 0.5
     county = np.where(at_women, people.county_idx[women], people.county_idx[men])
+    order = np.argsort(days, kind="stable")  # the registry numbers ascend with the date
+    men, women, county, kinds, days = men[order], women[order], county[order], kinds[order], days[order]
+    remarks = _remarks(rng, people, men)
+    shown = np.flatnonzero(
+        (days > today - np.timedelta64(365, "D"))
+        & (days <= today)
+        & _in_province(people, men, days)
+        & _in_province(people, women, days)
+    )
     codes = ref.geography().county_codes
     offices = office_names()
-    order = np.argsort(np.array(registered), kind="stable")  # the registry numbers ascend with the date
-    men, women, county = men[order], women[order], county[order]
-    kinds = [kinds[i] for i in order.tolist()]
-    registered = [registered[i] for i in order.tolist()]
+    registered = date_strings(days[shown])
+    men, women, county = men[shown], women[shown], county[shown]
+    kinds = kinds[shown].tolist()
     table: Table = dict.fromkeys(MARRIAGE_COLUMNS)
     table["登记证号"] = [
         registration_number(k, str(codes[c]), r, serial_start + i)
-        for i, (k, c, r) in enumerate(zip(kinds, county.tolist(), registered, strict=True))
+        for i, k, c, r in zip(shown.tolist(), kinds, county.tolist(), registered, strict=True)
     ]
     table["登记类型"] = kinds
     table["登记日期"] = registered
@@ -174,8 +224,8 @@ def generate_marriages(
     table["男方身份证号"] = [people.resident_id[i] for i in men.tolist()]
     table["女方姓名"] = [people.name[i] for i in women.tolist()]
     table["女方身份证号"] = [people.resident_id[i] for i in women.tolist()]
-    table["备注"] = _remarks(rng, people, men)
-    return Marriages(table=table, male=men, female=women)
+    table["备注"] = [remarks[i] for i in shown.tolist()]
+    return Marriages(table=table, male=men, female=women), serial_start + n
 
 
 # -- 低保 ------------------------------------------------------------------------------------------------
@@ -190,10 +240,16 @@ _APPLICANT_RELATION = {
 }
 
 
-def _dibao_households(rng: np.random.Generator, people: People) -> np.ndarray:
-    """Persons of the households granted 低保 (whole families), chosen by their county's poverty."""
-    weights = poverty_weights()[people.county_idx]
-    household = np.array(people.household_id)
+LATER_FAMILIES = 0.2  # of the families drawn: approved during the era rather than before its epoch
+EXIT_RATE = 0.025  # a year: recipients leaving the programme alive
+HARD_DELETED = 0.25  # of the rows that leave: the county office deletes them outright (no is_deleted)
+
+
+def _dibao_households(rng: np.random.Generator, people: People, start: np.datetime64) -> np.ndarray:
+    """Persons of the households granted 低保 (whole families at the epoch), chosen by their county's poverty."""
+    base = int((people.birth < start).sum())  # the era's newborns follow the epoch's persons
+    weights = poverty_weights()[people.county_idx[:base]]
+    household = np.array(people.household_id[:base])
     starts = np.flatnonzero(np.r_[True, household[1:] != household[:-1]])
     p = DIBAO_SHARE * weights[starts] / weights.mean()
     chosen = rng.random(len(starts)) < p
@@ -201,67 +257,105 @@ def _dibao_households(rng: np.random.Generator, people: People) -> np.ndarray:
     return np.flatnonzero(np.repeat(chosen, sizes))
 
 
+def _earliest(*days: np.ndarray) -> np.ndarray:
+    stacked = np.vstack([d.astype("M8[D]").astype(np.int64) for d in days])
+    stacked = np.where(np.vstack([np.isnat(d) for d in days]), np.iinfo(np.int64).max, stacked)
+    low = stacked.min(axis=0)
+    return np.where(low == np.iinfo(np.int64).max, NEVER, low.astype("M8[D]"))
+
+
 def generate_dibao(
     rng: np.random.Generator, people: People, logical_date: date, family_start: int
-) -> tuple[Dibao, int]:
-    """The chunk's 低保 recipients; returns them and the next free family number."""
-    today = day(logical_date)
-    person = _dibao_households(rng, people)
+) -> tuple[Dibao, Dibao, int]:
+    """The chunk's 低保 recipients of the era and those listed on ``logical_date``.
+
+    Returns every recipient row drawn (财政厅 pays them, also after a row is deleted), the rows
+    民政厅's table holds on the date, and the next free family number. A row shows from the family's
+    approval; a recipient leaves (alive, on moving out, or after a death the office heard of) on a drawn
+    day — soft-deleted (停保, ``is_deleted = 1``), or for one in four deleted outright — and the annual
+    review (年审) touches ``updated_at`` once a year.
+    """
+    epoch = epoch_of(logical_date)
+    start, end, today = day(epoch), era_end(epoch), day(logical_date)
+    person = _dibao_households(rng, people, start)
     n = len(person)
-    birth, death = people.birth[person], people.death[person]
+    birth, death = people.birth[person], people.death_day[person]
     household = [people.household_id[i] for i in person.tolist()]
     first = np.r_[True, np.array(household[1:]) != np.array(household[:-1])] if n else np.zeros(0, bool)
     family_no = np.cumsum(first) - 1 + family_start
     fam_first = np.flatnonzero(first)
-    # One approval per family, between 2015 and a month ago.
+    families = len(fam_first)
     lo = (
         np.maximum(np.datetime64("2015-01-01"), people.birth[person[fam_first]])
         if n
         else np.zeros(0, "M8[D]")
     )
-    approved_family = random_day_between(rng, lo, np.full(len(fam_first), today - np.timedelta64(30, "D")))
+    before = random_day_between(rng, lo, np.full(families, start - np.timedelta64(30, "D")))
+    during = random_day_between(rng, np.full(families, start), np.full(families, end))
+    approved_family = np.where(rng.random(families) < LATER_FAMILIES, during, before)
     approved = approved_family[np.cumsum(first) - 1] if n else approved_family
     approved = np.maximum(approved, birth)
-    next_family = family_start + len(fam_first)
+    next_family = family_start + families
 
-    dead = ~np.isnat(death)
-    # Recipients who died before the family was approved were never listed.
-    keep = ~dead | (death >= approved)
-    person, approved, family_no, birth, death, dead = (
-        person[keep],
-        approved[keep],
-        family_no[keep],
-        birth[keep],
-        death[keep],
-        dead[keep],
-    )
+    # Recipients who died (or had moved away) before the family was approved were never listed.
+    moved = people.moved_day[person]
+    keep = (np.isnat(death) | (death >= approved)) & (np.isnat(moved) | (moved >= approved))
+    person, approved, family_no, death, moved = (a[keep] for a in (person, approved, family_no, death, moved))
     n = len(person)
-    left_alive = ~dead & ((rng.random(n) < 0.1) | (people.status[person] == "迁出"))
-    handled_dead = dead & (rng.random(n) >= DECEASED_STILL_LISTED)
-    stopped = np.full(n, np.datetime64("NaT", "D"))
-    stopped = np.where(left_alive, random_day_between(rng, approved, np.full(n, today)), stopped)
-    after_death = np.minimum(death + rng.integers(5, 61, n).astype("m8[D]"), today)
-    stopped = np.where(handled_dead, after_death, stopped)
-    active = np.isnat(stopped)
-    review = random_day_between(rng, approved, np.full(n, today))
-    review = np.where(rng.random(n) < 0.01, today, review)
-    updated = np.where(active, review, stopped)
-
+    left_alive = exponential_day(rng.random(n), approved, np.full(n, EXIT_RATE), end)
+    handled_dead = rng.random(n) >= DECEASED_STILL_LISTED
+    after_death = np.where(
+        handled_dead & ~np.isnat(death), death + rng.integers(5, 61, n).astype("m8[D]"), NEVER
+    )
+    after_move = np.where(~np.isnat(moved), moved + rng.integers(5, 61, n).astype("m8[D]"), NEVER)
+    alive_exit = np.where(
+        (np.isnat(death) | (left_alive < death)) & (np.isnat(moved) | (left_alive < moved)), left_alive, NEVER
+    )
+    stopped = _earliest(alive_exit, after_death, after_move)
+    hard = rng.random(n) < HARD_DELETED
     district = np.array([_is_district(c) for c in people.county_code[person].tolist()], dtype=bool)
     amount = np.round(np.where(district, rng.uniform(300, 700, n), rng.uniform(150, 480, n)))
+    full = Dibao(empty_table(DIBAO), person, np.isnat(stopped), stopped, amount, approved.astype("M8[M]"))
+    full.hard_deleted = np.where(hard, stopped, NEVER)
+
+    # The rows on the logical date.
+    key = mix(_KEY_SALT, family_no, person)
+    stopped_now = on_or_before(stopped, today)
+    shown = np.flatnonzero((approved <= today) & ~(hard & stopped_now))
+    yesterday = today - np.timedelta64(1, "D")
+    before = np.flatnonzero((approved <= yesterday) & ~(hard & on_or_before(stopped, yesterday)))
+
+    def updated_on(on: np.datetime64) -> np.ndarray:
+        review_until = np.where(np.isnat(stopped), on, np.minimum(stopped - np.timedelta64(1, "D"), on))
+        reviewed = last_edit(review_until, np.full(n, 365), key)
+        stopped_then = np.where(on_or_before(stopped, on), stopped, NEVER)
+        return latest(approved, np.where(reviewed >= approved, reviewed, NEVER), stopped_then)
+
+    updated = updated_on(today)
+    active = ~stopped_now
+    rows = shown.tolist()
     codes = people.county_code[person].tolist()
     table: Table = dict.fromkeys(DIBAO_COLUMNS)
-    table["recipient_id"] = [people.resident_id[i] for i in person.tolist()]
-    table["recipient_name"] = [people.name[i] for i in person.tolist()]
-    table["family_id"] = [f"DB{c}{f:07d}" for c, f in zip(codes, family_no.tolist(), strict=True)]
+    table["recipient_id"] = [people.resident_id[person[i]] for i in rows]
+    table["recipient_name"] = [people.name[person[i]] for i in rows]
+    table["family_id"] = [f"DB{codes[i]}{family_no[i]:07d}" for i in rows]
     table["relation_to_applicant"] = [
-        _APPLICANT_RELATION.get(people.relation[i], "其他") for i in person.tolist()
+        _APPLICANT_RELATION.get(people.relation[person[i]], "其他") for i in rows
     ]
-    table["division_code"] = [str(c) for c in codes]
-    table["monthly_amount"] = [f"{a:.2f}" for a in amount.tolist()]
-    table["start_month"] = [d[:7] for d in date_strings(approved)]
-    table["approval_date"] = date_strings(approved)
-    table["status"] = ["在保" if a else "停保" for a in active.tolist()]
-    table["is_deleted"] = ["0" if a else "1" for a in active.tolist()]
-    table["updated_at"] = timestamp_strings(office_time(rng, updated))
-    return Dibao(table, person, active, stopped, amount, approved.astype("M8[M]")), next_family
+    table["division_code"] = [str(codes[i]) for i in rows]
+    table["monthly_amount"] = [f"{amount[i]:.2f}" for i in rows]
+    table["start_month"] = [d[:7] for d in date_strings(approved[shown])]
+    table["approval_date"] = date_strings(approved[shown])
+    table["status"] = ["在保" if active[i] else "停保" for i in rows]
+    table["is_deleted"] = ["0" if active[i] else "1" for i in rows]
+    table["updated_at"] = timestamp_strings(moment(updated[shown], key[shown]))
+    view = Dibao(
+        table, person[shown], active[shown], np.where(active, NEVER, stopped)[shown], amount[shown],
+        approved[shown].astype("M8[M]"),
+    )  # fmt: skip
+    view.previous_versions = updated_on(yesterday)[before]
+    view.versions = updated[shown]
+    view.previous_keys = [
+        f"{people.resident_id[person[i]]}|DB{codes[i]}{family_no[i]:07d}" for i in before.tolist()
+    ]
+    return full, view, next_family

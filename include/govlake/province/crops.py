@@ -19,6 +19,7 @@ import numpy as np
 
 from govlake.province import reference as ref
 from govlake.province.tables import CROP_COLUMNS, Table
+from govlake.province.timeline import epoch_of, era_end
 
 FIRST_YEAR = 2015
 
@@ -47,7 +48,7 @@ CROPS: tuple[Crop, ...] = (
     Crop("水果", "种植面积", "亩", 5.0e6, (1.05, 1.07), 0.7, 5.0, 1.02, 0.12, (1.0, 1.3, 0.9, 1.0, 0.8, 0.9, 1.3, 1.2, 1.1)),
     Crop("生猪", "出栏量", "头", 1.8e7, (1.02, 1.00), 0.09, 15.0, 1.00, 0.00, (0.8, 0.9, 1.3, 0.9, 1.2, 1.0, 0.9, 1.0, 0.9)),
     Crop("中药材", "种植面积", "亩", 4.0e6, (1.06, 1.09), 0.4, 10.0, 1.02, 0.20, (0.4, 0.8, 1.1, 0.8, 2.0, 1.0, 1.0, 1.0, 0.9)),
-    Crop("刺梨", "种植面积", "亩", 6.0e5, (1.15, 1.25), 0.25, 2.6, 0.95, 0.15, (0.5, 3.0, 0.6, 1.2, 1.4, 0.5, 0.8, 0.6, 1.0)),
+    Crop("刺梨", "种植面积", "亩", 6.0e5, (1.15, 1.25), 0.25, 2.6, 0.95, 0.15, (0.5, 9.0, 0.6, 1.2, 1.4, 0.5, 0.8, 0.6, 1.0)),
     Crop("生态渔业", "养殖面积", "亩", 3.5e5, (1.02, 1.04), 0.6, 16.0, 1.02, 0.06, (0.8, 0.7, 1.2, 0.8, 0.6, 1.2, 1.3, 1.3, 1.0)),
     Crop("辣椒", "种植面积", "亩", 4.5e6, (1.03, 1.04), 1.2, 4.0, 1.02, 0.18, (0.5, 0.6, 2.3, 0.9, 1.6, 0.8, 0.8, 0.7, 0.6)),
     Crop("生态家禽", "出栏量", "万羽", 1.0e4, (1.04, 1.05), 15.0, 18.0, 1.02, 0.07, (1.0, 0.9, 1.1, 1.0, 1.0, 1.0, 0.9, 1.1, 1.0)),
@@ -114,8 +115,12 @@ def _gbk(text: str) -> bool:
 def crop_table(rng: np.random.Generator, logical_date: date) -> Table:
     """One row per county x crop x year; a county that does not grow a crop has no row for it."""
     geo = ref.geography()
-    years = crop_years(logical_date)
-    prices = _price_paths(rng, years)
+    # Every year of the era is drawn, so a new year's rows never change an earlier year's.
+    years = list(range(FIRST_YEAR, int(str(era_end(epoch_of(logical_date)))[:4]) + 1))
+    shown = set(crop_years(logical_date))
+    # Prices and each year's noise come from streams of their own: a year more never moves the counties.
+    base = int(rng.integers(2**31))
+    prices = _price_paths(np.random.default_rng([base, 0]), years)
     n_counties = len(geo.county_codes)
     district = np.array([1 <= c % 100 <= 19 for c in geo.county_codes.tolist()])
     towns = _main_townships(rng)
@@ -128,12 +133,15 @@ def crop_table(rng: np.random.Generator, logical_date: date) -> Table:
         productivity = rng.lognormal(0.0, 0.15, n_counties)
         premium = rng.lognormal(0.0, 0.08, n_counties)
         for t, year in enumerate(years):
+            noise = np.random.default_rng([base, 1 + i, year])
             weather = _WEATHER.get(year, 1.0) if crop.unit == "亩" else 1.0
-            scale = _scale(crop, year) * share * rng.normal(1.0, 0.03, n_counties)
-            output = scale * crop.yield_per_unit * productivity * weather * rng.normal(1.0, 0.05, n_counties)
-            price = prices[i, t] * premium * rng.normal(1.0, 0.03, n_counties)
+            scale = _scale(crop, year) * share * noise.normal(1.0, 0.03, n_counties)
+            output = (
+                scale * crop.yield_per_unit * productivity * weather * noise.normal(1.0, 0.05, n_counties)
+            )
+            price = prices[i, t] * premium * noise.normal(1.0, 0.03, n_counties)
             value = output * price / 10.0  # 吨 x 元/公斤 x 1000 / 10000 = 万元
-            for c in np.flatnonzero(grows).tolist():
+            for c in np.flatnonzero(grows).tolist() if year in shown else ():
                 rows.append((
                     str(year), str(geo.county_codes[c]), geo.county_names[c], crop.name, crop.indicator,
                     f"{scale[c]:.0f}" if crop.unit != "万羽" else f"{scale[c]:.2f}", crop.unit,

@@ -5,13 +5,21 @@ dates, division codes nobody knows and records two departments disagree on. The 
 (or flag) each of these and nothing else, so the generator injects them at a configurable rate — exactly
 ``round(rate * rows)`` per dataset, one defect per row, spread evenly over the kinds — and records each
 one with the key that identifies its row. End-to-end tests compare that record with the quarantine.
+
+That holds for the files, which are delivered whole every day. A department database is extracted by
+its ``updated_at``, so there a defect belongs to a row *version* (:func:`version_defects`): drawn with
+probability ``rate`` from the row's key and the day of its ``updated_at``, it is delivered with the edit
+that made it, stays while the row is unchanged, and the next edit — drawn afresh — corrects it: the
+corrected re-delivery, with its own ``updated_at``. So about ``rate`` of a database's rows are defective
+on any date (not exactly ``round(rate * rows)``), and an incremental batch carries defects at that rate.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
-from datetime import date
+from dataclasses import asdict, dataclass, replace
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -34,6 +42,7 @@ from govlake.province.tables import (
     row_count,
     row_key,
 )
+from govlake.province.timeline import mix
 
 BAD_CHECK_CHAR = "bad_check_char"
 MISSING_REQUIRED = "missing_required"
@@ -119,6 +128,7 @@ class Defect:
     key: str
     column: str | None
     detail: str
+    since: str | None = None  # database rows: the day of the row version that carries the defect
 
     def as_dict(self) -> dict[str, str | None]:
         return {k: v for k, v in asdict(self).items() if k != "dataset"}
@@ -168,6 +178,11 @@ def _choose_rows(
     return sorted(chosen)
 
 
+def _corrupt(dataset: str, right: str, day: date) -> str:
+    corrupt = corrupt_ric if dataset != ENTITIES else corrupt_uscc
+    return corrupt(right, 1 + zlib.crc32(f"{right}{day.isoformat()}".encode()) % 9)
+
+
 def _future_day(rng: np.random.Generator, logical_date: date) -> str:
     return str(np.datetime64(logical_date.isoformat(), "D") + np.timedelta64(int(rng.integers(1, 731)), "D"))
 
@@ -188,10 +203,19 @@ def _conflicting_birth(rng: np.random.Generator, birth: str, logical_date: date)
     return str(shifted)
 
 
-def _unknown_division(dataset: str, table: Table, row: int, column: str, serial: int, taken: set[str]) -> str:
-    """An unknown code; where the division is part of the key, one that keeps every row key distinct."""
+def _unknown_division(
+    dataset: str, table: Table, row: int, column: str, serial: int, taken: set[str] | None
+) -> str:
+    """An unknown code; where the division is part of the key, one that keeps every row key distinct.
+
+    ``taken`` None (a database row version): a code of its own per region, so it needs no other row.
+    """
     if column not in KEY_COLUMNS[dataset]:
         return ref.UNKNOWN_DIVISIONS[serial % len(ref.UNKNOWN_DIVISIONS)]
+    if taken is None:
+        geo = ref.geography()
+        regions = [ref.PROVINCE_CODE, *ref.PREFECTURES, *(str(c) for c in geo.county_codes.tolist())]
+        return _UNKNOWN_KEY_DIVISIONS[regions.index(table[column][row]) % len(_UNKNOWN_KEY_DIVISIONS)]
     for i in range(len(_UNKNOWN_KEY_DIVISIONS)):
         table[column][row] = _UNKNOWN_KEY_DIVISIONS[(serial + i) % len(_UNKNOWN_KEY_DIVISIONS)]
         if row_key(dataset, table, row) not in taken:
@@ -208,16 +232,19 @@ def _apply(
     serial: int,
     rng: np.random.Generator,
     logical_date: date,
-    taken: set[str],
+    taken: set[str] | None,
+    anchor: date | None = None,
 ) -> Defect:
+    """Give the row its defect. ``anchor`` (a row version's day) fixes what a date-independent defect
+    looks like: the check character it breaks to, and the dates it moves (far beyond its next version)."""
+
     def key() -> str:
         return row_key(dataset, table, row)
 
     if kind == BAD_CHECK_CHAR:
         col = _ID_COLUMN[dataset]
         right = table[col][row]
-        corrupt = corrupt_ric if dataset != ENTITIES else corrupt_uscc
-        table[col][row] = corrupt(right, int(rng.integers(1, 10)))
+        table[col][row] = _corrupt(dataset, right, anchor or logical_date)
         return Defect(dataset, kind, key(), col, f"check character should be {right[-1]}")
     if kind == MISSING_REQUIRED:
         col = _REQUIRED[dataset][serial % 2]
@@ -225,7 +252,7 @@ def _apply(
         return Defect(dataset, kind, key(), col, f"required {col} is empty")
     if kind == FUTURE_DATE:
         col = _DATE[dataset]
-        table[col][row] = _future_day(rng, logical_date)
+        table[col][row] = _future_day(rng, anchor + timedelta(days=2000) if anchor else logical_date)
         return Defect(dataset, kind, key(), col, f"{col} {table[col][row]} is after {logical_date}")
     if kind == UNKNOWN_DIVISION:
         col = _DIVISION[dataset]
@@ -237,7 +264,7 @@ def _apply(
         table[col][row] = (
             _conflicting_name(rng, before)
             if what == "name"
-            else _conflicting_birth(rng, before, logical_date)
+            else _conflicting_birth(rng, before, anchor or logical_date)
         )
         return Defect(
             dataset, kind, key(), col,
@@ -283,6 +310,84 @@ def inject(
         defects.append(_apply(dataset, table, row, kind, serial.get(kind, 0), rng, logical_date, taken))
         serial[kind] = serial.get(kind, 0) + 1
     return defects, np.array([r for r, _ in chosen], dtype=np.int64)
+
+
+def _hash_ints(values: list[str]) -> np.ndarray:
+    return np.fromiter((zlib.crc32(v.encode()) for v in values), dtype=np.int64, count=len(values))
+
+
+def version_defects(
+    dataset: str, keys: list[str], versions: np.ndarray, rate: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of a department database carry a defect, and its kind (index into ``KINDS``).
+
+    A defect belongs to a row *version*: it is drawn from (seed, dataset, key, the version's day) with
+    probability ``rate``, so it arrives with the edit that made the version (the row's ``updated_at``)
+    and stays until the next edit, which — drawn afresh — corrects it. Nothing depends on the date asked.
+    """
+    if not rate or not keys:
+        return np.zeros(len(keys), dtype=bool), np.zeros(len(keys), dtype=np.int64)
+    h = mix(seed, zlib.crc32(dataset.encode()), _hash_ints(keys), versions.astype("M8[D]"))
+    defective = (h >> np.uint64(11)).astype(np.float64) / float(1 << 53) < rate
+    kind = ((h >> np.uint64(3)) % np.uint64(len(KINDS[dataset]))).astype(np.int64)
+    return defective, kind
+
+
+def version_keys(dataset: str, keys: list[str], versions: np.ndarray, rate: float, seed: int) -> list[str]:
+    """The keys as the table shows them: a bad check character changes the ID where it is part of the key."""
+    defective, kind = version_defects(dataset, keys, versions, rate, seed)
+    if _ID_COLUMN.get(dataset) not in KEY_COLUMNS[dataset]:
+        return keys
+    part = KEY_COLUMNS[dataset].index(_ID_COLUMN[dataset])
+    bad = KINDS[dataset].index(BAD_CHECK_CHAR)
+    out = list(keys)
+    day_text = np.datetime_as_string(versions.astype("M8[D]"), unit="D")
+    for row in np.flatnonzero(defective & (kind == bad)).tolist():
+        values = out[row].split("|")
+        values[part] = _corrupt(dataset, values[part], date.fromisoformat(day_text[row]))
+        out[row] = "|".join(values)
+    return out
+
+
+def inject_versions(
+    dataset: str,
+    table: Table,
+    keys: list[str],
+    versions: np.ndarray,
+    rate: float,
+    seed: int,
+    logical_date: date,
+    eligible: dict[str, np.ndarray] | None = None,
+) -> tuple[list[Defect], np.ndarray]:
+    """Inject the defects of each row's version (see :func:`version_defects`) into ``table`` in place.
+
+    A kind the row is not eligible for becomes missing_required; duplicates are appended at the end.
+    Returns the defects and the indices of the rows that carry one.
+    """
+    defective, kind = version_defects(dataset, keys, versions, rate, seed)
+    rows = np.flatnonzero(defective)
+    eligible = dict(eligible or {})
+    if dataset == HOUSEHOLD:
+        eligible.setdefault(FUTURE_DATE, np.array([s == "正常" for s in table["rkzt"]], dtype=bool))
+    kinds = KINDS[dataset]
+    planned = []
+    for row in rows.tolist():
+        name = kinds[kind[row]]
+        planned.append((row, name if name not in eligible or eligible[name][row] else MISSING_REQUIRED))
+    days = np.datetime_as_string(versions.astype("M8[D]"), unit="D")
+    h = (
+        mix(seed, _hash_ints([keys[r] for r in rows.tolist()]), 0xDEF)
+        if len(rows)
+        else np.zeros(0, np.uint64)
+    )
+    detail = {r: int(x >> np.uint64(1)) for r, x in zip(rows.tolist(), h.tolist(), strict=True)}
+    found = []
+    for row, name in sorted(planned, key=lambda rk: (rk[1] == DUPLICATE_ROW, rk[0])):
+        anchor = date.fromisoformat(days[row])
+        rng = np.random.default_rng(detail[row])
+        defect = _apply(dataset, table, row, name, detail[row] % 997, rng, logical_date, None, anchor)
+        found.append(replace(defect, since=days[row]))
+    return found, rows
 
 
 def manifest(defects: Iterable[Defect]) -> dict[str, dict[str, int]]:

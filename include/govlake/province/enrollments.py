@@ -14,13 +14,26 @@ from datetime import date
 import numpy as np
 
 from govlake.province import reference as ref
-from govlake.province.people import People, day, office_time, pick, random_day_between
+from govlake.province.people import People, day, pick, random_day_between
+from govlake.province.timeline import (
+    NEVER,
+    cycle_period,
+    epoch_of,
+    era_end,
+    exponential_day,
+    last_edit,
+    latest,
+    mix,
+    moment,
+    on_or_before,
+)
 
 STATUSES = ("参保缴费", "暂停缴费", "终止")
 STATUS_P = np.array([0.80, 0.12, 0.08])
 TYPE_COUNT_P = np.array([0.85, 0.10, 0.05])  # 1, 2 or 3 insurance types: 1.2 on average
 _EMPLOYEE_SCHEMES_FROM = np.datetime64("1998-01-01")
 _RESIDENT_SCHEMES_FROM = np.datetime64("2010-01-01")
+_KEY_SALT = 0x5EB  # enrollment ids are unique across chunks, so the key needs no chunk
 
 
 @dataclass
@@ -40,6 +53,10 @@ class Enrollments:
     status: list[str]
     phone: list[str | None]
     updated_at: np.ndarray  # datetime64[s]
+    withdrawn: np.ndarray | None = None  # datetime64[D]: the day the row is deleted (NaT: not in the era)
+    previous_ids: list[str] | None = None  # the ids 人社厅's table held the day before the logical date
+    previous_versions: np.ndarray | None = None  # datetime64[D]: those rows' aae036 days then
+    versions: np.ndarray | None = None  # datetime64[D]: the rows' aae036 days on the logical date
 
     def __len__(self) -> int:
         return len(self.id)
@@ -77,6 +94,11 @@ def _pick_insured(rng: np.random.Generator, people: People, share: float) -> np.
     return np.sort(rng.choice(adults, k, replace=False)) if k else adults[:0]
 
 
+LATER_SHARE = 0.1  # of the rows drawn: enrolled during the era rather than before its epoch
+WITHDRAWN_RATE = 0.01  # a year: enrollments withdrawn (撤销) — 人社厅's system deletes the row outright
+EDIT_DAYS = (150, 900)
+
+
 def generate_enrollments(
     rng: np.random.Generator,
     residents: People,
@@ -84,9 +106,15 @@ def generate_enrollments(
     employers: list[str],
     logical_date: date,
     id_start: int,
-) -> Enrollments:
-    """Enrollment rows for a chunk: ~60% of the chunk's people (adults only) plus the outsiders."""
-    today = day(logical_date)
+) -> tuple[Enrollments, int]:
+    """Enrollment rows of ``logical_date`` for a chunk: ~60% of its adults (at the epoch) plus the outsiders.
+
+    All rows of the era are drawn (most enrolled before the epoch, some during it); a row shows from its
+    enrollment day until it is withdrawn (deleted outright), is 终止 from a little after the insured
+    person's death, and its ``aae036`` is its newest event. Returns the rows and the next free id.
+    """
+    epoch = epoch_of(logical_date)
+    start, end, today = day(epoch), era_end(epoch), day(logical_date)
     insured = _pick_insured(rng, residents, 0.6 - 0.6 * len(outsiders) / max(len(residents), 1))
     person = np.concatenate([insured, np.arange(len(outsiders))])
     outsider = np.concatenate([np.zeros(len(insured), bool), np.ones(len(outsiders), bool)])
@@ -103,32 +131,57 @@ def generate_enrollments(
     n = len(row_person)
     source = [(outsiders if o else residents) for o in row_outsider.tolist()]
     p_list = row_person.tolist()
-    deceased = np.array([s.status[p] == "死亡" for s, p in zip(source, p_list, strict=True)], dtype=bool)
+    death = np.array([s.death_day[p] for s, p in zip(source, p_list, strict=True)], dtype="M8[D]")
+    dead_before = on_or_before(death, start)
 
     earliest = np.where(row_employee, _EMPLOYEE_SCHEMES_FROM, _RESIDENT_SCHEMES_FROM)
     earliest = np.maximum(earliest, row_birth + np.timedelta64(16 * 366, "D"))
-    enrolled = random_day_between(rng, earliest, np.full(n, today))
-    status_idx = np.where(deceased, 2, pick(rng, STATUS_P, n))
-    updated_days = random_day_between(rng, enrolled, np.full(n, today))
-    updated_days = np.where(rng.random(n) < 0.01, today, updated_days)
+    enrolled = random_day_between(rng, earliest, np.full(n, start))
+    later = ~dead_before & (rng.random(n) < LATER_SHARE)
+    enrolled = np.where(later, random_day_between(rng, np.full(n, start), np.full(n, end)), enrolled)
+    status_idx = np.where(dead_before, 2, pick(rng, STATUS_P, n))
+    status_idx = np.where(later, 0, status_idx)
+    ended = np.where(
+        ~dead_before & ~np.isnat(death), np.maximum(death, enrolled) + rng.integers(10, 61, n).astype("m8[D]"), NEVER
+    )  # fmt: skip
+    withdrawn = exponential_day(rng.random(n), np.maximum(enrolled, start), np.full(n, WITHDRAWN_RATE), end)
+    period = cycle_period(rng.random(n), *EDIT_DAYS)
     employer_idx = rng.integers(0, max(len(employers), 1), n)
     person_phone = phones(rng, len(person))
     phone_of_row = np.repeat(np.arange(len(person)), count)
+    ids = np.arange(id_start, id_start + n)
+
+    # The state on the logical date, and the versions of the day before.
+    key = mix(_KEY_SALT, ids)
+
+    def updated_on(on: np.datetime64) -> np.ndarray:
+        edit_until = np.where(np.isnat(ended), on, np.minimum(ended - np.timedelta64(1, "D"), on))
+        edited = last_edit(edit_until, period, key)
+        ended_then = np.where(on_or_before(ended, on), ended, NEVER)
+        return latest(enrolled, np.where(edited >= enrolled, edited, NEVER), ended_then)
+
+    status_idx = np.where(on_or_before(ended, today), 2, status_idx)
+    updated = updated_on(today)
+    shown = np.flatnonzero((enrolled <= today) & ~on_or_before(withdrawn, today))
+    yesterday = today - np.timedelta64(1, "D")
+    before = np.flatnonzero((enrolled <= yesterday) & ~on_or_before(withdrawn, yesterday))
+    rows = shown.tolist()
     return Enrollments(
-        id=[f"SI{i:010d}" for i in range(id_start, id_start + n)],
-        person=row_person,
-        outsider=row_outsider,
-        resident_id=[s.resident_id[p] for s, p in zip(source, p_list, strict=True)],
-        name=[s.name[p] for s, p in zip(source, p_list, strict=True)],
-        birth=row_birth,
-        insurance_type=types,
-        employer=[
-            employers[e] if emp else None
-            for e, emp in zip(employer_idx.tolist(), row_employee.tolist(), strict=True)
-        ],
-        division=[str(d) for d in np.repeat(county, count).tolist()],
-        enrolled=enrolled,
-        status=[STATUSES[i] for i in status_idx.tolist()],
-        phone=[person_phone[i] for i in phone_of_row.tolist()],
-        updated_at=office_time(rng, updated_days),
-    )
+        id=[f"SI{ids[i]:010d}" for i in rows],
+        person=row_person[shown],
+        outsider=row_outsider[shown],
+        resident_id=[source[i].resident_id[p_list[i]] for i in rows],
+        name=[source[i].name[p_list[i]] for i in rows],
+        birth=row_birth[shown],
+        insurance_type=[types[i] for i in rows],
+        employer=[employers[employer_idx[i]] if row_employee[i] else None for i in rows],
+        division=[str(d) for d in np.repeat(county, count)[shown].tolist()],
+        enrolled=enrolled[shown],
+        status=[STATUSES[status_idx[i]] for i in rows],
+        phone=[person_phone[phone_of_row[i]] for i in rows],
+        updated_at=moment(updated[shown], key[shown]),
+        withdrawn=withdrawn[shown],
+        previous_ids=[f"SI{i:010d}" for i in ids[before].tolist()],
+        previous_versions=updated_on(yesterday)[before],
+        versions=updated[shown],
+    ), id_start + n

@@ -16,6 +16,7 @@ import numpy as np
 from govlake.province import reference as ref
 from govlake.province.identifiers import USCC_ALPHABET, USCC_ENTITY_TYPES, make_uscc
 from govlake.province.people import People, day, pick, random_day_between
+from govlake.province.timeline import ERA_YEARS, NEVER, epoch_of, era_end, exponential_day, mix, on_or_before
 
 # entity type -> (share, registration authority + type code, capital choices in 万元)
 ENTITY_TYPES: dict[str, tuple[float, str, tuple[float, ...]]] = {
@@ -58,6 +59,16 @@ class Entities:
 
     def __len__(self) -> int:
         return len(self.credit_code)
+
+    def take(self, rows: np.ndarray) -> Entities:
+        """The entities at ``rows`` (in that order)."""
+        picked = rows.tolist()
+        return Entities(
+            **{
+                name: value[rows] if isinstance(value, np.ndarray) else [value[i] for i in picked]
+                for name, value in vars(self).items()
+            }
+        )
 
     def employers(self) -> list[str]:
         """Credit codes of active non-individual entities (the ones that insure employees)."""
@@ -113,33 +124,37 @@ def _entity_name(kind: str, industry: str, county: int, rep_name: str, u: np.nda
     return f"{place}{trade}{phrase}{suffix}"
 
 
-def _org_body(rng: np.random.Generator, new_style: bool) -> str:
+def _hashed_org_body(h: int, new_style: bool) -> str:
+    """An organisation code body from a 64-bit hash: ``MA`` + 6 characters, or 8 digits (old style)."""
     if new_style:
-        return "MA" + "".join(USCC_ALPHABET[i] for i in rng.integers(0, len(USCC_ALPHABET), 6))
-    return "".join(str(d) for d in rng.integers(0, 10, 8))
+        return "MA" + "".join(USCC_ALPHABET[(h >> (5 * i)) % len(USCC_ALPHABET)] for i in range(6))
+    return f"{h % 10**8:08d}"
 
 
 def _credit_codes(
-    rng: np.random.Generator,
+    salt: int,
+    index: np.ndarray,
     type_codes: list[str],
     divisions: list[str],
     established: np.ndarray,
     used: set[str],
 ) -> list[str]:
+    """Codes fixed by (salt, entity): an entity keeps its code whichever date first lists it."""
     codes = []
-    for type_code, division, new_style in zip(
-        type_codes, divisions, (established >= _NEW_STYLE_FROM).tolist(), strict=True
+    for i, type_code, division, new_style in zip(
+        index.tolist(), type_codes, divisions, (established >= _NEW_STYLE_FROM).tolist(), strict=True
     ):
-        code = make_uscc(type_code, division, _org_body(rng, new_style))
+        attempt = 0
+        code = make_uscc(type_code, division, _hashed_org_body(int(mix(salt, i, attempt)[0]), new_style))
         while code[:16] in used:  # the organisation code must be unique, whatever its check characters
-            code = make_uscc(type_code, division, _org_body(rng, new_style))
+            attempt += 1
+            code = make_uscc(type_code, division, _hashed_org_body(int(mix(salt, i, attempt)[0]), new_style))
         used.add(code[:16])
         codes.append(code)
     return codes
 
 
-def _capital(rng: np.random.Generator, kinds: list[str]) -> list[str]:
-    u = rng.random(len(kinds))
+def _capital(u: np.ndarray, kinds: list[str]) -> list[str]:
     out = []
     for kind, x in zip(kinds, u.tolist(), strict=True):
         choices = ENTITY_TYPES[kind][2]
@@ -147,9 +162,8 @@ def _capital(rng: np.random.Generator, kinds: list[str]) -> list[str]:
     return out
 
 
-def _addresses(rng: np.random.Generator, county_idx: np.ndarray, kinds: list[str]) -> list[str]:
+def _addresses(u: np.ndarray, county_idx: np.ndarray, kinds: list[str]) -> list[str]:
     geo = ref.geography()
-    u = rng.random((3, len(kinds)))
     out = []
     for c, kind, a, b, h in zip(
         county_idx.tolist(), kinds, u[0].tolist(), u[1].tolist(), u[2].tolist(), strict=True
@@ -164,48 +178,93 @@ def _addresses(rng: np.random.Generator, county_idx: np.ndarray, kinds: list[str
     return out
 
 
+NEW_ENTITY_RATE = 0.06  # new entities a year, per entity registered at the epoch
+CLOSURE_RATE = 0.05  # of the shops (个体工商户) and the era's new entities in business, a year
+
+
 def generate_entities(
-    rng: np.random.Generator, n: int, people: People, logical_date: date, used_codes: set[str]
-) -> Entities:
-    """``n`` entities whose legal representatives are adults of ``people`` still living in the province."""
+    rng: np.random.Generator,
+    n: int,
+    people: People,
+    logical_date: date,
+    used_codes: set[str],
+    salt: int = 0,
+) -> tuple[Entities, list[str]]:
+    """The entities of ``logical_date``, and the employers (credit codes) other departments link to.
+
+    ``n`` entities are registered at the era's epoch and more are established during it; their legal
+    representatives are adults of ``people`` living in the province at the epoch. An entity in business
+    may close (注销, or 吊销 by the regulator) on a drawn day — except the employers, those in business at
+    the epoch that are not shops, which 人社厅's draws link to (and which do not depend on the date). Only the entities shown get names,
+    codes and addresses built (the draws behind them are made for all).
+    """
     geo = ref.geography()
-    today = day(logical_date)
-    candidates = np.flatnonzero((people.status == "正常") & (people.age >= 22) & (people.age <= 75))
+    epoch = epoch_of(logical_date)
+    start, end, today = day(epoch), era_end(epoch), day(logical_date)
+    later = int(round(NEW_ENTITY_RATE * ERA_YEARS * n))
+    total = n + later
+    candidates = np.flatnonzero((people.status_epoch == "正常") & (people.age >= 22) & (people.age <= 75))
     if len(candidates) == 0:
         candidates = np.arange(len(people))
-    rep = candidates[rng.integers(0, len(candidates), n)]
+    rep = candidates[rng.integers(0, len(candidates), total)]
     kind_names = list(ENTITY_TYPES)
-    kinds = [kind_names[i] for i in pick(rng, np.array([v[0] for v in ENTITY_TYPES.values()]), n).tolist()]
-    industries = _industries(rng, kinds)
-    own_county = rng.random(n) < 0.8
-    county_idx = np.where(own_county, people.county_idx[rep], pick(rng, geo.county_weights, n))
-    years_back = np.minimum(rng.exponential(6.0, n), 30.0)
-    established = today - (years_back * 365.25).astype(np.int64).astype("m8[D]")
+    kind_idx = pick(rng, np.array([v[0] for v in ENTITY_TYPES.values()]), total)
+    kinds_all = [kind_names[i] for i in kind_idx.tolist()]
+    industries_all = _industries(rng, kinds_all)
+    own_county = rng.random(total) < 0.8
+    county_all = np.where(own_county, people.county_idx[rep], pick(rng, geo.county_weights, total))
+    years_back = np.minimum(rng.exponential(6.0, total), 30.0)
+    established = start - (years_back * 365.25).astype(np.int64).astype("m8[D]")
     adult = people.birth[rep] + np.timedelta64(18 * 366, "D")
     established = np.where(
-        established < adult, random_day_between(rng, adult, np.full(n, today)), established
+        established < adult, random_day_between(rng, adult, np.full(total, start)), established
     )
+    established[n:] = random_day_between(
+        rng, np.full(later, start + np.timedelta64(1, "D")), np.full(later, end)
+    )
+    u_name = rng.random((total, 5))
+    status_idx = pick(rng, STATUS_P, total)
+    status_idx[n:] = 0
+    closes = exponential_day(
+        rng.random(total), np.maximum(established, start), np.full(total, CLOSURE_RATE), end
+    )
+    revoked = rng.random(total) < 0.2
+    u_capital = rng.random(total)
+    u_address = rng.random((3, total))
+    # Companies that employ insured staff (人社厅 names them) stay in business through the era: when one
+    # closes, its employees' enrollments would have to move with it. Shops and newer entities do close.
+    individual = np.array([k == "个体工商户" for k in kinds_all], dtype=bool)
+    closes = np.where((status_idx == 0) & (individual | (np.arange(total) >= n)), closes, NEVER)
+    closed = on_or_before(closes, today)
+    status_now = np.where(closed, np.where(revoked, 2, 1), status_idx)
+
+    shown = np.flatnonzero(established <= today)
+    rows = shown.tolist()
+    kinds = [kinds_all[i] for i in rows]
+    industries = [industries_all[i] for i in rows]
+    county_idx = county_all[shown]
     divisions = [str(c) for c in geo.county_codes[county_idx].tolist()]
-    u = rng.random((n, 5))
-    rep_names = [people.name[i] for i in rep.tolist()]
+    rep_names = [people.name[i] for i in rep[shown].tolist()]
     names = [
-        _entity_name(k, ind, c, rn, u[i])
-        for i, (k, ind, c, rn) in enumerate(
-            zip(kinds, industries, county_idx.tolist(), rep_names, strict=True)
-        )
+        _entity_name(k, ind, c, rn, u_name[i])
+        for i, k, ind, c, rn in zip(rows, kinds, industries, county_idx.tolist(), rep_names, strict=True)
     ]
-    return Entities(
+    entities = Entities(
         credit_code=_credit_codes(
-            rng, [ENTITY_TYPES[k][1] for k in kinds], divisions, established, used_codes
+            salt, shown, [ENTITY_TYPES[k][1] for k in kinds], divisions, established[shown], used_codes
         ),
         name=names,
         entity_type=kinds,
         legal_rep_name=rep_names,
-        legal_rep_id=[people.resident_id[i] for i in rep.tolist()],
+        legal_rep_id=[people.resident_id[i] for i in rep[shown].tolist()],
         industry=industries,
-        capital=_capital(rng, kinds),
-        established=established,
+        capital=_capital(u_capital[shown], kinds),
+        established=established[shown],
         division=divisions,
-        address=_addresses(rng, county_idx, kinds),
-        status=[STATUSES[i] for i in pick(rng, STATUS_P, n).tolist()],
+        address=_addresses(u_address[:, shown], county_idx, kinds),
+        status=[STATUSES[i] for i in status_idx[shown].tolist()],
     )
+    base = np.flatnonzero(shown < n)  # every entity of the epoch is shown (the date is in its era)
+    employers = entities.take(base).employers()
+    entities.status = [STATUSES[i] for i in status_now[shown].tolist()]
+    return entities, employers

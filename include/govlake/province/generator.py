@@ -2,7 +2,12 @@
 
 Deterministic for a seed: chunk ``i`` draws from ``numpy.random.default_rng([seed, i])`` (and the departments
 added later from ``[seed, i, k]``, so adding one never changes another's data), so the same seed and
-logical date give byte-identical sources, whatever else runs. Chunks of 100k people are generated,
+logical date give byte-identical sources, whatever else runs. The draws never depend on the logical date:
+the province is one population per era that evolves day by day (``timeline``), and the date only decides
+what each record shows — so consecutive dates differ by a small daily churn, each department database's
+changed rows carry that day's ``updated_at``, and the report lists the keys each database lost since the
+day before (``deleted``: rows its system deletes outright, IDs re-keyed by a defect). Chunks of 100k people
+are generated,
 defect-injected and written one after another (persons to 公安厅's table, entities to 市场监管局's CSV
 stream, enrollments to 人社厅's table, marriages to 民政厅's CSV stream, 低保 recipients and subsidy
 payments to 民政厅's and 财政厅's tables), so memory stays bounded at every scale. Birth certificates
@@ -32,14 +37,16 @@ from govlake.province.defects import (
     Defect,
     DefectPlanner,
     inject,
+    inject_versions,
     manifest,
+    version_keys,
 )
 from govlake.province.enrollments import generate_enrollments
 from govlake.province.entities import generate_entities
 from govlake.province.findings import chunk_findings, merge_findings
 from govlake.province.indicators import indicator_table
 from govlake.province.payments import generate_payments
-from govlake.province.people import generate_outsiders, generate_people
+from govlake.province.people import generate_outsiders, generate_people, state_on
 from govlake.province.regions import division_table, passenger_table
 from govlake.province.tables import (
     ALL_DATASETS,
@@ -64,7 +71,9 @@ from govlake.province.tables import (
     extend,
     household_table,
     row_count,
+    row_keys,
 )
+from govlake.province.timeline import mix
 from govlake.province.writers import (
     DEPARTMENT_TABLES,
     DepartmentDatabase,
@@ -99,6 +108,7 @@ class ProvinceChunk:
     tables: dict[str, Table]
     defects: list[Defect]
     findings: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    deleted: dict[str, list[str]] = field(default_factory=dict)  # keys gone since the day before
 
 
 @dataclass
@@ -117,6 +127,7 @@ class ProvinceReport:
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     findings: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    deleted: dict[str, list[str]] = field(default_factory=dict)
 
     def defects_document(self) -> dict[str, Any]:
         """The JSON written next to the sources; end-to-end tests compare the quarantine with it."""
@@ -130,6 +141,7 @@ class ProvinceReport:
             "defects": self.defects,
             "locations": self.locations,
             "findings": self.findings,
+            "deleted": self.deleted,
         }
 
 
@@ -140,6 +152,66 @@ def scale_persons(scale: str) -> int:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}") from None
 
 
+# Department tables with an ``updated_at``-like watermark: a defect there is an edit of the day.
+WATERMARKS: dict[str, str] = {
+    HOUSEHOLD: "gxsj",
+    ENROLLMENT: "aae036",
+    DIBAO: "updated_at",
+    PAYMENTS: "updated_at",
+    INDICATORS: "gxsj",
+}
+# Tables whose rows the department's own system deletes or re-keys: the report lists the keys gone each day.
+DELETING: tuple[str, ...] = (HOUSEHOLD, ENROLLMENT, DIBAO, PAYMENTS)
+
+
+@dataclass
+class _Rows:
+    """A department database table's row versions: the day of each row's ``updated_at`` on the date, and
+    the rows' keys and versions the day before (for the keys that are gone; None where not needed)."""
+
+    versions: np.ndarray
+    previous_keys: list[str] | None = None
+    previous_versions: np.ndarray | None = None
+
+
+class _Defects:
+    """The defects of one date, and the keys the department databases lost since the day before.
+
+    Files are whole deliveries: their defects are planned per date, exactly ``round(rate * rows)`` per
+    dataset (``DefectPlanner``). A department database delivers what changed, so there a defect belongs
+    to a row version (``defects.version_defects``): it is delivered with the edit that made it and
+    corrected by the next edit — about ``rate`` of the rows on any date.
+    """
+
+    def __init__(self, seed: int, logical_date: date, rate: float, planner: DefectPlanner | None) -> None:
+        self.seed, self.day = seed, logical_date
+        self.planner = planner or DefectPlanner(rate)
+        self.rate = self.planner.rate
+        self.deleted: dict[str, list[str]] = {ds: [] for ds in DELETING}
+
+    def files(
+        self, dataset: str, table: Table, rng: np.random.Generator, eligible: dict | None = None
+    ) -> tuple[list[Defect], np.ndarray]:
+        kinds = self.planner.kinds_for(dataset, row_count(table))
+        return inject(dataset, table, kinds, rng, self.day, eligible)
+
+    def database(
+        self, dataset: str, table: Table, rows: _Rows, eligible: dict | None = None
+    ) -> tuple[list[Defect], np.ndarray]:
+        keys = row_keys(dataset, table)
+        found, touched = inject_versions(
+            dataset, table, keys, rows.versions, self.rate, self.seed, self.day, eligible
+        )
+        if dataset in DELETING and rows.previous_keys is not None:
+            before = version_keys(dataset, rows.previous_keys, rows.previous_versions, self.rate, self.seed)
+            self.deleted[dataset] += sorted(set(before) - set(row_keys(dataset, table)))
+        return found, touched
+
+
+def _days(moments: np.ndarray) -> np.ndarray:
+    return moments.astype("M8[D]")
+
+
 def iter_province(
     persons: int,
     seed: int,
@@ -147,82 +219,91 @@ def iter_province(
     defect_rate: float = 0.02,
     chunk_size: int = CHUNK_SIZE,
     planner: DefectPlanner | None = None,
+    defects: _Defects | None = None,
 ) -> Iterator[ProvinceChunk]:
-    """The province chunk by chunk, in memory; writers consume it. Deterministic for (seed, chunk_size).
+    """The province chunk by chunk, in memory, as it is on ``logical_date``; writers consume it.
 
-    Pass ``planner`` to share the exact defect counts with :func:`regional_tables`.
+    Deterministic for (seed, chunk_size, logical_date); the records are the same on every date of the
+    era (``timeline``). Pass ``planner`` to share the exact defect counts with :func:`regional_tables`.
     """
-    planner = planner or DefectPlanner(defect_rate)
+    defects = defects or _Defects(seed, logical_date, defect_rate, planner)
+    yesterday = np.datetime64(logical_date.isoformat(), "D") - np.timedelta64(1, "D")
     used_bodies = np.empty(0, dtype=np.int64)
     used_codes: set[str] = set()
     next_household, next_enrollment, entities_made = 1, 1, 0
-    serials = {BIRTHS: 1, MARRIAGES: 1, DIBAO: 1, PAYMENTS: 1}
+    serials = {BIRTHS: 1, MARRIAGES: 1, DIBAO: 1}
     for index, start in enumerate(range(0, persons, chunk_size)):
         n = min(chunk_size, persons - start)
+        deleted_before = {ds: len(keys) for ds, keys in defects.deleted.items()}
         rng = np.random.default_rng([seed, index])
+        salt = int(mix(seed, index)[0] >> np.uint64(1))
         people, used_bodies, next_household = generate_people(
-            rng, n, logical_date, used_bodies, next_household
+            rng, n, logical_date, used_bodies, next_household, salt
         )
         n_entities = int(ENTITY_SHARE * (start + n) + 0.5) - entities_made
-        entities = generate_entities(rng, n_entities, people, logical_date, used_codes)
+        entities, employers = generate_entities(rng, n_entities, people, logical_date, used_codes, salt)
         entities_made += n_entities
         outsiders, used_bodies = generate_outsiders(
-            rng, int(INSURED_SHARE * OUTSIDER_SHARE * n + 0.5), logical_date, used_bodies
+            rng, int(INSURED_SHARE * OUTSIDER_SHARE * n + 0.5), logical_date, used_bodies, salt
         )
-        enrollments = generate_enrollments(
-            rng, people, outsiders, entities.employers(), logical_date, next_enrollment
+        enrollments, next_enrollment = generate_enrollments(
+            rng, people, outsiders, employers, logical_date, next_enrollment
         )
-        next_enrollment += len(enrollments)
-        linked = _person_linked(
-            seed, index, people, logical_date, serials
-        )  # before 公安厅's table: 落户 dates
+        births, marriages, dibao, payments = _person_linked(seed, index, people, logical_date, serials)
 
         tables = {
             HOUSEHOLD: household_table(people),
             ENTITIES: entity_table(entities),
             ENROLLMENT: enrollment_table(enrollments),
         }
-        kinds = {ds: planner.kinds_for(ds, row_count(tables[ds])) for ds in DATASETS}
-        defects, touched_people = inject(HOUSEHOLD, tables[HOUSEHOLD], kinds[HOUSEHOLD], rng, logical_date)
-        defects += inject(ENTITIES, tables[ENTITIES], kinds[ENTITIES], rng, logical_date)[0]
-        # A conflict is only a conflict when 公安厅's own row for the person is clean.
-        clean_person = np.ones(len(people), dtype=bool)
-        clean_person[touched_people] = False
-        conflict_ok = (
-            ~enrollments.outsider & clean_person[np.where(enrollments.outsider, 0, enrollments.person)]
+        shown = np.flatnonzero(people.visible)
+        _, _, _, updated_before = state_on(people, yesterday)
+        registered_before = np.flatnonzero(people.registered <= yesterday)
+        household = _Rows(
+            _days(people.updated_at[shown]),
+            [people.resident_id[i] for i in registered_before.tolist()],
+            updated_before[registered_before],
         )
-        defects += inject(
-            ENROLLMENT,
-            tables[ENROLLMENT],
-            kinds[ENROLLMENT],
-            rng,
-            logical_date,
-            {CROSS_DEPARTMENT_CONFLICT: conflict_ok},
+        found, touched_rows = defects.database(HOUSEHOLD, tables[HOUSEHOLD], household)
+        entity_rng = np.random.default_rng([seed, index, 201, logical_date.toordinal()])
+        found += defects.files(ENTITIES, tables[ENTITIES], entity_rng)[0]
+        clean_person = people.visible.copy()
+        clean_person[shown[touched_rows]] = False
+        enrollment = _Rows(enrollments.versions, enrollments.previous_ids, enrollments.previous_versions)
+        more = defects.database(
+            ENROLLMENT, tables[ENROLLMENT], enrollment, {CROSS_DEPARTMENT_CONFLICT: ~enrollments.outsider}
         )[0]
-        births, marriages, dibao, payments = linked
+        # A conflict is one only while 公安厅's own row for the person is clean: the platform compares with it.
+        rows_of = {k: i for i, k in enumerate(enrollments.id)}
+        found += [
+            x
+            for x in more
+            if x.kind != CROSS_DEPARTMENT_CONFLICT or clean_person[enrollments.person[rows_of[x.key]]]
+        ]
         tables.update(
             {BIRTHS: births.table, MARRIAGES: marriages.table, DIBAO: dibao.table, PAYMENTS: payments.table}
         )
-        eligible = {
-            BIRTHS: {CROSS_DEPARTMENT_CONFLICT: clean_person[births.newborn]},
-            MARRIAGES: {
-                CROSS_DEPARTMENT_CONFLICT: clean_person[marriages.male] & clean_person[marriages.female]
-            },
-        }
         touched: dict[str, np.ndarray] = {}
-        for k, ds in enumerate(PERSON_LINKED):
-            drng = np.random.default_rng([seed, index, 100 + k])
-            found, touched[ds] = inject(
-                ds,
-                tables[ds],
-                planner.kinds_for(ds, row_count(tables[ds])),
-                drng,
-                logical_date,
-                eligible.get(ds),
-            )
-            defects += found
+        for k, ds in enumerate((BIRTHS, MARRIAGES)):
+            drng = np.random.default_rng([seed, index, 100 + k, logical_date.toordinal()])
+            eligible = {
+                BIRTHS: clean_person[births.newborn],
+                MARRIAGES: clean_person[marriages.male] & clean_person[marriages.female],
+            }[ds]
+            more, touched[ds] = defects.files(ds, tables[ds], drng, {CROSS_DEPARTMENT_CONFLICT: eligible})
+            found += more
+        rows = {
+            DIBAO: _Rows(dibao.versions, dibao.previous_keys, dibao.previous_versions),
+            PAYMENTS: _Rows(payments.versions, payments.previous_ids, payments.previous_versions),
+        }
+        for ds in (DIBAO, PAYMENTS):
+            more, touched[ds] = defects.database(ds, tables[ds], rows[ds])
+            found += more
         findings = chunk_findings(people, clean_person, dibao, payments, touched)
-        yield ProvinceChunk(index=index, persons=n, tables=tables, defects=defects, findings=findings)
+        deleted = {ds: keys[deleted_before[ds] :] for ds, keys in defects.deleted.items()}
+        yield ProvinceChunk(
+            index=index, persons=n, tables=tables, defects=found, findings=findings, deleted=deleted
+        )
 
 
 def _person_linked(seed: int, index: int, people, logical_date: date, serials: dict[str, int]) -> tuple:
@@ -231,19 +312,18 @@ def _person_linked(seed: int, index: int, people, logical_date: date, serials: d
     civil = np.random.default_rng([seed, index, _CIVIL])
     finance = np.random.default_rng([seed, index, _FINANCE])
     births = generate_births(health, people, logical_date, serials[BIRTHS])
-    marriages = generate_marriages(civil, people, logical_date, serials[MARRIAGES])
-    dibao, serials[DIBAO] = generate_dibao(civil, people, logical_date, serials[DIBAO])
-    payments = generate_payments(finance, people, dibao, logical_date, serials[PAYMENTS])
-    serials[BIRTHS] += len(births)
-    serials[MARRIAGES] += len(marriages)
-    serials[PAYMENTS] += len(payments)
+    marriages, serials[MARRIAGES] = generate_marriages(civil, people, logical_date, serials[MARRIAGES])
+    full, dibao, serials[DIBAO] = generate_dibao(civil, people, logical_date, serials[DIBAO])
+    payments = generate_payments(finance, people, full, logical_date, (seed, index))
+    serials[BIRTHS] += len(people)
     return births, marriages, dibao, payments
 
 
 def regional_tables(
-    seed: int, logical_date: date, planner: DefectPlanner
+    seed: int, logical_date: date, planner: DefectPlanner, defects: _Defects | None = None
 ) -> tuple[dict[str, Table], list[Defect]]:
     """Crops, indicators, divisions and passenger volumes (each from its own stream), defects injected."""
+    defects = defects or _Defects(seed, logical_date, planner.rate, planner)
     builders = {
         CROPS: lambda rng: crop_table(rng, logical_date),
         INDICATORS: lambda rng: indicator_table(rng, logical_date),
@@ -251,12 +331,17 @@ def regional_tables(
         PASSENGERS: lambda rng: passenger_table(rng, logical_date),
     }
     tables: dict[str, Table] = {}
-    defects: list[Defect] = []
+    found: list[Defect] = []
     for ds in REGIONAL:
         rng = np.random.default_rng([seed, _REGIONAL_STREAMS[ds]])
         tables[ds] = builders[ds](rng)
-        defects += inject(ds, tables[ds], planner.kinds_for(ds, row_count(tables[ds])), rng, logical_date)[0]
-    return tables, defects
+        if ds in WATERMARKS:
+            versions = np.array([t[:10] for t in tables[ds][WATERMARKS[ds]]], dtype="M8[D]")
+            found += defects.database(ds, tables[ds], _Rows(versions))[0]
+        else:
+            drng = np.random.default_rng([seed, _REGIONAL_STREAMS[ds], logical_date.toordinal()])
+            found += defects.files(ds, tables[ds], drng)[0]
+    return tables, found
 
 
 class _Progress:
@@ -306,6 +391,7 @@ def generate_province(
     findings: list[dict[str, dict[str, list[str]]]] = []
     births = empty_table(BIRTHS)
     planner = DefectPlanner(defect_rate)
+    plan = _Defects(seed, logical_date, defect_rate, planner)
     tracker = _Progress(progress, persons, f"generating {scale} province (seed {seed}, {day})")
     streams = {
         ENTITIES: S3Stream(client, "landing", csv_key, "text/csv; charset=gbk"),
@@ -318,7 +404,7 @@ def generate_province(
     }
     try:
         with DepartmentDatabase(settings) as database:
-            for chunk in iter_province(persons, seed, logical_date, defect_rate, chunk_size, planner):
+            for chunk in iter_province(persons, seed, logical_date, defect_rate, chunk_size, planner, plan):
                 for ds in (HOUSEHOLD, ENROLLMENT, DIBAO, PAYMENTS):
                     database.copy(ds, chunk.tables[ds])
                 streams[ENTITIES].write(csv_bytes(chunk.tables[ENTITIES], header=chunk.index == 0))
@@ -331,7 +417,7 @@ def generate_province(
                 defects += chunk.defects
                 findings.append(chunk.findings)
                 tracker.advance(chunk.persons)
-            regional, regional_defects = regional_tables(seed, logical_date, planner)
+            regional, regional_defects = regional_tables(seed, logical_date, planner, plan)
             defects += regional_defects
             database.copy(INDICATORS, regional[INDICATORS])
             _put_files(client, logical_date, births, regional)
@@ -354,6 +440,7 @@ def generate_province(
         locations=_locations(settings, logical_date),
         defects_uri=f"s3://landing/{defects_key(seed, logical_date)}",
         findings=merge_findings(findings),
+        deleted=plan.deleted,
     )
     put_json(client, "landing", defects_key(seed, logical_date), report.defects_document())
     report.seconds = time.monotonic() - started

@@ -18,8 +18,8 @@ from datetime import date
 import numpy as np
 
 from govlake.province import reference as ref
-from govlake.province.people import office_time
 from govlake.province.tables import INDICATOR_COLUMNS, Table, timestamp_strings
+from govlake.province.timeline import epoch_of, era_end, moment
 
 FIRST_YEAR = 2015
 _YEARS = tuple(range(2015, 2025))
@@ -140,21 +140,30 @@ def _value_text(value: float, unit: str) -> str:
 
 def indicator_table(rng: np.random.Generator, logical_date: date) -> Table:
     """Every published indicator value up to ``logical_date``, in publication order."""
+    return indicator_rows(rng, logical_date)[0]
+
+
+def indicator_rows(rng: np.random.Generator, logical_date: date) -> tuple[Table, np.ndarray]:
+    """The table of ``logical_date`` and each row's publication day.
+
+    Every value of the era is drawn (so no date moves another's draws) and a date shows those published
+    by then; a revision moves a row's ``gxsj`` on its own day. Rows are numbered in publication order, so
+    a row keeps its id from the day it is published.
+    """
     today = np.datetime64(logical_date.isoformat(), "D")
+    last_year = int(str(era_end(epoch_of(logical_date)))[:4])
     geo = ref.geography()
     names = {d.code: d.name for d in ref.load_divisions()}
     county_weights = geo.county_weights * rng.lognormal(0.0, 0.25, len(geo.county_codes))
     regions = [ref.PROVINCE_CODE, *ref.PREFECTURES, *(str(c) for c in geo.county_codes.tolist())]
     rows: list[tuple] = []
-    for year in range(FIRST_YEAR, logical_date.year + 1):
+    for year in range(FIRST_YEAR, last_year + 1):
         province = _province(year)
         prefs = _prefectures(rng, province)
         counties = _counties(rng, prefs, county_weights)
         values = np.vstack([[province[i.code] for i in INDICATORS], prefs, counties])
         for quarter in (1, 2, 3, 4, None):
             published = _published(year, quarter)
-            if published > today:
-                continue
             period = str(year) if quarter is None else f"{year}{_QUARTER_CODES[quarter - 1]}"
             frequency = "年度" if quarter is None else "季度"
             for j, ind in enumerate(INDICATORS):
@@ -170,13 +179,16 @@ def indicator_table(rng: np.random.Generator, logical_date: date) -> Table:
                         value *= _QUARTER_SHARE[quarter - 1] * 1.02
                     revised = rng.random() < 0.05
                     stamp = published + (rng.integers(1, 90) if revised else 0) * np.timedelta64(1, "D")
-                    rows.append((ind.code, ind.name, region, names[region], frequency, period,
-                                 _value_text(value, unit), unit, min(stamp, today)))  # fmt: skip
-    rows.sort(key=lambda r: (r[8], r[5], r[0], r[2]))
-    stamps = timestamp_strings(office_time(rng, np.array([r[8] for r in rows], dtype="M8[D]")))
+                    if published <= today:
+                        rows.append((ind.code, ind.name, region, names[region], frequency, period,
+                                     _value_text(value, unit), unit, stamp if stamp <= today else published,
+                                     published))  # fmt: skip
+    rows.sort(key=lambda r: (r[9], r[5], r[0], r[2]))
+    ids = np.arange(1, len(rows) + 1)
+    stamps = timestamp_strings(moment(np.array([r[8] for r in rows], dtype="M8[D]"), 0x1D1, ids))
     table: Table = dict.fromkeys(INDICATOR_COLUMNS)
-    table["id"] = [f"ZB{i + 1:08d}" for i in range(len(rows))]
+    table["id"] = [f"ZB{i:08d}" for i in ids.tolist()]
     for k, column in enumerate(INDICATOR_COLUMNS[1:-1]):
         table[column] = [r[k] for r in rows]
     table["gxsj"] = stamps
-    return table
+    return table, np.array([r[9] for r in rows], dtype="M8[D]")

@@ -17,6 +17,18 @@ import numpy as np
 
 from govlake.province import reference as ref
 from govlake.province.identifiers import format_rics, ric_bodies, ric_check_chars
+from govlake.province.timeline import (
+    NEVER,
+    cycle_period,
+    epoch_of,
+    era_end,
+    exponential_day,
+    last_edit,
+    latest,
+    mix,
+    moment,
+    on_or_before,
+)
 
 HOUSEHOLD_SIZES = np.arange(1, 7)
 HOUSEHOLD_SIZE_P = np.array([0.22, 0.28, 0.22, 0.16, 0.08, 0.04])
@@ -28,12 +40,17 @@ _HEAD_AGE_BINS = np.array([[20, 10, 0.16], [30, 10, 0.25], [40, 10, 0.23], [50, 
 # fmt: on
 
 R_HEAD, R_SPOUSE, R_CHILD, R_PARENT, R_GRANDCHILD = range(5)
-_UPDATES_FROM = np.datetime64("2012-01-01")
 
 
 @dataclass
 class People:
-    """One chunk of persons: numpy arrays to compute with, and the strings the source systems store."""
+    """One chunk of persons: numpy arrays to compute with, and the strings the source systems store.
+
+    Every person drawn for the era is here (also those not yet born or registered on the logical date);
+    ``visible`` says who is in 公安厅's table on the logical date, and ``status``, ``death`` and
+    ``updated_at`` are as of that date. ``age`` is the age at the era's epoch (what other departments'
+    draws use, so they do not depend on the logical date); the ``*_day`` arrays are the person's timeline.
+    """
 
     resident_id: list[str]
     body: np.ndarray  # int64: the 17-digit body of the resident ID
@@ -41,16 +58,24 @@ class People:
     male: np.ndarray  # bool
     ethnicity: list[str]
     birth: np.ndarray  # datetime64[D]
-    age: np.ndarray  # float years at the logical date
+    age: np.ndarray  # float years at the era's epoch (negative for children born after it)
     county_idx: np.ndarray  # index into reference.geography() counties (household registration)
     county_code: np.ndarray  # int64
     address: list[str]
     household_id: list[str]
     relation: list[str]
-    status: np.ndarray  # "正常" / "死亡" / "迁出"
-    death: np.ndarray  # datetime64[D], NaT when alive
+    status: np.ndarray  # "正常" / "死亡" / "迁出" on the logical date
+    death: np.ndarray  # datetime64[D] on the logical date, NaT when alive then
     updated_at: np.ndarray  # datetime64[s], local time (+08:00)
     in_registry: bool = True
+    visible: np.ndarray | None = None  # bool: in 公安厅's table on the logical date
+    status_epoch: np.ndarray | None = None  # status at the epoch: stable input of other departments' draws
+    death_day: np.ndarray | None = None  # datetime64[D]: the whole timeline's death (NaT: none in the era)
+    moved_day: np.ndarray | None = None  # datetime64[D]: moved out of the province (NaT: not in the era)
+    issued: np.ndarray | None = None  # datetime64[D]: 出生医学证明 issue day
+    registered: np.ndarray | None = None  # datetime64[D]: 落户, the day the registry row was created
+    key: np.ndarray | None = None  # uint64: the person's hash key (stable across dates)
+    period: np.ndarray | None = None  # int64: days between the clerks' edits of the registry row
 
     def __len__(self) -> int:
         return len(self.resident_id)
@@ -84,12 +109,6 @@ def date_parts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         (months - years).astype(np.int64) + 1,
         (days - months).astype(np.int64) + 1,
     )
-
-
-def office_time(rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
-    """A moment during office hours (08:00-18:00 local) on each day."""
-    seconds = rng.integers(8 * 3600, 18 * 3600, len(days))
-    return days.astype("M8[s]") + seconds.astype("m8[s]")
 
 
 def random_day_between(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -232,6 +251,7 @@ def household_addresses(rng: np.random.Generator, county_idx: np.ndarray) -> lis
 def _status(
     rng: np.random.Generator, age: np.ndarray, birth: np.ndarray, today: np.datetime64
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Status at the epoch: who died in the fifteen years before it, and who had moved out by then."""
     n = len(age)
     p_dead = 0.002 + np.clip((age - 45) / 55, 0, 1) * 0.12
     lo = np.maximum(birth + np.timedelta64(1, "D"), today - np.timedelta64(15 * 365, "D"))
@@ -243,15 +263,63 @@ def _status(
     return status, death
 
 
-def _updated_at(
-    rng: np.random.Generator, birth: np.ndarray, death: np.ndarray, today: np.datetime64
-) -> np.ndarray:
-    lo = np.maximum(birth, _UPDATES_FROM)
-    lo = np.where(np.isnat(death), lo, np.maximum(lo, death))
-    days = random_day_between(rng, lo, np.full(len(birth), today))
-    # A small share changes on the day itself: the daily increment an incremental extract picks up.
-    days = np.where(rng.random(len(birth)) < 0.01, today, days)
-    return office_time(rng, days)
+# Yearly rates of the era's events, and how often a clerk touches a record (days between edits).
+MOVE_OUT_RATE = 0.004
+FERTILITY = 0.1  # births a year per mother (head or spouse) aged 18-42 at the epoch
+EDIT_DAYS = (200, 1000)
+
+
+def death_rate(age: np.ndarray) -> np.ndarray:
+    return 0.0008 + np.clip((age - 45) / 55, 0, 1) * 0.05
+
+
+def _future_children(
+    rng: np.random.Generator, role: np.ndarray, male: np.ndarray, age: np.ndarray, birth: np.ndarray,
+    start: np.datetime64, end: np.datetime64,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """(mother, birth day) of the children born during the era to the households' mothers."""
+    mothers = np.flatnonzero(~male & ((role == R_HEAD) | (role == R_SPOUSE)) & (age >= 18) & (age <= 42))
+    last = np.minimum(birth[mothers] + np.timedelta64(int(45 * 365.25), "D"), end)
+    years = np.maximum((last - start).astype(np.int64), 0) / 365.25
+    count = np.minimum(rng.poisson(FERTILITY * years), 3)
+    mother = np.repeat(mothers, count)
+    born = random_day_between(rng, np.full(len(mother), start), np.repeat(last, count))
+    return mother, born
+
+
+def _registration(rng: np.random.Generator, birth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """出生医学证明 a few days after the birth (weeks for 15%: 补发), 落户 one to sixty days after that."""
+    n = len(birth)
+    late = rng.random(n) < 0.15
+    issued = birth + np.where(late, rng.integers(8, 91, n), rng.integers(1, 8, n)).astype("m8[D]")
+    return issued, issued + rng.integers(1, 61, n).astype("m8[D]")
+
+
+def state_on(people: People, on: np.datetime64) -> tuple[np.ndarray, ...]:
+    """(registered, dead, moved out, day of the newest event) per person on the day ``on``."""
+    visible = people.registered <= on
+    dead = on_or_before(people.death_day, on)
+    moved = on_or_before(people.moved_day, on) & ~dead
+    leaves = np.where(np.isnat(people.death_day), people.moved_day, people.death_day)
+    edit_until = np.where(np.isnat(leaves), on, np.minimum(leaves - np.timedelta64(1, "D"), on))
+    edited = last_edit(edit_until, people.period, people.key)
+    edited = np.where(edited >= people.registered, edited, NEVER)
+    updated = latest(
+        np.where(visible, people.registered, NEVER),
+        edited,
+        np.where(dead, people.death_day, NEVER),
+        np.where(moved, people.moved_day, NEVER),
+    )
+    return visible, dead, moved, updated
+
+
+def person_state(people: People, logical_date: date) -> None:
+    """Fill in ``visible``, ``status``, ``death`` and ``updated_at`` as of ``logical_date`` (in place)."""
+    visible, dead, moved, updated = state_on(people, day(logical_date))
+    people.visible = visible
+    people.status = np.where(dead, "死亡", np.where(moved, "迁出", "正常"))
+    people.death = np.where(dead, people.death_day, NEVER)
+    people.updated_at = moment(updated, people.key)
 
 
 def generate_people(
@@ -260,13 +328,17 @@ def generate_people(
     logical_date: date,
     used_bodies: np.ndarray,
     household_start: int,
+    salt: int = 0,
 ) -> tuple[People, np.ndarray, int]:
-    """``n`` registered residents in whole households (the last one may be cut short).
+    """``n`` residents registered at the era's epoch in whole households, and the children born to them.
 
-    Returns the people, the updated set of used ID bodies and the next free household number.
+    Everything is drawn from the epoch, never from ``logical_date``, which only decides what the row
+    shows (see ``timeline``). ``salt`` tells chunks apart in the hashed draws. Returns the people, the
+    updated set of used ID bodies and the next free household number.
     """
     geo = ref.geography()
-    today = day(logical_date)
+    epoch = epoch_of(logical_date)
+    today, end = day(epoch), era_end(epoch)
     sizes = _household_sizes(rng, n)
     households = len(sizes)
     member_of = np.repeat(np.arange(households), sizes)
@@ -301,18 +373,56 @@ def generate_people(
     ethnic_idx = np.where(
         married_in, pick_rows(rng, ethnic_cum[geo.prefecture_of_county[county_idx]]), hh_ethnic[member_of]
     )
-
-    surname_table = list(ref.SURNAMES)
-    names = [
-        surname_table[s] + g for s, g in zip(surname_idx.tolist(), given_names(rng, male, age), strict=True)
-    ]
+    names = given_names(rng, male, age)
 
     # Most people were born in the county they are registered in; some elsewhere in the province.
     born_elsewhere = rng.random(n) < 0.15
     id_county = np.where(born_elsewhere, pick(rng, geo.county_weights, n), county_idx)
+    status, death = _status(rng, age, birth, today)
+
+    # The era's newborns join their mother's household as the head's son or daughter.
+    mother, born = _future_children(rng, role, male, age, birth, today, end)
+    k = len(mother)
+    kid_male = rng.random(k) < 0.515
+    kid_age = (born - today).astype(np.int64) / -365.25
+    member_of = np.concatenate([member_of, member_of[mother]])
+    role = np.concatenate([role, np.full(k, R_CHILD)])
+    male = np.concatenate([male, kid_male])
+    age = np.concatenate([age, kid_age])
+    birth = np.concatenate([birth, born])
+    county_idx = np.concatenate([county_idx, county_idx[mother]])
+    surname_idx = np.concatenate([surname_idx, hh_surname[member_of[n:]]])
+    ethnic_idx = np.concatenate([ethnic_idx, ethnic_idx[mother]])
+    names += given_names(rng, kid_male, np.zeros(k))
+    id_county = np.concatenate([id_county, county_idx[n:]])
+    status = np.concatenate([status, np.full(k, "正常")])
+    death = np.concatenate([death, np.full(k, NEVER)])
+    total = n + k
+
+    surname_table = list(ref.SURNAMES)
+    names = [surname_table[s] + g for s, g in zip(surname_idx.tolist(), names, strict=True)]
     bodies, ids, used_bodies = make_resident_ids(rng, geo.county_codes[id_county], birth, male, used_bodies)
 
-    status, death = _status(rng, age, birth, today)
+    # The era's timeline: certificates and 落户, deaths, moving out of the province, the clerks' edits.
+    issued, registered = _registration(rng, birth)
+    dead = ~np.isnat(death)
+    issued = np.where(dead, np.maximum(birth, np.minimum(issued, death)), issued)
+    registered = np.where(dead, np.maximum(birth, np.minimum(registered, death)), registered)
+    alive = status == "正常"
+    since = np.maximum(registered, today)
+    death_day = np.where(alive, exponential_day(rng.random(total), since, death_rate(age), end), death)
+    moved_before = random_day_between(
+        rng, np.maximum(birth, today - np.timedelta64(3650, "D")), since - np.timedelta64(1, "D")
+    )
+    moved_day = np.where(
+        alive, exponential_day(rng.random(total), since, np.full(total, MOVE_OUT_RATE), end),
+        np.where(status == "迁出", moved_before, NEVER),
+    )  # fmt: skip
+    # Once a person has moved out of the province, 公安厅 no longer hears of the death.
+    death_day = np.where(~np.isnat(moved_day) & (moved_day < death_day), NEVER, death_day)
+    moved_day = np.where(~np.isnat(death_day) & (death_day <= moved_day), NEVER, moved_day)
+    period = cycle_period(rng.random(total), *EDIT_DAYS)
+
     hh_numbers = np.arange(household_start, household_start + households)
     hh_ids = [
         f"{geo.county_codes[c]}{h:09d}" for c, h in zip(hh_county.tolist(), hh_numbers.tolist(), strict=True)
@@ -332,17 +442,25 @@ def generate_people(
         relation=_relation_names(role, male),
         status=status,
         death=death,
-        updated_at=_updated_at(rng, birth, death, today),
+        updated_at=np.zeros(total, "M8[s]"),
+        status_epoch=status,
+        death_day=death_day,
+        moved_day=moved_day,
+        issued=issued,
+        registered=registered,
+        key=mix(salt, np.arange(total)),
+        period=period,
     )
+    person_state(people, logical_date)
     return people, used_bodies, household_start + households
 
 
 def generate_outsiders(
-    rng: np.random.Generator, n: int, logical_date: date, used_bodies: np.ndarray
+    rng: np.random.Generator, n: int, logical_date: date, used_bodies: np.ndarray, salt: int = 0
 ) -> tuple[People, np.ndarray]:
     """Working-age people registered in another province: they are insured in Guizhou (人社厅) only."""
     geo = ref.geography()
-    today = day(logical_date)
+    today = day(epoch_of(logical_date))
     male = rng.random(n) < 0.55
     age = rng.uniform(18, 58, n)
     birth = today - (age * 365.25).astype(np.int64).astype("m8[D]") - np.timedelta64(1, "D")
@@ -355,6 +473,7 @@ def generate_outsiders(
         for s, g in zip(surname_idx_list(rng, n), given_names(rng, male, age), strict=True)
     ]
     county_idx = pick(rng, geo.county_weights, n)  # where they work and are insured
+    never = np.full(n, NEVER)
     people = People(
         resident_id=ids,
         body=bodies,
@@ -369,9 +488,17 @@ def generate_outsiders(
         household_id=[""] * n,
         relation=[""] * n,
         status=np.full(n, "正常"),
-        death=np.full(n, np.datetime64("NaT", "D")),
-        updated_at=office_time(rng, np.full(n, today)),
+        death=never,
+        updated_at=np.zeros(n, "M8[s]"),
         in_registry=False,
+        visible=np.ones(n, dtype=bool),
+        status_epoch=np.full(n, "正常"),
+        death_day=never,
+        moved_day=never,
+        issued=birth,
+        registered=np.full(n, today - np.timedelta64(1, "D")),
+        key=mix(salt, 1 << 40, np.arange(n)),
+        period=np.full(n, 10**6),
     )
     return people, used_bodies
 
