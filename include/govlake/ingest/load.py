@@ -41,7 +41,7 @@ from govlake.ingest.deliveries import mark_ingested
 from govlake.ingest.errors import IngestError
 from govlake.ingest.landing import download_file, read_json, sha256_file
 from govlake.ingest.prefetch import prefetch
-from govlake.quality.redelivery import Replacement, row_key, set_aside, settle
+from govlake.quality.redelivery import Replacement, row_key, same_findings, set_aside, settle
 from govlake.registry import LINEAGE_COLUMNS, Dataset
 from govlake.warehouse import connect, ensure_platform_schema
 from govlake.warehouse.raw import ensure_raw_table
@@ -200,13 +200,7 @@ def _same_rejects(conn: psycopg.Connection, replacement: Replacement) -> bool:
     current = sql.SQL("select {} from platform.quarantine q where {} and not {}").format(
         _COMPARED, replacement.scope("q"), WHOLE_FILE
     )
-    new = sql.SQL("select {} from ingest_rejects").format(_COMPARED)
-    row = conn.execute(
-        sql.SQL("select not exists ({c} except all {n}) and not exists ({n} except all {c})").format(
-            c=current, n=new
-        )
-    ).fetchone()
-    return bool(row and row[0])
+    return same_findings(conn, current, sql.SQL("select {} from ingest_rejects").format(_COMPARED))
 
 
 def _record_rejects(conn: psycopg.Connection, manifest: dict) -> None:

@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from govlake.lake import s3_client
-from govlake.quality.redelivery import Replacement, row_key, set_aside, settle
+from govlake.quality.redelivery import Replacement, row_key, same_findings, set_aside, settle
 from govlake.quality.suites import Rule, Suite, get_suite
 from govlake.quality.validate import ValidationOutcome, date_literal
 from govlake.registry import Dataset, get_dataset
@@ -212,13 +212,7 @@ def _same_findings(conn: psycopg.Connection, replacement: Replacement) -> bool:
     current = sql.SQL("select {} from platform.quarantine q where {}").format(
         _FINDING, replacement.scope("q")
     )
-    new = sql.SQL("select {} from validate_failing").format(_FINDING)
-    row = conn.execute(
-        sql.SQL("select not exists ({c} except all {n}) and not exists ({n} except all {c})").format(
-            c=current, n=new
-        )
-    ).fetchone()
-    return bool(row and row[0])
+    return same_findings(conn, current, sql.SQL("select {} from validate_failing").format(_FINDING))
 
 
 def _distinct_rows(conn: psycopg.Connection, suite: Suite, logical_date: date) -> int:

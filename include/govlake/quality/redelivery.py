@@ -100,6 +100,18 @@ def _key_text(parts: list[sql.Composable]) -> sql.Composed:
     return sql.SQL("case when {} then concat_ws('|', {}) end").format(present, sql.SQL(", ").join(parts))
 
 
+def same_findings(conn: psycopg.Connection, current: sql.Composable, new: sql.Composable) -> bool:
+    """Whether two queries return the same rows as multisets: a stage's new findings against the date's
+    current records. Equal findings mean the same delivery — a re-run re-reads the same files or re-pulls an
+    unchanged source under a new ingest stamp, and must not supersede anything."""
+    row = conn.execute(
+        sql.SQL("select not exists ({c} except all {n}) and not exists ({n} except all {c})").format(
+            c=current, n=new
+        )
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def set_aside(conn: psycopg.Connection, r: Replacement) -> SetAside:
     """Keep the date's current records in ``quarantine_previous``; delete those of the delivery now in place
     (the caller writes them again) and mark those of an earlier delivery superseded."""
