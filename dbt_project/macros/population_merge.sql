@@ -103,3 +103,33 @@
     {%- endfor -%}
     {{ return(kept) }}
 {%- endmacro %}
+
+{#- "Departments disagree" tests for an attribute: one `a <> b` (as text) per pair of departments its
+    values are compared between (population_compared_departments). NULL when a side has no value: a gap is
+    not a conflict. population_conflicts details them; population lists the attributes in conflict_fields. -#}
+{% macro population_attribute_differs(attribute) -%}
+    {%- set departments = population_compared_departments(attribute) -%}
+    {%- set tests = [] -%}
+    {%- for department, _ in departments -%}
+        {%- for other, _ in departments[loop.index:] -%}
+            {%- do tests.append(
+                'cast(' ~ department ~ '.' ~ attribute ~ ' as text) <> cast(' ~ other ~ '.' ~ attribute
+                ~ ' as text)') -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(tests) }}
+{%- endmacro %}
+
+{#- The attributes on which the departments disagree, as a text[] sorted by name (C order), for the
+    population library's conflict_fields: the items population_conflicts has rows for. -#}
+{% macro population_conflict_fields() -%}
+    {%- set items = [] -%}
+    {%- for attribute in population_attributes() | sort -%}
+        {%- set differs = population_attribute_differs(attribute) -%}
+        {%- if differs -%}
+            {%- do items.append(
+                "case when coalesce(" ~ differs | join(' or ') ~ ", false) then '" ~ attribute ~ "' end") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    array_remove(array[{{ items | join(', ') }}]::text[], null)
+{%- endmacro %}

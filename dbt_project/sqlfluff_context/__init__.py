@@ -9,7 +9,8 @@ cannot call macros of files loaded after theirs.
 
 So this package (``library_path`` in .sqlfluff; sqlfluff puts every public name of it in the Jinja context)
 renders like ``dbt compile`` does for a full build: every macro in macros/ in one namespace, with ``return()``,
-``var()`` read from dbt_project.yml (``logical_date`` set to LINT_LOGICAL_DATE), ``execute`` false and
+``var()`` read from dbt_project.yml (``logical_date`` set to LINT_LOGICAL_DATE, ``run_started_at`` its
+midnight UTC), ``execute`` false and
 ``is_incremental()`` false (sqlfluff still lints the incremental branch of a model as an "unreached code"
 variant). Relations render as ``<schema>.<name>``. Only the literal SQL of a model is linted; what a macro
 renders is templated code, which sqlfluff does not judge.
@@ -116,6 +117,7 @@ def log(_message: str, info: bool = False) -> str:
 
 
 execute = False
+run_started_at = _datetime.datetime(2024, 6, 30, tzinfo=_datetime.timezone.utc)
 this = _Relation("audit", "this_model")
 target = _Namespace(name="local", schema="staging", database="govlake", type="postgres", threads=2)
 flags = _Namespace(WHICH="compile", FULL_REFRESH=False)
@@ -157,6 +159,7 @@ def _load_macros() -> dict[str, _Macro]:
         "run_query": run_query,
         "log": log,
         "execute": execute,
+        "run_started_at": run_started_at,
         "this": this,
         "target": target,
         "flags": flags,

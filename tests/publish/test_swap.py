@@ -137,3 +137,62 @@ def test_concurrent_readers_never_see_a_missing_table(scratch: Settings, pg: psy
 
     assert failures == []
     assert seen <= {5, 6, 7} and seen & {6, 7}
+
+
+def record_build(conn: psycopg.Connection, schema: str, table: str, date: dt.date) -> None:
+    """Mark a table as built incrementally for ``date``, as dbt's record_table_build() post-hook does."""
+    conn.execute(
+        "insert into platform.table_builds (relation_oid, relation_name, built_for_date, built_at)"
+        " values (to_regclass(%s)::oid, %s, %s, now()) on conflict (relation_oid) do update"
+        " set built_for_date = excluded.built_for_date",
+        (f"{schema}.{table}", f"{schema}.{table}", date),
+    )
+
+
+def test_an_incrementally_built_library_is_exchanged_with_base_not_dropped(
+    scratch: Settings, pg: psycopg.Connection
+) -> None:
+    """The version an incremental library replaces goes back into audit for the next build to update; the
+    build date comes from platform.table_builds (its rows are of several builds); re-publishing is a no-op."""
+    build(pg, D1, 5)
+    record_build(pg, AUDIT, "population", D1)
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    create_population(pg, AUDIT, D1, people(7))  # rows of an earlier build keep their own built_for_date
+    record_build(pg, AUDIT, "population", D2)
+    create_legal_entities(pg, AUDIT, D2)
+    new_oid = pg.execute("select to_regclass('pub_test_audit.population')::oid").fetchone()[0]
+
+    pubs = publish_libraries(D2, True, settings=scratch, **SCHEMAS)
+
+    assert pg.execute("select to_regclass('pub_test_base.population')::oid").fetchone()[0] == new_oid
+    assert pg.execute("select count(*) from pub_test_base.population").fetchone()[0] == 7
+    assert pg.execute("select count(*) from pub_test_audit.population").fetchone()[0] == 5  # the D1 version
+    assert pg.execute("select count(*) from pub_test_share.population").fetchone()[0] == 7
+    assert publication(pg, D2, "pub_test_base.population")[:2] == ("published", 7)
+    assert [p.rows for p in pubs if p.target == "pub_test_base.population"] == [7]
+    indexes = pg.execute(
+        "select count(*) from pg_indexes where schemaname in ('pub_test_audit', 'pub_test_base')"
+        " and tablename = 'population'"
+    ).fetchone()[0]
+    assert indexes == 2  # each version keeps its primary key, under a name of its own
+
+    again = publish_libraries(D2, True, settings=scratch, **SCHEMAS)  # audit holds D1's: nothing to move
+    assert pg.execute("select to_regclass('pub_test_base.population')::oid").fetchone()[0] == new_oid
+    assert [p.rows for p in again if p.target == "pub_test_base.population"] == [7]
+    with pytest.raises(PublishError, match="run build__libraries"):
+        publish_libraries(D2 + dt.timedelta(days=1), True, settings=scratch, **SCHEMAS)
+
+
+def test_an_exchange_refuses_objects_that_would_follow_base_into_audit(
+    scratch: Settings, pg: psycopg.Connection
+) -> None:
+    build(pg, D1, 5)
+    record_build(pg, AUDIT, "population", D1)
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    pg.execute("create view pub_test_base.adults as select * from pub_test_base.population")
+    build(pg, D2, 6)
+    record_build(pg, AUDIT, "population", D2)
+
+    with pytest.raises(PublishError, match="pub_test_base.adults"):
+        publish_libraries(D2, True, settings=scratch, **SCHEMAS)
+    assert base_state(pg) == (5, D1)

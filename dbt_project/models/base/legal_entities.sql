@@ -29,6 +29,7 @@ employees as (
 divisions as (
 
     select * from {{ ref('int_divisions_rolled_up') }}
+    where not _deleted
 
 ),
 

@@ -5,15 +5,42 @@
 -- Each attribute takes the first non-NULL value in its order of authority, from the tie-break table in
 -- dbt_project.yml (var population_attributes; readable as the population_attribute_sources model). No
 -- department is special-cased here: macros/population_merge.sql renders the coalesce from the table.
--- Disagreements are listed in conflict_fields and detailed in population_conflicts. Persons outside the
+-- Disagreements are listed in conflict_fields (the same comparisons as population_conflicts, which
+-- details them; computed here so the two models build side by side). Persons outside the
 -- household registry (公安厅) but registered by another member are kept with in_household_registry = false.
+--
+-- Incremental: a daily build recomputes only the persons whose row in some source changed since the last
+-- build (macros/change_stamps.sql); the pre-hook deletes their rows, the model appends their new ones.
+-- Publishing swaps this table with base.population, so the next build starts from the published rows.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ forget_changed_persons() }}",
+    )
+}}
 {%- set sources = population_sources() %}
+{%- set last = last_table_build() %}
 with
+
+{%- if last is not none %}
+
+changed as materialized (
+
+    {{ population_changes(last) }}
+
+),
+{%- endif %}
 
 {% for department, model in sources.items() %}
     {{ department }} as not materialized (
 
         select * from {{ ref(model) }}
+        where _deleted is not true
+        {%- if last is not none %}
+            and resident_id in (select changed.resident_id from changed)
+        {%- endif %}
 
     ),
 
@@ -29,19 +56,10 @@ known as (
 
 ),
 
-conflicts as (
-
-    select
-        resident_id,
-        array_agg(field_name order by field_name collate "C") as conflict_fields
-    from {{ ref('population_conflicts') }}
-    group by resident_id
-
-),
-
 divisions as (
 
     select * from {{ ref('int_divisions_rolled_up') }}
+    where _deleted is not true
 
 ),
 
@@ -63,6 +81,9 @@ merged as (
                 {%- if not loop.last %},{% endif %}
             {% endfor %}
         ], null) as source_departments,
+
+        ---------- the items on which departments disagree (detailed in population_conflicts)
+        {{ population_conflict_fields() }} as conflict_fields,
 
         ---------- insurance: 人社厅 is the only source
         -- sqlfluff 3.4 reads the array type text[] as `text` and a subscript
@@ -99,13 +120,13 @@ final as (
         merged.in_household_registry,
         merged.insurance_types,
         merged.source_departments,
-        -- sqlfluff 3.4 reads the array type text[] as `text` and a subscript
-        coalesce(conflicts.conflict_fields, cast(array[] as text[])) as conflict_fields,  -- noqa: LT01
+        merged.conflict_fields,
         merged.updated_at,
-        {{ logical_date() }} as built_for_date
+        -- the build that last recomputed the person (the table's own date: platform.table_builds)
+        {{ logical_date() }} as built_for_date,
+        {{ build_started_at() }} as _built_at
 
     from merged
-    left join conflicts on merged.resident_id = conflicts.resident_id
     left join divisions on merged.division_code = divisions.division_code
 
 )

@@ -10,28 +10,50 @@
 -- One pass: each member is joined to every department once, and only the persons with a differing pair
 -- of values go on to be unpivoted into claims and grouped (a few percent of the population), instead of
 -- unpivoting and sorting every claim of every person.
+--
+-- Incremental like population: the persons whose row in some source changed since the last build are
+-- recomputed (macros/change_stamps.sql).
+-- depends_on: {{ ref('int_divisions_rolled_up') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ forget_changed_persons() }}",
+    )
+}}
 {%- set sources = population_sources() %}
+{%- set last = last_table_build() %}
 {%- set claimed = [] %}{# (attribute, department, priority) for every compared value #}
 {%- set differs = [] %}{# one "values differ" test per pair of departments comparing an attribute #}
 {%- for attribute in population_attributes() %}
-    {%- set departments = population_compared_departments(attribute) %}
-    {%- if departments | length > 1 %}
-        {%- for department, priority in departments %}
+    {%- set attribute_differs = population_attribute_differs(attribute) %}
+    {%- if attribute_differs %}
+        {%- for department, priority in population_compared_departments(attribute) %}
             {%- do claimed.append((attribute, department, priority)) %}
-            {%- for other, _ in departments[loop.index:] %}
-                {%- do differs.append(
-                    'cast(' ~ department ~ '.' ~ attribute ~ ' as text) <> cast('
-                    ~ other ~ '.' ~ attribute ~ ' as text)') %}
-            {%- endfor %}
         {%- endfor %}
+        {%- do differs.extend(attribute_differs) %}
     {%- endif %}
 {%- endfor %}
 with
+
+{%- if last is not none %}
+
+changed as materialized (
+
+    {{ population_changes(last) }}
+
+),
+{%- endif %}
 
 {% for department, model in sources.items() %}
     {{ department }} as not materialized (
 
         select * from {{ ref(model) }}
+        where _deleted is not true
+        {%- if last is not none %}
+            and resident_id in (select changed.resident_id from changed)
+        {%- endif %}
 
     ),
 
@@ -99,7 +121,8 @@ conflicts as (
             department,
             jsonb_build_object('batch_id', _batch_id, 'source_row', _source_row)
         ) as evidence,
-        {{ logical_date() }} as built_for_date
+        {{ logical_date() }} as built_for_date,
+        {{ build_started_at() }} as _built_at
 
     from claims
     group by resident_id, field_name

@@ -1,5 +1,6 @@
 -- Every division code with the prefecture-level division it belongs to (a prefecture belongs to itself;
--- the province to none). Grain: one row per division code.
+-- the province to none). Grain: one row per division code (a code no longer in the reference stays as a
+-- tombstone, _deleted; readers skip it).
 with
 
 divisions as (
@@ -26,4 +27,5 @@ rolled_up as (
 
 )
 
-select * from rolled_up
+-- change stamps and tombstones: population recomputes the persons of a division rolled up anew
+{{ stamp_changes('rolled_up', 'division_code') }}

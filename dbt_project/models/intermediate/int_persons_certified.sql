@@ -1,5 +1,5 @@
 -- What 卫健委 knows about persons from its birth certificates (出生医学证明), as of the logical date.
--- Grain: one row per resident_id.
+-- Grain: one row per resident_id (tombstones included: _deleted, see macros/change_stamps.sql).
 --
 -- The mother (and the father, where the certificate names one) are found by the resident ID printed on
 -- the certificate: 卫健委 can speak for their names. The certificate carries no newborn ID, so the
@@ -111,17 +111,24 @@ newest as (
 
     {{ newest_version('named', ['resident_id'], changed_at='issue_date') }}
 
+),
+
+current_rows as (
+
+    select
+        resident_id,
+        role,
+        name,
+        gender,
+        birth_date,
+        -- a certificate has no change time
+        cast(null as timestamptz) as updated_at,
+        _batch_id,
+        _source_row
+
+    from newest
+
 )
 
-select
-    resident_id,
-    role,
-    name,
-    gender,
-    birth_date,
-    -- a certificate has no change time
-    cast(null as timestamptz) as updated_at,
-    _batch_id,
-    _source_row
-
-from newest
+-- change stamps and tombstones for the incremental population merge (macros/change_stamps.sql)
+{{ stamp_changes('current_rows', 'resident_id') }}

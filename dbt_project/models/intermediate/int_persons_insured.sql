@@ -1,12 +1,58 @@
 -- What 人社厅 knows about each insured person, from their current enrollment records.
--- Grain: one row per resident_id.
+-- Grain: one row per resident_id (tombstones included: _deleted, see macros/change_stamps.sql).
 -- Name, birth date and insurance place are taken from the most recently handled enrollment that has
 -- them (updated_at, then logical date, then source row), with the batch/row they came from.
+-- Incremental (delete+insert on resident_id): a daily run recomputes only the persons named on an
+-- enrollment record with a version delivered or validated since the last build — under its new and its
+-- earlier resident IDs, so a record moved to another person leaves the first one too. A person left with
+-- no current enrollment stays as a tombstone (_deleted), so the population merge sees them go.
+-- depends_on: {{ source('platform', 'batch_validations') }},
+-- {{ ref('stg_human_resources__social_insurance_enrollments') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='resident_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['resident_id'], 'unique': true}],
+    )
+}}
+{%- set last = last_table_build() %}
 with
+
+{%- if last is not none %}
+
+affected as materialized (
+
+    select versions.resident_id
+    from {{ ref('stg_human_resources__social_insurance_enrollments') }} as versions
+    where
+        versions.resident_id is not null
+        and versions.enrollment_id in (
+            select changed.enrollment_id
+            from {{ ref('stg_human_resources__social_insurance_enrollments') }} as changed
+            where {{ delivered_since('changed', last) }}
+        )
+    group by versions.resident_id
+
+),
+{%- endif %}
 
 enrollments as (
 
-    select * from {{ ref('int_enrollments_deduplicated') }}
+    select current_records.*
+    from {{ ref('int_enrollments_deduplicated') }} as current_records
+    {%- if last is not none %}
+        -- every current record that may belong to an affected person (filtering on the ranking key keeps
+        -- the ranking to these records), then those that do
+        where
+            current_records.enrollment_id in (
+                select versions.enrollment_id
+                from {{ ref('stg_human_resources__social_insurance_enrollments') }} as versions
+                where versions.resident_id in (select affected.resident_id from affected)
+            )
+            and current_records.resident_id in (select affected.resident_id from affected)
+    {%- endif %}
 
 ),
 
@@ -53,4 +99,30 @@ aggregated as (
 
 )
 
-select * from aggregated
+select
+    aggregated.*,
+    false as _deleted,
+    {{ build_started_at() }} as _built_at
+from aggregated
+{%- if last is not none %}
+
+union all
+
+-- affected persons without a current enrollment: a tombstone replaces what the table held for them
+select
+    affected.resident_id,
+    null as name,
+    null as birth_date,
+    null as division_code,
+    -- sqlfluff 3.4 reads the array type text[] as `text` and a subscript
+    cast(array[] as text[]) as insurance_types,  -- noqa: LT01
+    0 as enrollment_count,
+    null as first_enrolled_on,
+    null as _batch_id,
+    null as _source_row,
+    null as updated_at,
+    true as _deleted,
+    {{ build_started_at() }} as _built_at
+from affected
+where not exists (select 1 from aggregated where aggregated.resident_id = affected.resident_id)
+{%- endif %}

@@ -1,4 +1,5 @@
--- What 民政厅 knows about persons, as of the logical date. Grain: one row per resident_id.
+-- What 民政厅 knows about persons, as of the logical date. Grain: one row per resident_id (tombstones
+-- included: _deleted, see macros/change_stamps.sql).
 --
 -- * marital_status from the marriage registrations (婚姻登记): the person's latest registration (by
 --   registration date, then logical date, then source row) — 结婚 -> 已婚, 离婚 -> 离婚. No registration
@@ -64,19 +65,26 @@ known as (
     union
     select recipient_id from assisted
 
+),
+
+current_rows as (
+
+    select
+        known.resident_id,
+        assisted.recipient_name as name,
+        assisted.division_code,
+        case registered.registration_type when '结婚' then '已婚' when '离婚' then '离婚' end as marital_status,
+        registered.registration_date as marital_status_since,
+        assisted.recipient_id is not null as receives_subsistence_allowance,
+        assisted.updated_at,
+        coalesce(assisted._batch_id, registered._batch_id) as _batch_id,
+        cast(coalesce(assisted._source_row, registered._source_row) as bigint) as _source_row
+
+    from known
+    left join registered on known.resident_id = registered.resident_id
+    left join assisted on known.resident_id = assisted.recipient_id
+
 )
 
-select
-    known.resident_id,
-    assisted.recipient_name as name,
-    assisted.division_code,
-    case registered.registration_type when '结婚' then '已婚' when '离婚' then '离婚' end as marital_status,
-    registered.registration_date as marital_status_since,
-    assisted.recipient_id is not null as receives_subsistence_allowance,
-    assisted.updated_at,
-    coalesce(assisted._batch_id, registered._batch_id) as _batch_id,
-    cast(coalesce(assisted._source_row, registered._source_row) as bigint) as _source_row
-
-from known
-left join registered on known.resident_id = registered.resident_id
-left join assisted on known.resident_id = assisted.recipient_id
+-- change stamps and tombstones for the incremental population merge (macros/change_stamps.sql)
+{{ stamp_changes('current_rows', 'resident_id') }}

@@ -1,5 +1,6 @@
 -- What 财政厅 knows about persons: the payee (领取人) name on their subsidy payments (惠民惠农补贴), as of
--- the logical date. Grain: one row per resident_id (recipient_id of the current payment versions).
+-- the logical date. Grain: one row per resident_id (recipient_id of the current payment versions;
+-- tombstones included: _deleted, see macros/change_stamps.sql).
 -- The name is the one on the most recently changed payment that has one, with that payment's batch/row.
 -- Payee names are keyed in by the paying agents: the least authoritative name in the tie-break table,
 -- but a difference from the registry is worth a steward's look (population_conflicts).
@@ -29,14 +30,21 @@ newest as (
         'updated_at desc nulls last', '_logical_date desc', '_source_row desc', 'payment_id desc',
     ]) }}
 
+),
+
+current_rows as (
+
+    select
+        recipient_id as resident_id,
+        recipient_name as name,
+        cast(payment_count as integer) as payment_count,
+        updated_at,
+        _batch_id,
+        _source_row
+
+    from newest
+
 )
 
-select
-    recipient_id as resident_id,
-    recipient_name as name,
-    cast(payment_count as integer) as payment_count,
-    updated_at,
-    _batch_id,
-    _source_row
-
-from newest
+-- change stamps and tombstones for the incremental population merge (macros/change_stamps.sql)
+{{ stamp_changes('current_rows', 'resident_id') }}

@@ -15,55 +15,23 @@
         unique_key='resident_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        indexes=[{'columns': ['resident_id'], 'unique': true}],
     )
 }}
-{%- set last_built = none %}
-{%- set last_built_at = none %}
-{%- if is_incremental() and execute %}
-    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | list %}
-    {%- set state = run_query(
-        'select max(_built_for_date), '
-        ~ ('max(_built_at)' if '_built_at' in columns else 'cast(null as timestamptz)')
-        ~ ' from ' ~ this) %}
-    {%- set last_built = state.columns[0].values()[0] %}
-    {%- set last_built_at = state.columns[1].values()[0] %}
-    {%- if last_built is not none and (last_built | string) > var('logical_date') | string %}
-        {{ exceptions.raise_compiler_error(
-            this ~ " holds a build for " ~ last_built ~ ", later than logical_date " ~ var('logical_date')
-            ~ ": rebuild it with --full-refresh (govlake.transform.build_libraries(..., full_refresh=True))") }}
-    {%- endif %}
-{%- endif %}
+{%- set last = last_table_build() %}
 with
 
 accepted as (
 
     {{ accepted_rows(ref('stg_public_security__household_registrations'), not_null=['resident_id']) }}
-    {%- if last_built is not none %}
-        -- persons with a version in a batch delivered since the last build, or validated since (a batch that
-        -- landed without a build of its own, or a held batch whose corrected re-delivery was validated later)
+    {%- if last is not none %}
+        -- persons with a version delivered or validated since the last build (macros/table_builds.sql)
         and candidate.resident_id in (
             select changed.resident_id
             from {{ ref('stg_public_security__household_registrations') }} as changed
-            {%- if last_built_at is not none %}
-            -- batches are validated before the build of their cycle, so "since the last build started"
-            -- is exact; the last build's own date is not re-ranked unless a batch of it was re-validated
-            where changed._logical_date > cast('{{ last_built }}' as date)
-                or changed._batch_id in (
-                    select validated.batch_id
-                    from {{ source('platform', 'batch_validations') }} as validated
-                    where validated.validated_at >= cast('{{ last_built_at }}' as timestamptz)
-                )
-            {%- else %}
-            -- built before _built_at existed: re-rank everything of the last build's date as well
-            where changed._logical_date between cast('{{ last_built }}' as date) and {{ logical_date() }}
-                or changed._batch_id in (
-                    select validated.batch_id
-                    from {{ source('platform', 'batch_validations') }} as validated
-                    where validated.cycle_date >= cast('{{ last_built }}' as date)
-                )
-            {%- endif %}
+            where {{ delivered_since('changed', last) }}
         )
-        {%- endif %}
+    {%- endif %}
 
 ),
 
@@ -92,7 +60,8 @@ select
     _logical_date,
     _source_row,
     {{ logical_date() }} as _built_for_date,
-    -- when this build started (transaction time): the next build re-ranks batches validated after it
-    now() as _built_at
+    -- when the build that re-ranked the person started: population and population_conflicts recompute
+    -- the persons stamped since their own last build
+    {{ build_started_at() }} as _built_at
 
 from newest

@@ -3,7 +3,9 @@
 dbt builds ``audit.<library>``, Great Expectations validates it; only then does this module move it into
 ``base`` (``alter table ... set schema``, a catalog update, no data copied) and recreate the masked
 ``share`` views over it (the masked layer the per-department ``exchange`` views read; no department
-reads ``share`` itself). Everything happens in one transaction holding ACCESS EXCLUSIVE locks taken in a
+reads ``share`` itself). A table dbt builds incrementally (it has a record in ``platform.table_builds``)
+is exchanged rather than replaced: the version it supersedes goes back into ``audit``, where the next
+build updates only the rows that changed since it (dbt_project/macros/change_stamps.sql). Everything happens in one transaction holding ACCESS EXCLUSIVE locks taken in a
 fixed order (tables sorted by name; per table share view, then base, then audit — the order a reader of
 the share view takes them), so a concurrent reader waits a moment and then sees either the previous
 version or the new one, never a missing table, and two publishers cannot deadlock each other.
@@ -59,11 +61,24 @@ def _has_build_date(conn: psycopg.Connection, schema: str, table: str) -> bool:
     return row is not None
 
 
+def _build_record(conn: psycopg.Connection, schema: str, table: str) -> dt.date | None:
+    """The date an incrementally built table is built for (``platform.table_builds``, by the table's OID)."""
+    row = conn.execute(
+        "select built_for_date from platform.table_builds where relation_oid = to_regclass(%s)::oid",
+        (sql.Identifier(schema, table).as_string(conn),),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _built_for(conn: psycopg.Connection, schema: str, table: str) -> dt.date | None:
-    """The ``built_for_date`` of a library (one value per build; the first row is enough).
+    """The date a library is built for: its build record when dbt builds it incrementally (its rows are of
+    several builds), else its ``built_for_date`` (one value per build; the first row is enough).
 
     None for a reference table without a build date: it is published whenever the build produced it.
     """
+    recorded = _build_record(conn, schema, table)
+    if recorded is not None:
+        return recorded
     if not _has_build_date(conn, schema, table):
         return None
     query = sql.SQL("select built_for_date from {} limit 1").format(sql.Identifier(schema, table))
@@ -83,11 +98,23 @@ def _row_counts(
     """Rows of what each table's published version will be, counted before any lock is taken."""
     counts = {}
     for table in tables:
-        for schema in (audit_schema, base_schema):
+        audit_is_newer = _relation_exists(conn, audit_schema, table) and not _audit_is_previous(
+            conn, table, audit_schema, base_schema
+        )
+        for schema in (audit_schema, base_schema) if audit_is_newer else (base_schema,):
             if _relation_exists(conn, schema, table):
                 counts[table] = _count(conn, schema, table)
                 break
     return counts
+
+
+def _audit_is_previous(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> bool:
+    """The audit table is the version an earlier publication exchanged out of base, not a new build."""
+    audit_built = _build_record(conn, audit_schema, table)
+    base_built = (
+        _build_record(conn, base_schema, table) if _relation_exists(conn, base_schema, table) else None
+    )
+    return audit_built is not None and base_built is not None and audit_built < base_built
 
 
 def _tables_to_move(
@@ -100,6 +127,15 @@ def _tables_to_move(
     """
     to_move = []
     for table in tables:
+        if _relation_exists(conn, audit_schema, table) and _audit_is_previous(
+            conn, table, audit_schema, base_schema
+        ):
+            if _built_for(conn, base_schema, table) == date:
+                continue  # published already; audit holds the version it replaced
+            raise PublishError(
+                f"{audit_schema}.{table} holds the version published before {base_schema}.{table}; "
+                f"run build__libraries for {date} before publishing"
+            )
         if _relation_exists(conn, audit_schema, table):
             built = _built_for(conn, audit_schema, table)
             if built not in (None, date):
@@ -130,6 +166,11 @@ def _lock_in_order(conn: psycopg.Connection, tables: Sequence[str], schemas: Seq
 
 
 def _move_into_base(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> None:
+    """Replace base.<table> by audit.<table>; an incrementally built one goes back into audit instead."""
+    incremental = _build_record(conn, audit_schema, table) is not None
+    if incremental and _relation_exists(conn, base_schema, table):
+        _exchange(conn, table, audit_schema, base_schema)
+        return
     try:
         conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(base_schema, table)))
     except errors.DependentObjectsStillExist as exc:
@@ -140,6 +181,61 @@ def _move_into_base(conn: psycopg.Connection, table: str, audit_schema: str, bas
     conn.execute(
         sql.SQL("alter table {} set schema {}").format(
             sql.Identifier(audit_schema, table), sql.Identifier(base_schema)
+        )
+    )
+
+
+def _exchange(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> None:
+    """audit.<table> becomes base.<table> and base's becomes audit's: catalog updates, no rows copied.
+
+    Index names are unique per schema and both versions may carry dbt's, so each index is first named
+    after its own OID. Objects other than our share view that depend on the base
+    table would silently follow it into audit, so they stop the publication as a drop would.
+    """
+    base = sql.Identifier(base_schema, table)
+    dependents = conn.execute(
+        """select distinct view.oid::regclass::text
+           from pg_depend as dep
+           join pg_rewrite as rule on rule.oid = dep.objid
+           join pg_class as view on view.oid = rule.ev_class
+           where dep.refobjid = to_regclass(%s) and view.oid <> dep.refobjid""",
+        (base.as_string(conn),),
+    ).fetchall()
+    if dependents:
+        raise PublishError(
+            f"{base_schema}.{table} cannot be replaced: other objects depend on it "
+            f"({', '.join(d[0] for d in dependents)}); point them at the share view or rebuild them from the "
+            "new base table"
+        )
+    for schema in (audit_schema, base_schema):
+        indexes = conn.execute(
+            "select index.relname, index.oid from pg_index join pg_class as index on index.oid = pg_index.indexrelid"
+            " where pg_index.indrelid = to_regclass(%s)",
+            (sql.Identifier(schema, table).as_string(conn),),
+        ).fetchall()
+        for index, index_oid in indexes:
+            own_name = f"{table}__{index_oid}"
+            if index != own_name:
+                conn.execute(
+                    sql.SQL("alter index {} rename to {}").format(
+                        sql.Identifier(schema, index), sql.Identifier(own_name)
+                    )
+                )
+    publishing = f"{table}__publishing"
+    conn.execute(
+        sql.SQL("alter table {} rename to {}").format(
+            sql.Identifier(audit_schema, table), sql.Identifier(publishing)
+        )
+    )
+    conn.execute(sql.SQL("alter table {} set schema {}").format(base, sql.Identifier(audit_schema)))
+    conn.execute(
+        sql.SQL("alter table {} set schema {}").format(
+            sql.Identifier(audit_schema, publishing), sql.Identifier(base_schema)
+        )
+    )
+    conn.execute(
+        sql.SQL("alter table {} rename to {}").format(
+            sql.Identifier(base_schema, publishing), sql.Identifier(table)
         )
     )
 

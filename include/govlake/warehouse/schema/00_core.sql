@@ -89,6 +89,18 @@ create table if not exists platform.publications (
     primary key (logical_date, target)
 );
 
+-- Which logical date each incrementally built table was last built for, and when that build started.
+-- Keyed by the table's OID, which stays with the physical table when publishing moves it between audit
+-- and base, so the record describes the rows wherever they are. Written by dbt (macros/table_builds.sql);
+-- read by the next incremental build (what changed since) and by publish (is this the build for D?).
+create table if not exists platform.table_builds (
+    relation_oid            oid primary key,
+    relation_name           text not null,             -- schema.table when the build recorded it
+    built_for_date          date not null,
+    built_at                timestamptz not null,      -- when the dbt invocation that built it started
+    recorded_at             timestamptz not null default now()
+);
+
 -- Rows in = published + quarantined, per batch.
 create table if not exists platform.reconciliation (
     batch_id                text primary key,

@@ -1,0 +1,97 @@
+{#
+    How the incremental population libraries find the persons to recompute.
+
+    Every person-grain source of the merge (var population_sources) and int_divisions_rolled_up carry
+    `_built_at` (when the build that last changed the row started) and `_deleted` (a tombstone: the key had
+    a row and has none now). Readers skip tombstones; population and population_conflicts recompute
+    exactly the persons whose row in some source has `_built_at` since their own last build.
+
+    Large sources stamp rows by what was delivered (int_persons_versioned, int_persons_insured: only the
+    persons with new rows are re-ranked). Small sources are rebuilt whole and stamped by comparison with
+    their previous build, stamp_changes() below: a row keeps its stamp when its content (every column,
+    lineage included) is unchanged. That makes any change visible, including ones that come from another
+    department's data (卫健委's newborns are matched through 公安厅's households).
+#}
+
+{#- The rows of `relation` (a CTE with one row per `key`) with _row_hash, _built_at and _deleted, compared
+    with the previous build of this table (none on the first build or with --full-refresh: all stamped
+    now). A key that had a row and has none now stays as a tombstone. Use in a `table` model. -#}
+{% macro stamp_changes(relation, key) -%}
+    {%- set previous = none -%}
+    {%- set previous_columns = [] -%}
+    {%- if execute and not flags.FULL_REFRESH and this is not none -%}
+        {%- set previous = load_relation(this) -%}
+    {%- endif -%}
+    {%- if previous is not none -%}
+        {%- set previous_columns = adapter.get_columns_in_relation(previous) | map(attribute='name') | list -%}
+        {%- if '_row_hash' not in previous_columns -%}
+            {%- set previous = none -%}
+        {%- endif -%}
+    {%- endif -%}
+    select
+        hashed.*,
+        {%- if previous is not none %}
+            case
+                when previous._row_hash = hashed._row_hash and not previous._deleted then previous._built_at
+                else {{ build_started_at() }}
+            end as _built_at,
+        {%- else %}
+            {{ build_started_at() }} as _built_at,
+        {%- endif %}
+        false as _deleted
+    from (
+        select
+            stamped.*,
+            md5(cast(stamped as text)) as _row_hash
+        from {{ relation }} as stamped
+    ) as hashed
+    {%- if previous is not none %}
+        left join {{ previous }} as previous on hashed.{{ key }} = previous.{{ key }}
+
+    union all
+
+    -- keys of the previous build without a row now: kept as tombstones for the incremental readers
+    select
+        {%- for column in previous_columns if column not in ('_built_at', '_deleted') %}
+            previous.{{ column }},
+        {%- endfor %}
+        case when previous._deleted then previous._built_at else {{ build_started_at() }} end as _built_at,
+        true as _deleted
+    from {{ previous }} as previous
+    where not exists (
+        select 1 from {{ relation }} as now_rows
+        where now_rows.{{ key }} = previous.{{ key }}
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- The persons population and population_conflicts recompute in an incremental build since `last` (a
+    last_table_build() record): whose row in some population source changed (tombstones included), and
+    those placed in a division whose roll-up changed. Stamped after, not at, the last build's start: rows
+    stamped by that same invocation are in it already. -#}
+{% macro population_changes(last) -%}
+    {%- set since = "cast('" ~ last.built_at ~ "' as timestamptz)" -%}
+    {%- for department, model in population_sources().items() %}
+        select resident_id from {{ ref(model) }}
+        where _built_at > {{ since }}
+        union
+    {%- endfor %}
+    {%- for department, _ in population_attribute_departments('division_code') %}
+        select resident_id from {{ ref(population_sources()[department]) }}
+        where division_code in (
+            select division_code from {{ ref('int_divisions_rolled_up') }}
+            where _built_at > {{ since }}
+        )
+        {% if not loop.last %}union{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Pre-hook of population and population_conflicts: in an incremental build, delete the rows of the
+    persons about to be recomputed (the model then appends their new rows, if they still have any). -#}
+{% macro forget_changed_persons() -%}
+    {%- set last = last_table_build() -%}
+    {%- if last is not none %}
+        delete from {{ this }}
+        where resident_id in ({{ population_changes(last) }})
+    {%- endif %}
+{%- endmacro %}
