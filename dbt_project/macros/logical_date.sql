@@ -1,17 +1,23 @@
 {#
-    The cycle's logical date as a SQL date literal, from `--vars '{logical_date: YYYY-MM-DD}'`.
+    The cycle's logical date as a SQL date literal: `--vars '{logical_date: YYYY-MM-DD}'`, or the environment
+    variable GOVLAKE_LOGICAL_DATE. govlake.transform.run_dbt sets the variable: a new --vars value makes dbt
+    parse the whole project again (~1.5 s a run here), a changed environment variable only the files that
+    read it. A var wins (unit tests set it with `overrides: vars:`; Airflow's cosmos tasks pass --vars).
 
     Nothing that lands in data may depend on the wall clock, so there is no default: building models
-    without the variable fails with a message saying how to pass it. Unit tests set it with
-    `overrides: vars:`; parse/compile/docs render a placeholder.
+    without either fails with a message saying how to pass it. parse/compile/docs render a placeholder.
 #}
+{% macro logical_date_string() -%}
+    {{ return(var('logical_date', none) or env_var('GOVLAKE_LOGICAL_DATE', '')) }}
+{%- endmacro %}
+
 {% macro logical_date() -%}
-    {%- set value = var('logical_date', none) -%}
+    {%- set value = logical_date_string() -%}
     {%- if value is none or value == '' -%}
         {%- if execute and flags.WHICH in ('run', 'build') -%}
             {{ exceptions.raise_compiler_error(
-                "var 'logical_date' is not set: pass --vars '{logical_date: YYYY-MM-DD}' "
-                ~ "(govlake.transform.run_dbt does this for you)") }}
+                "the logical date is not set: pass --vars '{logical_date: YYYY-MM-DD}' or set "
+                ~ "GOVLAKE_LOGICAL_DATE (govlake.transform.run_dbt does this for you)") }}
         {%- endif -%}
         {%- set value = '1970-01-01' -%}
     {%- endif -%}

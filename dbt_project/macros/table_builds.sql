@@ -53,9 +53,9 @@
         {{ return({'built_for_date': '0001-01-01', 'built_at': '-infinity'}) }}
     {%- endif -%}
     {%- set built_for_date = found.columns[0].values()[0] | string -%}
-    {%- if built_for_date > var('logical_date') | string -%}
+    {%- if built_for_date > logical_date_string() | string -%}
         {{ exceptions.raise_compiler_error(
-            this ~ " holds a build for " ~ built_for_date ~ ", later than logical_date " ~ var('logical_date')
+            this ~ " holds a build for " ~ built_for_date ~ ", later than logical_date " ~ logical_date_string()
             ~ ": rebuild it with --full-refresh (govlake.transform.build_libraries(..., full_refresh=True))") }}
     {%- endif -%}
     {{ return({'built_for_date': built_for_date, 'built_at': found.columns[1].values()[0] | string}) }}

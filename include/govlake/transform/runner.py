@@ -153,6 +153,7 @@ def dbt_env(settings: Settings, schema_prefix: str = "", target_path: Path | Non
             "PYTHONIOENCODING": "utf-8",
         }
     )
+    env.pop("GOVLAKE_LOGICAL_DATE", None)  # only run_dbt's own logical_date, never one inherited
     return env
 
 
@@ -191,15 +192,17 @@ def _read_results(path: Path) -> tuple[NodeResult, ...]:
     )
 
 
-def _with_vars(args: list[str], logical_date: str | None) -> list[str]:
+def _logical_date_env(args: list[str], logical_date: str | None) -> dict[str, str]:
+    """The logical date for dbt, as GOVLAKE_LOGICAL_DATE (macros/logical_date.sql): a new --vars value on
+    every run would make dbt parse the whole project again, a changed environment variable does not."""
     if logical_date is None:
-        return list(args)
+        return {}
     date.fromisoformat(logical_date)  # a clear ValueError beats a dbt compile error three layers down
     if not args or args[0] not in _VARS_COMMANDS:
-        return list(args)
+        return {}
     if any(a == "--vars" or a.startswith("--vars=") for a in args):
         raise ValueError("pass logical_date or --vars, not both")
-    return [*args, "--vars", json.dumps({"logical_date": logical_date})]
+    return {"GOVLAKE_LOGICAL_DATE": logical_date}
 
 
 def run_dbt(
@@ -214,15 +217,17 @@ def run_dbt(
 ) -> DbtResult:
     """Run ``dbt <args>`` against the warehouse and return every node's outcome.
 
-    ``logical_date`` (YYYY-MM-DD) is passed as ``--vars '{logical_date: ...}'``. ``schema_prefix`` (e.g.
-    ``t1234_``) builds into prefixed schemas (``t1234_audit``), for tests in a shared warehouse.
+    ``logical_date`` (YYYY-MM-DD) is passed as the environment variable GOVLAKE_LOGICAL_DATE.
+    ``schema_prefix`` (e.g. ``t1234_``) builds into prefixed schemas (``t1234_audit``), for tests in a shared
+    warehouse.
     With ``check`` (the default) a failed invocation raises :class:`DbtError` naming the failed nodes.
     ``target_path`` overrides where artefacts go (default dbt_project/target, or a per-prefix folder).
     """
     settings = settings or get_settings()
     if schema_prefix and not _SCHEMA_PREFIX.match(schema_prefix):
         raise ValueError(f"schema_prefix {schema_prefix!r} must match {_SCHEMA_PREFIX.pattern}")
-    full_args = _with_vars(list(args), logical_date)
+    full_args = list(args)
+    date_env = _logical_date_env(full_args, logical_date)
     target_path = target_path or _target_path(schema_prefix)
     cmd = [sys.executable, "-c", "import sys; from dbt.cli.main import cli; sys.exit(cli())", *full_args]
     tail: collections.deque[str] = collections.deque(maxlen=200)
@@ -233,7 +238,7 @@ def run_dbt(
         proc = subprocess.Popen(
             cmd,
             cwd=DBT_PROJECT_DIR,
-            env=dbt_env(settings, schema_prefix, target_path),
+            env=dbt_env(settings, schema_prefix, target_path) | date_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
