@@ -61,19 +61,33 @@
     {{ return({'built_for_date': built_for_date, 'built_at': found.columns[1].values()[0] | string}) }}
 {%- endmacro %}
 
-{#- A SQL boolean: the row of `relation` (an alias of a staging relation) is new to the libraries since
-    `last` (a last_table_build() record): it belongs to a later logical date than that build, or to a batch
-    validated since it started (a batch that landed without a build of its own, or a held batch whose
-    corrected re-delivery was validated later). The build's start time is dbt's clock and validated_at the
-    database's: both read the one host clock (the local stack; compose containers share the host kernel's).
-    Batches are validated just before the build of their cycle, so slack here would re-rank them all. -#}
-{% macro delivered_since(relation, last) -%}
-    (
-        {{ relation }}._logical_date > cast('{{ last.built_for_date }}' as date)
-        or {{ relation }}._batch_id in (
-            select validated.batch_id
-            from {{ source('platform', 'batch_validations') }} as validated
-            where validated.validated_at >= cast('{{ last.built_at }}' as timestamptz)
-        )
-    )
+{#- The `columns` of the rows of `relation` (a staging relation) that are new to the libraries since `last`
+    (a last_table_build() record): of a later logical date than that build, or of a batch validated since it
+    started (a batch that landed without a build of its own, or a held batch whose corrected re-delivery was
+    validated later). Two selects on the logical date, which raw tables index, instead of one OR that
+    would read every row. The build's start time is dbt's clock and validated_at the database's: both read
+    the one host clock (the local stack; compose containers share the host kernel's). Batches are validated
+    just before the build of their cycle, so slack here would re-rank them all. -#}
+{% macro rows_delivered_since(relation, last, columns) -%}
+    select {% for column in columns %}later.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ relation }} as later
+    where later._logical_date > cast('{{ last.built_for_date }}' as date)
+    union
+    {{ rows_revalidated_since(relation, last, columns) }}
+{%- endmacro %}
+
+{#- The `columns` of the rows of `relation` in a batch of the last build's dates or earlier that was
+    validated again since it started: which of them are accepted may have changed. One index lookup per
+    such batch (usually none). -#}
+{% macro rows_revalidated_since(relation, last, columns) -%}
+    select {% for column in columns %}revalidated.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ source('platform', 'batch_validations') }} as validated
+    cross join lateral (
+        select batch_rows.*
+        from {{ relation }} as batch_rows
+        where batch_rows._logical_date = validated.logical_date and batch_rows._batch_id = validated.batch_id
+    ) as revalidated
+    where
+        validated.validated_at >= cast('{{ last.built_at }}' as timestamptz)
+        and validated.logical_date <= cast('{{ last.built_for_date }}' as date)
 {%- endmacro %}

@@ -63,10 +63,14 @@ def cycle_run(
     Triggers every ingest DAG for the date (or re-runs it if the date already ran); the scheduler starts
     build and publish from the Asset events. Progress is shown while waiting.
     """
-    from govlake.orchestration.cycle import run_cycle
+    from govlake.orchestration.cycle import check_cycle_date, run_cycle
     from govlake.orchestration.summary import print_summary
 
     day = _check_date(day or today())
+    try:
+        check_cycle_date(day)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--date") from exc
     outcome = run_cycle(day, console=console, timeout=timeout)
     report = print_summary(day, console)
     if not outcome.ok:

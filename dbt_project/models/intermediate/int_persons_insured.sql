@@ -14,7 +14,7 @@
         unique_key='resident_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['resident_id'], 'unique': true}],
+        indexes=[{'columns': ['resident_id'], 'unique': true}, {'columns': ['_built_at']}],
     )
 }}
 {%- set last = last_table_build() %}
@@ -29,9 +29,9 @@ affected as materialized (
     where
         versions.resident_id is not null
         and versions.enrollment_id in (
-            select changed.enrollment_id
-            from {{ ref('stg_human_resources__social_insurance_enrollments') }} as changed
-            where {{ delivered_since('changed', last) }}
+            {{ rows_delivered_since(
+                ref('stg_human_resources__social_insurance_enrollments'), last, ['enrollment_id']
+            ) }}
         )
     group by versions.resident_id
 

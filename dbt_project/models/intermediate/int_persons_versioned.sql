@@ -1,8 +1,9 @@
 -- 公安厅's newest accepted version of each person as of the logical date, tombstones included (the
 -- library view int_persons_registered drops them). Grain: one row per resident_id.
--- Incremental (delete+insert on resident_id): a daily run re-ranks only the persons with rows of a later
--- date than the last build or in a batch validated since it started, over all their accepted rows, so a
--- full history scan happens once.
+-- Incremental (delete+insert on resident_id): a daily run re-ranks only the persons with accepted rows of
+-- a later date than the last build — their new rows against the version this table holds, which already
+-- beat their older history — and, over their whole accepted history, the persons in a batch of an earlier
+-- date validated again since the last build (whether their rows are accepted may have changed).
 -- Rows come through accepted_rows(): quarantined rows and held batches are left out before versions are
 -- ranked, so a person whose newest row was rejected keeps their last accepted version. Newest = latest
 -- updated_at, then later logical date, then later source row (a department that sends two versions in
@@ -15,25 +16,61 @@
         unique_key='resident_id',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
-        indexes=[{'columns': ['resident_id'], 'unique': true}],
+        indexes=[{'columns': ['resident_id'], 'unique': true}, {'columns': ['_built_at']}],
     )
 }}
 {%- set last = last_table_build() %}
+{%- set registrations = ref('stg_public_security__household_registrations') %}
+{%- set columns = [
+    'resident_id', 'name', 'gender', 'ethnicity', 'birth_date', 'division_code', 'address', 'household_id',
+    'relation_to_head', 'status', 'death_date', 'updated_at', '_deleted', '_batch_id', '_logical_date',
+    '_source_row',
+] %}
 with
+
+{%- if last is none %}
+
+    accepted as (
+
+        {{ accepted_rows(registrations, not_null=['resident_id']) }}
+
+    ),
+{%- else %}
+
+delivered as materialized (
+
+    -- accepted rows of the dates after the last build (the logical-date index finds them)
+    {{ accepted_rows(registrations, not_null=['resident_id']) }}
+        and candidate._logical_date > cast('{{ last.built_for_date }}' as date)
+
+),
+
+revalidated as materialized (
+
+    -- persons in a batch of the last build's dates or earlier that was validated again since (a held
+    -- batch's corrected re-delivery, a re-run): which of their rows are accepted may have changed
+    {{ rows_revalidated_since(registrations, last, ['resident_id']) }}
+
+),
 
 accepted as (
 
-    {{ accepted_rows(ref('stg_public_security__household_registrations'), not_null=['resident_id']) }}
-    {%- if last is not none %}
-        -- persons with a version delivered or validated since the last build (macros/table_builds.sql)
-        and candidate.resident_id in (
-            select changed.resident_id
-            from {{ ref('stg_public_security__household_registrations') }} as changed
-            where {{ delivered_since('changed', last) }}
-        )
-    {%- endif %}
+    -- a person with new rows only: the newest of those and the version this table holds (the history
+    -- before it cannot win); a revalidated person: the whole accepted history again
+    select {{ columns | join(', ') }} from delivered
+    where not exists (select 1 from revalidated where revalidated.resident_id = delivered.resident_id)
+    union all
+    select {{ columns | join(', ') }} from {{ this }} as held
+    where
+        held.resident_id in (select delivered.resident_id from delivered)
+        and not exists (select 1 from revalidated where revalidated.resident_id = held.resident_id)
+    union all
+    select {% for column in columns %}candidate.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from ({{ accepted_rows(registrations, not_null=['resident_id']) }}) as candidate
+    where candidate.resident_id in (select revalidated.resident_id from revalidated)
 
 ),
+{%- endif %}
 
 newest as (
 

@@ -59,6 +59,17 @@ def _logical_datetime(day: str) -> datetime:
     return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
+def check_cycle_date(day: str, now: datetime | None = None) -> None:
+    """A cycle can run for today or an earlier date: Airflow starts no run before its logical date, so a
+    cycle of a later date would only wait for its timeout. Raises ValueError saying so."""
+    today = (now or datetime.now(UTC)).date()
+    if date.fromisoformat(day) > today:
+        raise ValueError(
+            f"{day} is after today ({today}, UTC): Airflow does not start a run before its logical date. "
+            f"Run the cycle of {today} or an earlier date."
+        )
+
+
 def _render(outcome: CycleOutcome, progress: dict[str, tuple[int, int]], started: float) -> Table:
     table = Table(title=f"daily cycle {outcome.day} — {time.monotonic() - started:,.0f}s", expand=False)
     table.add_column("DAG")
@@ -94,6 +105,7 @@ def run_cycle(
     poll: float = 3,
 ) -> CycleOutcome:
     """Trigger (or re-run) every ingest DAG for ``day`` and wait for build and publish to finish."""
+    check_cycle_date(day)
     settings = settings or get_settings()
     console = console or Console()
     client = AirflowClient(settings)
