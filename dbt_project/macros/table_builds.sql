@@ -36,7 +36,8 @@
             set relation_name = excluded.relation_name,
                 built_for_date = excluded.built_for_date,
                 built_at = excluded.built_at,
-                recorded_at = now()
+                recorded_at = now(),
+                published_at = null
     {%- endif %}
 {%- endmacro %}
 

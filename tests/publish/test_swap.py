@@ -144,7 +144,7 @@ def record_build(conn: psycopg.Connection, schema: str, table: str, date: dt.dat
     conn.execute(
         "insert into platform.table_builds (relation_oid, relation_name, built_for_date, built_at)"
         " values (to_regclass(%s)::oid, %s, %s, now()) on conflict (relation_oid) do update"
-        " set built_for_date = excluded.built_for_date",
+        " set built_for_date = excluded.built_for_date, published_at = null",
         (f"{schema}.{table}", f"{schema}.{table}", date),
     )
 
@@ -196,3 +196,20 @@ def test_an_exchange_refuses_objects_that_would_follow_base_into_audit(
     with pytest.raises(PublishError, match="pub_test_base.adults"):
         publish_libraries(D2, True, settings=scratch, **SCHEMAS)
     assert base_state(pg) == (5, D1)
+
+
+def test_a_new_build_of_an_earlier_date_is_published_over_a_later_one(
+    scratch: Settings, pg: psycopg.Connection
+) -> None:
+    """A re-run of an earlier date rebuilds its libraries; that build is published even though base holds a
+    later date (while audit holding the version published before is refused)."""
+    for date, n in ((D1, 5), (D2, 6)):
+        build(pg, date, n)
+        record_build(pg, AUDIT, "population", date)
+        publish_libraries(date, True, settings=scratch, **SCHEMAS)
+    build(pg, D1, 7)  # rebuilt from scratch for D1: a new table with a fresh record
+    record_build(pg, AUDIT, "population", D1)
+
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+
+    assert pg.execute("select count(*) from pub_test_base.population").fetchone()[0] == 7

@@ -109,12 +109,20 @@ def _row_counts(
 
 
 def _audit_is_previous(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> bool:
-    """The audit table is the version an earlier publication exchanged out of base, not a new build."""
-    audit_built = _build_record(conn, audit_schema, table)
-    base_built = (
-        _build_record(conn, base_schema, table) if _relation_exists(conn, base_schema, table) else None
+    """The audit table is the version an earlier publication exchanged out of base, not a new build (a
+    build, even of an earlier date, clears ``published_at``)."""
+    row = conn.execute(
+        "select published_at is not null from platform.table_builds where relation_oid = to_regclass(%s)::oid",
+        (sql.Identifier(audit_schema, table).as_string(conn),),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _mark_published(conn: psycopg.Connection, schema: str, table: str) -> None:
+    conn.execute(
+        "update platform.table_builds set published_at = now() where relation_oid = to_regclass(%s)::oid",
+        (sql.Identifier(schema, table).as_string(conn),),
     )
-    return audit_built is not None and base_built is not None and audit_built < base_built
 
 
 def _tables_to_move(
@@ -170,6 +178,7 @@ def _move_into_base(conn: psycopg.Connection, table: str, audit_schema: str, bas
     incremental = _build_record(conn, audit_schema, table) is not None
     if incremental and _relation_exists(conn, base_schema, table):
         _exchange(conn, table, audit_schema, base_schema)
+        _mark_published(conn, base_schema, table)
         return
     try:
         conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier(base_schema, table)))
@@ -183,6 +192,8 @@ def _move_into_base(conn: psycopg.Connection, table: str, audit_schema: str, bas
             sql.Identifier(audit_schema, table), sql.Identifier(base_schema)
         )
     )
+    if incremental:
+        _mark_published(conn, base_schema, table)
 
 
 def _exchange(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> None:

@@ -100,6 +100,9 @@ create table if not exists platform.table_builds (
     built_at                timestamptz not null,      -- when the dbt invocation that built it started
     recorded_at             timestamptz not null default now()
 );
+-- Set when publishing moves the table into base; cleared by its next build. A table publishing exchanged
+-- back into audit still has it: it is the previous version, not a build waiting to be published.
+alter table platform.table_builds add column if not exists published_at timestamptz;
 
 -- Rows in = published + quarantined, per batch.
 create table if not exists platform.reconciliation (
