@@ -213,3 +213,5 @@ def test_a_new_build_of_an_earlier_date_is_published_over_a_later_one(
     publish_libraries(D1, True, settings=scratch, **SCHEMAS)
 
     assert pg.execute("select count(*) from pub_test_base.population").fetchone()[0] == 7
+    # the later version is dropped, not exchanged back: a build never starts from a later state
+    assert pg.execute("select to_regclass('pub_test_audit.population')").fetchone()[0] is None

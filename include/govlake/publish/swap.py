@@ -175,8 +175,14 @@ def _lock_in_order(conn: psycopg.Connection, tables: Sequence[str], schemas: Seq
 
 def _move_into_base(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> None:
     """Replace base.<table> by audit.<table>; an incrementally built one goes back into audit instead."""
-    incremental = _build_record(conn, audit_schema, table) is not None
-    if incremental and _relation_exists(conn, base_schema, table):
+    built = _build_record(conn, audit_schema, table)
+    incremental = built is not None
+    base_built = (
+        _build_record(conn, base_schema, table) if _relation_exists(conn, base_schema, table) else None
+    )
+    # the version in base goes back to audit for the next build to update, unless it is of a later date
+    # (an earlier date re-published): a build never starts from a later state than its own
+    if incremental and base_built is not None and base_built <= built:
         _exchange(conn, table, audit_schema, base_schema)
         _mark_published(conn, base_schema, table)
         return

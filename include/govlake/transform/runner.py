@@ -320,16 +320,27 @@ INCREMENTAL_MODELS = ("int_persons_versioned",)
 
 
 def incremental_state_is_ahead(settings: Settings, schema_prefix: str, logical_date: str) -> bool:
-    """True when an incremental model already holds a later build (a re-run of an earlier date)."""
+    """True when an incremental table in audit already holds a later build (a re-run of an earlier date):
+    by its record in platform.table_builds (every incremental model's), or by its rows' _built_for_date
+    (int_persons_versioned built before the records were kept)."""
     from govlake.warehouse import connect
 
+    day = date.fromisoformat(logical_date)
     with connect(settings, autocommit=True) as conn:
+        recorded = conn.execute(
+            "select bool_or(b.built_for_date > %s) from platform.table_builds as b"
+            " join pg_class as c on c.oid = b.relation_oid join pg_namespace as n on n.oid = c.relnamespace"
+            " where n.nspname = %s",
+            (day, f"{schema_prefix}audit"),
+        ).fetchone()[0]
+        if recorded:
+            return True
         for model in INCREMENTAL_MODELS:
             relation = f"{schema_prefix}audit.{model}"
             if conn.execute("select to_regclass(%s)", (relation,)).fetchone()[0] is None:
                 continue
             latest = conn.execute(f"select max(_built_for_date) from {relation}").fetchone()[0]
-            if latest is not None and latest > date.fromisoformat(logical_date):
+            if latest is not None and latest > day:
                 return True
     return False
 
