@@ -86,6 +86,8 @@ def test_build_dag_has_a_run_and_a_test_task_per_model_by_default(manifest, monk
         "a re-run of an earlier date refreshes incrementals"
     )
     assert (producer.select, producer.exclude) == ("tag:libraries", "tag:history")
+    # the cycle date reaches dbt as GOVLAKE_LOGICAL_DATE: a new --vars value each day would re-parse the project
+    assert "resolve_cycle" in producer.env["GOVLAKE_LOGICAL_DATE"] and not producer.vars
 
 
 @pytest.mark.integration

@@ -48,10 +48,7 @@ def project_report() -> list[dict]:
 
 def test_every_model_is_linted(project_report):
     linted = {file["filepath"] for file in project_report}
-    models = {
-        str(path.relative_to(PROJECT_DIR))
-        for path in (PROJECT_DIR / "models").rglob("*.sql")
-    }
+    models = {str(path.relative_to(PROJECT_DIR)) for path in (PROJECT_DIR / "models").rglob("*.sql")}
     assert models, "no models found: is PROJECT_DIR right?"
     assert models <= linted, f"models the lint skipped (check .sqlfluffignore): {sorted(models - linted)}"
 

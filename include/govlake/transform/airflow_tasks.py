@@ -90,14 +90,15 @@ def dbt_task_group(
     """A cosmos ``DbtTaskGroup``: one run task and one test task per selected model (seeds: one seed task).
 
     ``execution="watcher"`` (the default): one ``dbt build`` of the group (task ``dbt_producer_watcher``)
-    and a sensor per model run and per model's tests that turns green or red as dbt reports that node. ``execution="local"``: a dbt invocation per task, multi-parent tests detached into tasks of
-    their own (see the module docstring) — more isolated, but ~20-60 s of process start per task on a
-    small machine.
+    and a sensor per model run and per model's tests that turns green or red as dbt reports that node.
+    ``execution="local"``: a dbt invocation per task, multi-parent tests detached into tasks of their own
+    (see the module docstring) — more isolated, but ~20-60 s of process start per task on a small machine.
 
     ``logical_date_template`` is a Jinja template (e.g. the resolve task's XCom) rendered at run time into
-    ``--vars '{logical_date: ...}'``; ``full_refresh_template`` likewise decides ``--full-refresh`` of the
-    run tasks. Connection settings come from the GOVLAKE_PG_* environment the stack gives every Airflow
-    process, through ``dbt_project/profiles.yml``.
+    the environment variable GOVLAKE_LOGICAL_DATE (not ``--vars``: a new var value re-parses the whole
+    project, see ``govlake.transform.runner``); ``full_refresh_template`` likewise decides
+    ``--full-refresh`` of the run tasks. Connection settings come from the GOVLAKE_PG_* environment the
+    stack gives every Airflow process, through ``dbt_project/profiles.yml``.
     """
     import sys
 
@@ -146,10 +147,13 @@ def dbt_task_group(
             emit_datasets=False,
         ),
         operator_args={
-            "vars": {"logical_date": logical_date_template},
             "full_refresh": full_refresh_template,
             "install_deps": False,
-            "env": {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"},
+            "env": {
+                "GOVLAKE_LOGICAL_DATE": logical_date_template,
+                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+                "DO_NOT_TRACK": "1",
+            },
             "append_env": True,
             # watcher sensors mostly start after dbt has reported their node (they wait for their parents'
             # sensors): poking in place is one worker process, deferring would be two (start + resume)
