@@ -24,27 +24,7 @@
 {%- set last = last_table_build() %}
 with
 
-{%- if last is not none %}
-
-changed as materialized (
-
-    {{ population_changes(last) }}
-
-),
-{%- endif %}
-
-{% for department, model in sources.items() %}
-    {{ department }} as not materialized (
-
-        select * from {{ ref(model) }}
-        where _deleted is not true
-        {%- if last is not none %}
-            and resident_id in (select changed.resident_id from changed)
-        {%- endif %}
-
-    ),
-
-{% endfor %}
+{{ population_source_ctes(last) }}
 known as (
 
     -- members only (var population_members): the other sources add attributes, never persons

@@ -37,27 +37,7 @@
 {%- endfor %}
 with
 
-{%- if last is not none %}
-
-changed as materialized (
-
-    {{ population_changes(last) }}
-
-),
-{%- endif %}
-
-{% for department, model in sources.items() %}
-    {{ department }} as not materialized (
-
-        select * from {{ ref(model) }}
-        where _deleted is not true
-        {%- if last is not none %}
-            and resident_id in (select changed.resident_id from changed)
-        {%- endif %}
-
-    ),
-
-{% endfor %}
+{{ population_source_ctes(last) }}
 members as (
 
     -- the persons of the library (var population_members): no conflict rows for persons outside it
