@@ -213,6 +213,18 @@ def test_server_config_is_tuned_and_loopback_only(tmp_path: Path) -> None:
     assert config["shared_buffers"] == "256MB"
 
 
+@pytest.mark.parametrize(
+    ("configure", "expected"), [("'--with-lz4' '--with-zstd'", "lz4"), ("'--prefix=/x'", "off")]
+)
+def test_wal_compression_is_lz4_only_where_the_server_has_it(tmp_path: Path, configure, expected) -> None:
+    pg_config = tmp_path / "pg_config"
+    pg_config.write_text(f'#!/bin/sh\necho "{configure}"\n')
+    pg_config.chmod(0o755)
+    assert postgres.PgBinaries(tmp_path, "system").wal_compression() == expected
+    assert postgres.PgBinaries(tmp_path / "missing", "system").wal_compression() == "off"
+    assert postgres.server_config(_settings(tmp_path), tmp_path, expected)["wal_compression"] == expected
+
+
 def test_up_refuses_a_port_held_by_another_program(tmp_path: Path) -> None:
     """Nothing is started on a taken port: the other program would answer our health checks."""
     import socket
