@@ -88,7 +88,36 @@
         from {{ relation }} as batch_rows
         where batch_rows._logical_date = validated.logical_date and batch_rows._batch_id = validated.batch_id
     ) as revalidated
-    where
-        validated.validated_at >= cast('{{ last.built_at }}' as timestamptz)
+    where {{ revalidated_since(last) }}
+{%- endmacro %}
+
+{#- The (logical_date, batch_id) of the batches rows_revalidated_since() reads: a table whose rows carry
+    the lineage of the version it holds finds the keys such a batch may have withdrawn by it. -#}
+{% macro batches_revalidated_since(last) -%}
+    select validated.logical_date, validated.batch_id
+    from {{ source('platform', 'batch_validations') }} as validated
+    where {{ revalidated_since(last) }}
+{%- endmacro %}
+
+{#- True (at run time) when a batch of `dataset` ('<department>__<dataset>') of the last build's dates or
+    earlier was loaded again and validated since that build started: a re-delivery replaces the rows of
+    its date, so the keys it no longer has are nowhere to be read — a table that cannot tell them by the
+    lineage it holds has to compare everything. -#}
+{% macro batch_reloaded_since(last, dataset) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set department, name = dataset.split('__', 1) -%}
+    {%- set found = run_query(
+        "select exists (select 1 from " ~ source('platform', 'batch_validations') ~ " as validated"
+        ~ " inner join " ~ source('platform', 'batches') ~ " as batches on batches.batch_id = validated.batch_id"
+        ~ " where validated.department = '" ~ department ~ "' and validated.dataset = '" ~ name ~ "'"
+        ~ " and " ~ revalidated_since(last)
+        ~ " and batches.finished_at >= cast('" ~ last.built_at ~ "' as timestamptz))") -%}
+    {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{% macro revalidated_since(last) -%}
+    validated.validated_at >= cast('{{ last.built_at }}' as timestamptz)
         and validated.logical_date <= cast('{{ last.built_for_date }}' as date)
 {%- endmacro %}

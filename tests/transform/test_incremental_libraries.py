@@ -2,7 +2,8 @@
 
 Three days of changes touching every population source — a renamed person, a person the registry deletes,
 an enrollment moved to another person and one withdrawn, a 低保 listing ended and a new one, payees, a
-quarantined update — are built in one set of schemas with each day published (from the third day the build
+quarantined update, and on the third day a corrected re-delivery of the second day's 公安厅 and 人社厅
+files that leaves the rename and the move out — are built in one set of schemas with each day published (from the third day the build
 starts from the version publishing exchanged back into audit), and from scratch in another. The two
 libraries must be identical but for the build stamps, and the incremental builds must have recomputed
 only the persons that changed.
@@ -99,6 +100,36 @@ def deliveries() -> dict[str, dict[str, list[dict]]]:
     return {DAYS[0]: day1, DAYS[1]: day2, DAYS[2]: day3}
 
 
+def corrections() -> dict[str, tuple[str, dict[str, list[tuple[int, dict]]]]]:
+    """Per day, an earlier day and its files re-delivered that day, corrected: (source row, row) per raw table.
+
+    Day 3: 公安厅's day-2 file without A's rename (A's day-2 version was built and published) and 人社厅's
+    without the move of E3 to C (E3 is X's again): what a re-delivery withdraws must leave the libraries."""
+    ps = [
+        (2, registered(D, "丁", "H4", "户主", "1997-03-02T09:00:00+08:00") | {"_deleted": True}),
+        (3, registered(C, "丙错", "H3", "户主", "1997-03-02T09:00:00+08:00")),  # still quarantined
+    ]
+    hr = [(2, enrollment("E2", B, "乙乙", "1980-01-01", "医疗保险", None) | {"_deleted": True})]
+    return {DAYS[2]: (DAYS[1], {PS: ps, HR: hr})}
+
+
+def redeliver(warehouse, day: str, rows_by_table: dict[str, list[tuple[int, dict]]], cycle: str) -> None:
+    """Replace the rows of `day`'s batches as ingest does with a re-delivery, then validate them again in
+    the cycle of `cycle` (platform.batches.finished_at and batch_validations.validated_at move on)."""
+    with warehouse.transaction():
+        for table, rows in rows_by_table.items():
+            warehouse.execute(f"delete from raw.{table} where _batch_id = %s", (batch(table, day),))
+            insert(warehouse, table, [r | lineage(table, day, i) for i, r in rows])
+            warehouse.execute(
+                "update platform.batches set finished_at = now() - interval '1 second' where batch_id = %s",
+                (batch(table, day),),
+            )
+            warehouse.execute(
+                "update platform.batch_validations set validated_at = now(), cycle_date = %s where batch_id = %s",
+                (cycle, batch(table, day)),
+            )
+
+
 @pytest.fixture(scope="module")
 def prefixes(warehouse, settings, accept_batches):
     incremental, full = f"inc{os.getpid()}_", f"ful{os.getpid()}_"
@@ -161,6 +192,9 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
     seen = {}
     for day, rows in deliveries().items():
         deliver(warehouse, accept_batches, day, rows)
+        if day in corrections():
+            earlier, corrected = corrections()[day]
+            redeliver(warehouse, earlier, corrected, cycle=day)
         for prefix in prefixes:
             assert build_staging(day, settings, schema_prefix=prefix).success
         built = build_libraries(day, settings, schema_prefix=incremental)
@@ -184,13 +218,19 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
             ), f"{table} on {day}"
 
     population = {r[0]: r for r in library(warehouse, f"{full}audit", "population")}
-    assert A in population and D not in population and X not in population and Y in population
+    assert A in population and D not in population and X in population and Y in population
+    # the corrected re-delivery took A's rename back: 公安厅's day-1 name again
+    name = warehouse.execute(
+        f'select name from "{incremental}base".population where resident_id = %s', (A,)
+    ).fetchone()
+    assert name == ("甲",)
     # days 1 and 2 build everyone (day 1 publishes by a move, so day 2 has no audit table to start from);
     # day 3 starts from the day-1 version publishing exchanged back, and recomputes whom a source changed
-    # since: A (name, payee), B (withdrawn enrollment, new payment), C (the moved enrollment, the ended
-    # 低保 listing; C's own update is quarantined), Y (new listing); D and X left the library
+    # since: A (payee; the rename came and went), B (withdrawn enrollment, new payment), C (the ended 低保
+    # listing; the enrollment moved to C came and went; C's own update is quarantined), X (left with E3 on
+    # day 2, back with it on day 3), Y (new listing); D left the library
     assert {A, B, C, D, K, X} <= seen[DAYS[0]] and {A, B, C, K, Y} <= seen[DAYS[1]]
-    assert seen[DAYS[2]] == {A, B, C, Y}
+    assert seen[DAYS[2]] == {A, B, C, X, Y}
     # published day by day: base holds day 3, audit the day-2 version publishing exchanged back into it
     built_for = {
         schema: warehouse.execute(

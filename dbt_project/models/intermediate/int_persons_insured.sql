@@ -5,7 +5,9 @@
 -- Incremental (delete+insert on resident_id): a daily run recomputes only the persons named on an
 -- enrollment record with a version delivered or validated since the last build — under its new and its
 -- earlier resident IDs, so a record moved to another person leaves the first one too. A person left with
--- no current enrollment stays as a tombstone (_deleted), so the population merge sees them go.
+-- no current enrollment stays as a tombstone (_deleted), so the population merge sees them go. After a
+-- re-delivery of an already built date (its withdrawn records are nowhere to be read) every person is
+-- recomputed and only the rows that differ from those held are written.
 -- depends_on: {{ source('platform', 'batch_validations') }},
 -- {{ ref('stg_human_resources__social_insurance_enrollments') }}
 {{
@@ -18,9 +20,17 @@
     )
 }}
 {%- set last = last_table_build() %}
+{#- a re-delivery of an earlier date may have withdrawn records; they are nowhere to be read, so every
+    person is recomputed and only those whose row differs from the one held are written -#}
+{%- set compare_all = last is not none
+    and batch_reloaded_since(last, 'human_resources__social_insurance_enrollment') %}
+{%- set held_columns = [
+    'name', 'birth_date', 'division_code', 'insurance_types', 'enrollment_count', 'first_enrolled_on', '_batch_id',
+    '_source_row', 'updated_at',
+] %}
 with
 
-{%- if last is not none %}
+{%- if last is not none and not compare_all %}
 
 affected as materialized (
 
@@ -42,7 +52,7 @@ enrollments as (
 
     select current_records.*
     from {{ ref('int_enrollments_deduplicated') }} as current_records
-    {%- if last is not none %}
+    {%- if last is not none and not compare_all %}
         -- every current record that may belong to an affected person (filtering on the ranking key keeps
         -- the ranking to these records), then those that do
         where
@@ -104,13 +114,25 @@ select
     false as _deleted,
     {{ build_started_at() }} as _built_at
 from aggregated
+{%- if compare_all %}
+where not exists (
+    select 1 from {{ this }} as held
+    where
+        held.resident_id = aggregated.resident_id
+        and held._deleted is not true
+        and ({% for column in held_columns %}held.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
+        is not distinct from
+        ({% for column in held_columns %}aggregated.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
+)
+{%- endif %}
 {%- if last is not none %}
 
 union all
 
--- affected persons without a current enrollment: a tombstone replaces what the table held for them
+-- persons without a current enrollment now (the affected ones; after a re-load, everyone held): a
+-- tombstone replaces what the table held for them
 select
-    affected.resident_id,
+    gone.resident_id,
     null as name,
     null as birth_date,
     null as division_code,
@@ -123,6 +145,13 @@ select
     null as updated_at,
     true as _deleted,
     {{ build_started_at() }} as _built_at
-from affected
-where not exists (select 1 from aggregated where aggregated.resident_id = affected.resident_id)
+{%- if compare_all %}
+from {{ this }} as gone
+where
+    gone._deleted is not true
+    and not exists (select 1 from aggregated where aggregated.resident_id = gone.resident_id)
+{%- else %}
+from affected as gone
+where not exists (select 1 from aggregated where aggregated.resident_id = gone.resident_id)
+{%- endif %}
 {%- endif %}

@@ -3,7 +3,9 @@
 -- Incremental (delete+insert on resident_id): a daily run re-ranks only the persons with accepted rows of
 -- a later date than the last build — their new rows against the version this table holds, which already
 -- beat their older history — and, over their whole accepted history, the persons in a batch of an earlier
--- date validated again since the last build (whether their rows are accepted may have changed).
+-- date validated again since the last build (whether their rows are accepted may have changed) and those
+-- whose version held came from such a batch (a re-delivery may have withdrawn it; a person left with no
+-- accepted row becomes a tombstone).
 -- Rows come through accepted_rows(): quarantined rows and held batches are left out before versions are
 -- ranked, so a person whose newest row was rejected keeps their last accepted version. Newest = latest
 -- updated_at, then later logical date, then later source row (a department that sends two versions in
@@ -50,6 +52,12 @@ revalidated as materialized (
     -- persons in a batch of the last build's dates or earlier that was validated again since (a held
     -- batch's corrected re-delivery, a re-run): which of their rows are accepted may have changed
     {{ rows_revalidated_since(registrations, last, ['resident_id']) }}
+    union
+    -- and the persons whose version held here came from such a batch: its re-delivery may have left them
+    -- out (the batch is read only when one was validated since: usually no scan at all)
+    select held.resident_id
+    from {{ this }} as held
+    where (held._logical_date, held._batch_id) in ({{ batches_revalidated_since(last) }})
 
 ),
 
@@ -76,6 +84,30 @@ newest as (
 
     {{ newest_version('accepted', ['resident_id'], changed_at='updated_at') }}
 
+),
+
+versions as (
+
+    select {{ columns | join(', ') }}
+    from newest
+    {%- if last is not none %}
+
+    union all
+
+    -- a revalidated person with no accepted row left (a re-delivery withdrew every version): a tombstone
+    -- replaces the version held, and population recomputes them
+    select
+    {%- for column in columns %}
+        {% if column == '_deleted' %}true as _deleted{% else %}held.{{ column }}{% endif %}
+        {%- if not loop.last %},{% endif %}
+    {%- endfor %}
+    from {{ this }} as held
+    where
+        held.resident_id in (select revalidated.resident_id from revalidated)
+        and held._deleted is not true
+        and not exists (select 1 from newest where newest.resident_id = held.resident_id)
+    {%- endif %}
+
 )
 
 select
@@ -101,4 +133,4 @@ select
     -- the persons stamped since their own last build
     {{ build_started_at() }} as _built_at
 
-from newest
+from versions
