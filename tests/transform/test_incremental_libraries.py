@@ -5,9 +5,8 @@ an enrollment moved to another person and one withdrawn, a 低保 listing ended 
 quarantined update, and on the third day a corrected re-delivery of the second day's 公安厅 and 人社厅
 files that leaves the rename and the move out — are built in one set of schemas with each day published
 (from the third day the build starts from the version publishing exchanged back into audit), and from
-scratch in another. The two
-libraries must be identical but for the build stamps, and the incremental builds must have recomputed
-only the persons that changed.
+scratch in another. The two libraries must be identical but for the build stamps, and the incremental
+builds must have recomputed only the persons that changed.
 """
 
 from __future__ import annotations
