@@ -28,8 +28,8 @@ from pathlib import Path
 
 import psycopg
 import yaml
+from bench.ingest_harness import write_market_csv
 
-from govlake.ingest.bench import write_market_csv
 from govlake.ingest.landing import clear_prefix, upload_file
 from govlake.lake import s3_client
 from govlake.registry import REGISTRY_DIR
@@ -46,7 +46,7 @@ import json, sys, time
 from pathlib import Path
 import govlake.ingest, pyarrow, pyarrow.parquet, psycopg, openpyxl  # imports are not the ingest's memory
 from govlake.ingest import land_and_normalize, load_raw
-from govlake.ingest.bench import PeakRss
+from bench.ingest_harness import PeakRss
 key, day, registry = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 with PeakRss() as peak:
     t0 = time.perf_counter()
@@ -61,8 +61,8 @@ print(json.dumps({"rows": loaded["rows_loaded"], "rejected": loaded["rows_reject
 _COPY_CHILD = """
 import json, sys, time
 from pathlib import Path
-from govlake.ingest.bench import PeakRss
-import govlake.ingest.bench as b
+from bench.ingest_harness import PeakRss
+import bench.ingest_harness as b
 from govlake.settings import get_settings
 b.BENCH_KEY, b.BENCH_DATE = sys.argv[1], sys.argv[2]
 with PeakRss() as peak:

@@ -37,7 +37,7 @@ STAGE_CODE = r"""
 import json, resource, sys, time
 stage, args = sys.argv[1], json.loads(sys.argv[2])
 t = time.perf_counter()
-from govlake.orchestration import tasks
+from govlake.orchestration import task_bodies as tasks
 if stage == "generate":
     from datetime import date
     from govlake.province.generator import generate_province
@@ -131,7 +131,7 @@ def main() -> None:
 
 
 def run_cycle(opts: argparse.Namespace) -> None:
-    from govlake.orchestration.tasks import staging_target
+    from govlake.orchestration.task_bodies import staging_target
     from govlake.registry import iter_datasets
 
     day = date.fromisoformat(opts.date).isoformat()

@@ -45,7 +45,7 @@ from airflow.sdk import DAG, TriggerRule, get_current_context, task
 
 from govlake.orchestration.assets import AUDIT_LIBRARIES, raw_asset
 from govlake.orchestration.defaults import DEFAULT_ARGS
-from govlake.orchestration.tasks import LIBRARIES, staging_target
+from govlake.orchestration.task_bodies import LIBRARIES, staging_target
 from govlake.registry import iter_datasets
 from govlake.transform.airflow_tasks import manifest_available
 
@@ -74,19 +74,19 @@ with DAG(
 
     @task
     def resolve_cycle() -> str:
-        from govlake.orchestration.dates import cycle_date_from_context
+        from govlake.orchestration.cycle_dates import cycle_date_from_context
 
         return cycle_date_from_context(get_current_context())
 
     @task(retries=0)
     def dbt_staging(day: str) -> dict:
-        from govlake.orchestration.tasks import build_staging
+        from govlake.orchestration.task_bodies import build_staging
 
         return build_staging(day)
 
     @task(retries=0)
     def dbt_libraries(day: str) -> dict:
-        from govlake.orchestration.tasks import build_libraries
+        from govlake.orchestration.task_bodies import build_libraries
 
         return build_libraries(day)
 
@@ -94,7 +94,7 @@ with DAG(
     def gate(day: str, results: list[dict]) -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from govlake.orchestration.tasks import blocking_failures
+        from govlake.orchestration.task_bodies import blocking_failures
 
         failures = blocking_failures(results)
         if failures:
@@ -111,7 +111,7 @@ with DAG(
 
     @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
     def record_blocked(day: str) -> list:
-        from govlake.orchestration.tasks import publish_libraries, reconcile, send_correction_lists
+        from govlake.orchestration.task_bodies import publish_libraries, reconcile, send_correction_lists
 
         send_correction_lists(day)  # the departments get their rejected rows even when nothing publishes
         publish_libraries(
@@ -125,7 +125,7 @@ with DAG(
     def validator(target: str, task_id: str):
         @task(task_id=task_id)
         def validate(day: str) -> dict:
-            from govlake.orchestration.tasks import validate_and_quarantine
+            from govlake.orchestration.task_bodies import validate_and_quarantine
 
             return validate_and_quarantine(target, day)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 # it skips a file that never mentions "airflow" — and with it every export DAG and the sweep.
 from airflow.sdk import DAG
 
-from govlake.exports.factory import build_sweep_dag, export_dags
+from govlake.orchestration.export_dags import build_sweep_dag, export_dags
 
 _dags: list[DAG] = [*export_dags(), build_sweep_dag()]
 for _dag in _dags:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from govlake.orchestration.factory import ingest_dags
+from govlake.orchestration.ingest_dags import ingest_dags
 
 _dag: DAG
 for _dag in ingest_dags():

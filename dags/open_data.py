@@ -39,7 +39,7 @@ with DAG(
 
     @task
     def resolve_cycle() -> str:
-        from govlake.orchestration.dates import cycle_date_from_context
+        from govlake.orchestration.cycle_dates import cycle_date_from_context
 
         return cycle_date_from_context(get_current_context())
 

@@ -37,13 +37,13 @@ with DAG(
 
     @task
     def resolve_cycle() -> str:
-        from govlake.orchestration.dates import cycle_date_from_context
+        from govlake.orchestration.cycle_dates import cycle_date_from_context
 
         return cycle_date_from_context(get_current_context())
 
     @task(outlets=[BASE_POPULATION, BASE_LEGAL_ENTITIES])
     def swap_into_place(day: str) -> list:
-        from govlake.orchestration.tasks import publish_libraries
+        from govlake.orchestration.task_bodies import publish_libraries
 
         publications = publish_libraries(day, validation_passed=True)
         events = get_current_context()["outlet_events"]
@@ -53,13 +53,13 @@ with DAG(
 
     @task
     def reconcile(day: str) -> list:
-        from govlake.orchestration.tasks import reconcile as run
+        from govlake.orchestration.task_bodies import reconcile as run
 
         return run(day, published=True)
 
     @task
     def send_correction_lists(day: str) -> list:
-        from govlake.orchestration.tasks import send_correction_lists as run
+        from govlake.orchestration.task_bodies import send_correction_lists as run
 
         return run(day)
 

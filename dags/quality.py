@@ -39,7 +39,7 @@ with DAG(
 
     @task
     def periods_to_score() -> list[dict]:
-        from govlake.orchestration.dates import date_of
+        from govlake.orchestration.cycle_dates import date_of
         from govlake.scorecards import period_containing, periods_closed_by
 
         context = get_current_context()

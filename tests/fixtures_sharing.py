@@ -149,7 +149,7 @@ def _load_raw(conn: psycopg.Connection, registry: Path) -> None:
 @pytest.fixture
 def zone(stack: Settings, platform: psycopg.Connection, zz_registry: Path) -> Iterator[Zone]:
     """The zz dataset in raw (one quarantined row extra), catalogued, with its exchange view and roles."""
-    from govlake.catalog.build import build_entries
+    from govlake.catalog.entries import build_entries
     from govlake.catalog.store import sync_catalog
     from govlake.sharing.roles import ensure_department_role
     from govlake.sharing.zone import build_view

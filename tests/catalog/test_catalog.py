@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from govlake.catalog.build import build_entries, parse_classification
 from govlake.catalog.classify import suggest_column
+from govlake.catalog.entries import build_entries, parse_classification
 from govlake.catalog.export import dcat_catalog, gb_document
 from govlake.catalog.model import CatalogError
 from govlake.catalog.store import get_entry, list_entries, sync_catalog

@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 
 from rich.console import Console
 
-from govlake.orchestration.airflow_api import AirflowClient, DagRun
-from govlake.orchestration.cycle import BUILD_DAG, CycleOutcome, run_cycle
+from govlake.cycle.airflow_client import AirflowClient, DagRun
+from govlake.cycle.cycle_runner import BUILD_DAG, CycleOutcome, run_cycle
 from govlake.province.generator import ProvinceReport, generate_province
 from govlake.settings import Settings
 

@@ -27,9 +27,9 @@ from datetime import datetime
 import pytest
 from stdnum.cn import uscc
 
+from govlake.cycle.airflow_client import AirflowClient
+from govlake.cycle.cycle_runner import BUILD_DAG, PUBLISH_DAG
 from govlake.lake import s3_client
-from govlake.orchestration.airflow_api import AirflowClient
-from govlake.orchestration.cycle import BUILD_DAG, PUBLISH_DAG
 from govlake.province.writers import entity_csv_key
 from govlake.registry import get_dataset, load_departments
 from govlake.warehouse import connect

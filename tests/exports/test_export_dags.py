@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from govlake.orchestration.airflow_api import AirflowClient, DagRun
+from govlake.cycle.airflow_client import AirflowClient, DagRun
 from govlake.sharing import dispatch
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from govlake.exports.files import neutralise
+from govlake.exports.export_files import neutralise
 from govlake.exports.run import ExportError, run_export
 from govlake.exports.subscriptions import Subscription, load_subscriptions, parse_subscription
 from govlake.lake import s3_client
@@ -152,7 +152,7 @@ def test_xlsx_neutralises_formulas_and_parquet_keeps_types(zone, platform):
 def test_xlsx_cells_that_look_like_formulas_are_text(tmp_path):
     from openpyxl import load_workbook
 
-    from govlake.exports.files import write_xlsx
+    from govlake.exports.export_files import write_xlsx
 
     path = tmp_path / "x.xlsx"
     write_xlsx(path, ["a", "b"], [('=HYPERLINK("http://x")', 1), ("+1", -2)])

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bench.ingest_harness import write_market_csv
 
-from govlake.ingest.bench import write_market_csv
+from govlake.cycle.airflow_client import AirflowClient
 from govlake.ingest.landing import upload_bytes, upload_file
 from govlake.lake import s3_client
-from govlake.orchestration.airflow_api import AirflowClient
 from govlake.registry import REGISTRY_DIR
 from govlake.settings import Settings, get_settings
 from govlake.stack import dedicated

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from bench.ingest_harness import write_market_csv
 
-from govlake.ingest.bench import write_market_csv
 from govlake.ingest.landing import upload_file
 from govlake.lake import s3_client
 from govlake.settings import Settings
@@ -25,7 +25,7 @@ import json, resource, sys, time
 from pathlib import Path
 import govlake.ingest, pyarrow, pyarrow.parquet, psycopg  # imports are not the ingest's memory
 from govlake.ingest import ingest
-from govlake.ingest.bench import PeakRss
+from bench.ingest_harness import PeakRss
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 started = time.perf_counter()
 with PeakRss() as peak:

@@ -14,7 +14,7 @@ import pytest
 from govlake.lake import s3_client
 from govlake.opendata.release import publish_open_dataset
 from govlake.opendata.scan import ReleaseBlocked
-from govlake.publish.leak_scan import scan_release
+from govlake.policy.leak_scan import scan_release
 from govlake.settings import Settings
 
 from .scratch import (

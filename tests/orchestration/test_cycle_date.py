@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from govlake.cli import app
-from govlake.orchestration.cycle import check_cycle_date
+from govlake.cycle.cycle_runner import check_cycle_date
 
 NOW = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 

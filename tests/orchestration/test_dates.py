@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from govlake.orchestration.dates import cycle_date_from_context, date_of
+from govlake.orchestration.cycle_dates import cycle_date_from_context, date_of
 
 
 def test_date_of_accepts_dates_datetimes_and_strings():

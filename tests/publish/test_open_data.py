@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from govlake.lake import s3_client
-from govlake.publish.leak_scan import LeakDetected, assert_no_leaks, scan_release
+from govlake.policy.leak_scan import LeakDetected, assert_no_leaks, scan_release
 from govlake.publish.open_data import AGE_BANDS, publish_open_population, to_csv, to_parquet
 from govlake.publish.swap import publish_libraries
 from govlake.settings import Settings

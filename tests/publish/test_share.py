@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from govlake.publish.masking import Classification, classify_library, load_masking_policy, mask_expression
+from govlake.policy.masking import Classification, classify_library, load_masking_policy, mask_expression
 from govlake.publish.swap import publish_libraries
 from govlake.settings import Settings
 

@@ -180,7 +180,7 @@ def _upsert(conn: psycopg.Connection, e: CatalogEntry) -> None:
 
 def entry_from_document(doc: dict[str, Any]) -> CatalogEntry:
     """Rebuild an entry from its stored document."""
-    from govlake.catalog.build import parse_classification
+    from govlake.catalog.entries import parse_classification
     from govlake.catalog.model import InfoItem
 
     fields = {f.name for f in dataclasses.fields(CatalogEntry)}

@@ -25,7 +25,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from govlake.catalog.store import get_entry
-from govlake.exports.files import write_csv, write_parquet, write_xlsx
+from govlake.exports.export_files import write_csv, write_parquet, write_xlsx
 from govlake.exports.subscriptions import Subscription
 from govlake.lake import s3_client
 from govlake.settings import Settings, get_settings

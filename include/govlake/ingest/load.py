@@ -7,7 +7,7 @@ new day, never a mix. (A list partition per date would make the replace a metada
 once a day's rows run to tens of millions; the contract for callers would not change.)
 
 The date's ingest-stage quarantine records are replaced the way validation replaces its own
-(:mod:`govlake.quality.redelivery`, in the same transaction): a re-run — the rejects are exactly the records
+(:mod:`govlake.ledger`, in the same transaction): a re-run — the rejects are exactly the records
 already there, whatever the ingest stamp — rewrites them keeping their detection times; a corrected
 re-delivery keeps the earlier records as history (``superseded_at`` = this load's time), resolves at that
 time the rows it now loads clean and any whole-file rejection of the date (the file is usable now), and a
@@ -37,11 +37,11 @@ from psycopg import sql
 
 from govlake.ingest.batches import upsert_batch
 from govlake.ingest.context import BatchContext
-from govlake.ingest.deliveries import mark_ingested
+from govlake.ingest.delivered_files import mark_ingested
 from govlake.ingest.errors import IngestError
 from govlake.ingest.landing import download_file, read_json, sha256_file
 from govlake.ingest.prefetch import prefetch
-from govlake.quality.redelivery import Replacement, row_key, same_findings, set_aside, settle
+from govlake.ledger import Replacement, row_key, same_findings, set_aside, settle
 from govlake.registry import LINEAGE_COLUMNS, Dataset
 from govlake.warehouse import connect, ensure_platform_schema
 from govlake.warehouse.raw import ensure_raw_table

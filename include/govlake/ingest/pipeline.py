@@ -202,7 +202,7 @@ def _normalize_and_publish(ctx: BatchContext, reader: SourceReader, window: Wind
 
 def _quarantine(ctx: BatchContext, reader: SourceReader | None, error: BatchRejected) -> None:
     """The rejected delivery to quarantine; a failure here is logged so the original error still surfaces."""
-    from govlake.ingest.deliveries import mark_quarantined
+    from govlake.ingest.delivered_files import mark_quarantined
     from govlake.ingest.rejection import quarantine_batch, rejected_files
 
     try:
@@ -216,7 +216,7 @@ def _quarantine(ctx: BatchContext, reader: SourceReader | None, error: BatchReje
 
 
 def run_land_and_normalize(ctx: BatchContext) -> dict:
-    from govlake.ingest.deliveries import record_timeliness
+    from govlake.ingest.delivered_files import record_timeliness
 
     with connect(ctx.settings, autocommit=True) as conn:
         ensure_platform_schema(conn)

@@ -12,7 +12,7 @@ delivery of the date loaded (if any) and ``platform.batches`` says ``failed`` wi
 rejection supersedes no record (the loaded delivery's stay current); re-running the same rejected delivery
 refreshes its record instead of adding one. The next delivery of the date that loads marks the batch-level
 record superseded and resolved at its load time — the file was corrected — so time-to-correct is measured
-for rejected files too (``ingest/load.py``, :mod:`govlake.quality.redelivery`).
+for rejected files too (``ingest/load.py``, :mod:`govlake.ledger`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ import psycopg
 
 from govlake.catalog.export import ACCESS_RIGHT_BASE, CONTEXT, FREQUENCY_BASE
 from govlake.catalog.model import FREQUENCIES
-from govlake.opendata.ckan import _datasets, _releases, _resources
+from govlake.opendata.ckan_actions import _datasets, _releases, _resources
 
 FILE_TYPE_BASE = "http://publications.europa.eu/resource/authority/file-type/"
 THEME_BASE = "http://publications.europa.eu/resource/authority/data-theme/"

@@ -228,7 +228,7 @@ class ItemGrade:
 
 def source_classes(dataset: OpenDataset) -> dict[str, tuple[str, str]]:
     """Grade and pi flag of each source column: the library's (masking.yaml + registry) classification."""
-    from govlake.publish.masking import MaskingConfigError, classify_library, load_masking_policy
+    from govlake.policy.masking import MaskingConfigError, classify_library, load_masking_policy
 
     try:
         classes = classify_library(load_masking_policy(), dataset.library)

@@ -25,8 +25,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from govlake.lake import s3_client
-from govlake.opendata import files as f
-from govlake.opendata.build import BuiltRows, build_rows
+from govlake.opendata import release_files as f
 from govlake.opendata.definitions import (
     OpenDataset,
     OpenRegistry,
@@ -36,9 +35,10 @@ from govlake.opendata.definitions import (
     load_open_registry,
     source_classes,
 )
+from govlake.opendata.deidentify import BuiltRows, build_rows
 from govlake.opendata.rules import OutColumn
 from govlake.opendata.scan import ReleaseBlocked, scan_files
-from govlake.publish.records import BLOCKED, PUBLISHED, Publication, as_date, record_publication
+from govlake.publish.publications import BLOCKED, PUBLISHED, Publication, as_date, record_publication
 from govlake.settings import Settings, get_settings
 from govlake.warehouse import connect, ensure_platform_schema
 
@@ -217,7 +217,7 @@ def _organization_title(code: str) -> str:
 
 
 def _catalog_open_types() -> dict[str, str]:
-    from govlake.catalog.build import build_entries
+    from govlake.catalog.entries import build_entries
 
     return {e.entry_key: e.open_type for e in build_entries(manifest_path=None, errors=[])}
 

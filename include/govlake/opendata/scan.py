@@ -3,7 +3,7 @@
 Two checks, either blocks the whole release:
 
 * identifiers in any file — resident IDs (valid GB 11643 check character), mobile numbers and bank card
-  numbers (Luhn), found by ``govlake.publish.leak_scan`` in CSV/JSON text and Parquet values alike;
+  numbers (Luhn), found by ``govlake.policy.leak_scan`` in CSV/JSON text and Parquet values alike;
 * items in any data file that the open type does not allow — each column a file carries is looked up in
   the release's item grades (from the registry and catalog classification); a direct identifier, a grade
   above the allowance, or a column nobody classified (fail closed) blocks.
@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from govlake.opendata.definitions import ItemGrade, grade_violations
-from govlake.opendata.files import DATA_FILES, published_columns
-from govlake.publish.leak_scan import Leak, scan_release
+from govlake.opendata.release_files import DATA_FILES, published_columns
+from govlake.policy.leak_scan import Leak, scan_release
 
 
 class ReleaseBlocked(RuntimeError):

@@ -28,8 +28,8 @@ from minio.error import S3Error
 from psycopg import sql
 
 from govlake.lake import s3_client
-from govlake.publish.leak_scan import LeakDetected, assert_no_leaks
-from govlake.publish.records import BLOCKED, PUBLISHED, Publication, as_date, record_publication
+from govlake.policy.leak_scan import LeakDetected, assert_no_leaks
+from govlake.publish.publications import BLOCKED, PUBLISHED, Publication, as_date, record_publication
 from govlake.settings import Settings, get_settings
 from govlake.warehouse import connect, ensure_platform_schema
 

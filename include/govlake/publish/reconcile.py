@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from rich.table import Table
 
-from govlake.publish.records import as_date
+from govlake.publish.publications import as_date
 from govlake.settings import Settings, get_settings
 from govlake.warehouse import connect, ensure_platform_schema
 

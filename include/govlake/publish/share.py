@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import psycopg
 from psycopg import sql
 
-from govlake.publish.masking import MaskingPolicy, classify_library, load_masking_policy, mask_expression
+from govlake.policy.masking import MaskingPolicy, classify_library, load_masking_policy, mask_expression
 from govlake.settings import Settings
 from govlake.sharing.roles import DEPARTMENTS_GROUP, RoleError, department_of, ensure_department_role
 

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import errors, sql
 
-from govlake.publish.masking import MaskingPolicy, load_masking_policy
-from govlake.publish.records import BLOCKED, PUBLISHED, Publication, as_date, record_publication
+from govlake.policy.masking import MaskingPolicy, load_masking_policy
+from govlake.publish.publications import BLOCKED, PUBLISHED, Publication, as_date, record_publication
 from govlake.publish.share import (
     create_share_view,
     ensure_demo_consumer,

@@ -12,7 +12,7 @@ re-delivery was loaded. Each superseded record whose row (same primary key) the 
 resolved at that moment — time-to-correct = re-delivery time − first detection. A row still failing gets a
 new record that keeps the key's ``first_detected_at``, so a defect fixed on the third try measures from the
 first report. A key the re-delivery no longer carries is superseded, neither open nor resolved. The step
-is :mod:`govlake.quality.redelivery`, shared with ingest's load (ingest-stage records).
+is :mod:`govlake.ledger`, shared with ingest's load (ingest-stage records).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from govlake.lake import s3_client
-from govlake.quality.redelivery import Replacement, row_key, same_findings, set_aside, settle
+from govlake.ledger import Replacement, row_key, same_findings, set_aside, settle
 from govlake.quality.suites import Rule, Suite, get_suite
 from govlake.quality.validate import ValidationOutcome, date_literal
 from govlake.registry import Dataset, get_dataset

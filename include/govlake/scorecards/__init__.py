@@ -22,7 +22,7 @@ from rich.progress import Progress
 from govlake.lake import s3_client
 from govlake.scorecards.compute import PROVINCE, Scorecard, compute_scorecards
 from govlake.scorecards.periods import Period, period_containing, periods_closed_by
-from govlake.scorecards.records import store_report, store_scorecards
+from govlake.scorecards.scorecard_store import store_report, store_scorecards
 from govlake.settings import Settings, get_settings
 from govlake.warehouse import connect, ensure_platform_schema
 

@@ -68,7 +68,7 @@ def _library_source(conn: psycopg.Connection, entry: CatalogEntry) -> tuple[sql.
 
 def _dataset_source(conn: psycopg.Connection, entry: CatalogEntry) -> tuple[sql.Composable, set[str]] | None:
     """A department dataset from raw, masked like the share views, without quarantined rows."""
-    from govlake.publish.masking import Classification, load_masking_policy, mask_expression
+    from govlake.policy.masking import Classification, load_masking_policy, mask_expression
 
     present = set(_relation_columns(conn, "raw", entry.entry_key))
     if not present:
@@ -206,7 +206,7 @@ def ensure_library_views(conn: psycopg.Connection, libraries: Sequence[str]) -> 
     view only, so publish creates the missing ones in its transaction (an existing one is rebuilt by
     :func:`attach_zone`). A library not catalogued yet is catalogued now from the dbt manifest; if that
     fails the library stays unreadable for departments (fail closed) and the reason is logged."""
-    from govlake.catalog.build import build_library_entries
+    from govlake.catalog.entries import build_library_entries
     from govlake.catalog.model import CatalogError
     from govlake.catalog.store import get_entry, sync_catalog
 

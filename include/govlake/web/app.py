@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from govlake.web.routers import audit, catalog, ckan, data, dcat, dispatch
+from govlake.web.routers import audit_api, catalog_api, ckan_api, data_api, dcat_api, dispatch_api
 
 DESCRIPTION = """
 The catalog of government information resources (政务信息资源目录), data dispatch (数据调度: request →
@@ -36,7 +36,7 @@ app = FastAPI(
         {"name": "open data", "description": "No login: CKAN Action API, downloads, apps, DCAT-AP 3 catalog"},
     ],
 )
-for module in (catalog, dispatch, data, audit, ckan, dcat):
+for module in (catalog_api, dispatch_api, data_api, audit_api, ckan_api, dcat_api):
     app.include_router(module.router)
 
 

@@ -28,11 +28,11 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from govlake.ingest.context import CHUNK_ROWS
-from govlake.ingest.deliveries import DeliveredFile
+from govlake.ingest.delivered_files import DeliveredFile
 from govlake.ingest.errors import IngestError, SchemaDrift, UnreadableInput
 from govlake.ingest.sources import MalformedRow, SourceChunk
 from govlake.ingest.sources.encoding import decode_file
-from govlake.ingest.sources.files import FileDropReader
+from govlake.ingest.sources.file_drop import FileDropReader
 
 # Arrow reads ahead a few blocks; measured on 1.2M rows, 8 MiB blocks let memory grow with the file while
 # 1 MiB blocks kept the peak flat (~60-90 MB), so blocks stay small and are regrouped into CHUNK_ROWS chunks.

@@ -40,10 +40,10 @@ from datetime import date, datetime, time
 import pyarrow as pa
 
 from govlake.ingest.context import CHUNK_ROWS
-from govlake.ingest.deliveries import DeliveredFile
+from govlake.ingest.delivered_files import DeliveredFile
 from govlake.ingest.errors import IngestError, SchemaDrift, UnreadableInput
 from govlake.ingest.sources import SourceChunk
-from govlake.ingest.sources.files import FileDropReader
+from govlake.ingest.sources.file_drop import FileDropReader
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 AUTO_HEADER_ROWS = 30

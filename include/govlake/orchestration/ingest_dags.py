@@ -65,8 +65,8 @@ def build_ingest_dag(dataset: Dataset) -> DAG:
 
         @task(task_id="land_and_normalize")
         def land_and_normalize() -> dict:
-            from govlake.orchestration.dates import cycle_date_from_context
-            from govlake.orchestration.tasks import ingest_land_and_normalize
+            from govlake.orchestration.cycle_dates import cycle_date_from_context
+            from govlake.orchestration.task_bodies import ingest_land_and_normalize
 
             return _no_retry_for_rejected(
                 ingest_land_and_normalize, dataset.key, cycle_date_from_context(get_current_context())
@@ -74,8 +74,8 @@ def build_ingest_dag(dataset: Dataset) -> DAG:
 
         @task(task_id="load_raw", outlets=[outlet])
         def load_raw(manifest: dict) -> dict:
-            from govlake.orchestration.dates import cycle_date_from_context
-            from govlake.orchestration.tasks import ingest_load_raw
+            from govlake.orchestration.cycle_dates import cycle_date_from_context
+            from govlake.orchestration.task_bodies import ingest_load_raw
 
             context = get_current_context()
             day = cycle_date_from_context(context)

@@ -47,7 +47,7 @@ def build_export_dag(sub: Subscription) -> DAG:
         @task(task_id="export")
         def export() -> dict:
             from govlake.exports.run import run_export
-            from govlake.orchestration.dates import cycle_date_from_context
+            from govlake.orchestration.cycle_dates import cycle_date_from_context
 
             return run_export(sub, cycle_date_from_context(get_current_context()))
 
@@ -72,7 +72,7 @@ def build_sweep_dag() -> DAG:
 
         @task(task_id="sweep")
         def sweep() -> dict:
-            from govlake.catalog.build import build_entries
+            from govlake.catalog.entries import build_entries
             from govlake.catalog.store import sync_catalog
             from govlake.sharing.dispatch import escalate_overdue, expire_grants
             from govlake.sharing.zone import ensure_zone

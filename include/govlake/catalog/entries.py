@@ -289,7 +289,7 @@ def library_models(manifest: dict) -> list[dict]:
 
 
 def _library_classes(library: str) -> dict[str, tuple[str, str]]:
-    from govlake.publish.masking import MaskingConfigError, classify_library, load_masking_policy
+    from govlake.policy.masking import MaskingConfigError, classify_library, load_masking_policy
 
     try:
         return {k: (v.grade, v.pi) for k, v in classify_library(load_masking_policy(), library).items()}

@@ -6,7 +6,7 @@ of the very same rows (exported from the raw table as CSV) into the same table, 
 deletes the date first and is rolled back — the same work minus Parquet decoding and CSV encoding.
 Everything it creates is removed afterwards. Peak RSS is sampled while each step runs.
 
-    python -c "from govlake.ingest.bench import bench_load; print(bench_load(1_000_000))"
+    python -c "from bench.ingest_harness import bench_load; print(bench_load(1_000_000))"
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from govlake.opendata.dcat import open_catalog, to_turtle
 from govlake.web.deps import Platform
-from govlake.web.routers.ckan import _base_url, _groups
+from govlake.web.routers.ckan_api import _base_url, _groups
 
 router = APIRouter(tags=["open data"])
 TURTLE = "text/turtle; charset=utf-8"

@@ -19,7 +19,7 @@ console = make_console()
 @catalog_app.command("sync")
 def sync() -> None:
     """Build entries from the registry and the dbt manifest, store them, create missing exchange views."""
-    from govlake.catalog.build import build_entries
+    from govlake.catalog.entries import build_entries
     from govlake.catalog.store import sync_catalog
     from govlake.sharing.zone import ensure_zone
     from govlake.warehouse import connect

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from govlake.opendata.ckan import ACTIONS, Ckan, CkanError
+from govlake.opendata.ckan_actions import ACTIONS, Ckan, CkanError
 from govlake.opendata.usage import AppRejected, client_hash, list_apps, record_usage, register_app
 from govlake.web.deps import Platform
 

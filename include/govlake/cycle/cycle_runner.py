@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from govlake.orchestration.airflow_api import AirflowClient, AirflowError, DagRun
+from govlake.cycle.airflow_client import AirflowClient, AirflowError, DagRun
 from govlake.registry import iter_datasets
 from govlake.settings import Settings, get_settings
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from govlake.ingest.context import BatchContext
-from govlake.ingest.deliveries import DeliveredFile, FilePlan, plan_files
+from govlake.ingest.delivered_files import DeliveredFile, FilePlan, plan_files
 from govlake.ingest.landing import s3_uri
 from govlake.ingest.sources import SourceChunk
 

@@ -14,11 +14,11 @@ from datetime import UTC, date, datetime
 
 import typer
 
-from govlake.catalog.cli import catalog_app
-from govlake.exports.cli import export_app
+from govlake.cli.catalog_commands import catalog_app
+from govlake.cli.export_commands import export_app
+from govlake.cli.sharing_commands import audit_app, request_app
+from govlake.cli.stack_commands import stack_app
 from govlake.province.cli import generate_command
-from govlake.sharing.cli import audit_app, request_app
-from govlake.stack.cli import stack_app
 from govlake.terminal import make_console
 
 console = make_console()
@@ -63,8 +63,8 @@ def cycle_run(
     Triggers every ingest DAG for the date (or re-runs it if the date already ran); the scheduler starts
     build and publish from the Asset events. Progress is shown while waiting.
     """
-    from govlake.orchestration.cycle import check_cycle_date, run_cycle
-    from govlake.orchestration.summary import print_summary
+    from govlake.cycle.cycle_runner import check_cycle_date, run_cycle
+    from govlake.cycle.cycle_summary import print_summary
 
     day = _check_date(day or today())
     try:
@@ -89,7 +89,7 @@ def cycle_summary(
     day: str = typer.Option(None, "--date", help="Cycle date YYYY-MM-DD (default: today, UTC)."),
 ) -> None:
     """Print what a cycle extracted, quarantined and published, and where to look."""
-    from govlake.orchestration.summary import print_summary
+    from govlake.cycle.cycle_summary import print_summary
 
     print_summary(_check_date(day or today()), console)
 
@@ -100,7 +100,7 @@ def demo(
     seed: int = typer.Option(42, help="Seed of the synthetic province."),
 ) -> None:
     """Start the stack, generate a province, run one daily cycle through Airflow, print the summary."""
-    from govlake.stack.cli import up as stack_up
+    from govlake.cli.stack_commands import up as stack_up
 
     stack_up(timeout=300)
     day = today()
