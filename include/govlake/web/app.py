@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from govlake.web.api_docs import install_api_docs
 from govlake.web.routers import audit_api, catalog_api, ckan_api, data_api, dcat_api, dispatch_api
 
 DESCRIPTION = """
@@ -28,6 +29,8 @@ app = FastAPI(
     title="govlake",
     version="0.1.0",
     description=DESCRIPTION,
+    docs_url=None,  # served from the vendored swagger-ui files (govlake.web.api_docs), no CDN
+    redoc_url=None,
     openapi_tags=[
         {"name": "catalog", "description": "政务信息资源目录: search, entries, GB JSON, DCAT-AP 3 JSON-LD"},
         {"name": "dispatch", "description": "数据调度: requests, decisions, escalation, expiry"},
@@ -38,6 +41,7 @@ app = FastAPI(
 )
 for module in (catalog_api, dispatch_api, data_api, audit_api, ckan_api, dcat_api):
     app.include_router(module.router)
+install_api_docs(app)
 
 
 @app.get("/healthz", include_in_schema=False)
