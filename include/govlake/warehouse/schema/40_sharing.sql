@@ -114,13 +114,16 @@ end $$;
 -- True while the calling department holds an active grant covering the item. SECURITY DEFINER so
 -- departments need no access to the grants table; session_user (the login role) cannot be spoofed
 -- by an argument. Called as an uncorrelated sub-select in the views, so it runs once per query.
+-- The portal's authenticator switches role per request (SET LOCAL ROLE dept_<code>): the role setting,
+-- which only a member of that role can set, then names the department instead of the login.
 create or replace function exchange.item_granted(resource text, item text) returns boolean
     language sql stable security definer
     set search_path = pg_catalog, platform
 as $$
     select exists (
         select 1 from platform.share_grants g
-        where g.grantee = session_user and g.resource_key = resource and item = any (g.items)
+        where g.grantee = coalesce(nullif(current_setting('role'), 'none'), session_user::text)
+          and g.resource_key = resource and item = any (g.items)
           and g.revoked_at is null and now() >= g.valid_from and now() < g.valid_until
     )
 $$;
