@@ -18,12 +18,19 @@ help:
 	@echo "make down   stop the local stack          make status   show each component"
 	@echo "make bench  throughput and memory at >= 1 million persons"
 
-# Debian packages used when present: a CJK font so scorecard PDFs render Chinese (WenQuanYi subsets fast).
+# Debian packages used when present: a CJK font so scorecard PDFs and the portal's pages render Chinese
+# (WenQuanYi subsets fast), and Chromium for the portal's browser tests (Playwright drives /usr/bin/chromium;
+# `playwright install` cannot download a browser of its own here).
 system-deps:
 	@if ! fc-list :lang=zh 2>/dev/null | grep -qi "wqy\|cjk"; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei fontconfig; \
 	  else echo "warning: no CJK font found; install fonts-wqy-microhei or scorecard PDFs will refuse to render"; fi; \
+	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "warning: /usr/bin/chromium not found; install Debian's chromium or the browser tests are skipped"; fi; \
 	fi
 
 $(VENV)/.installed: requirements.txt pyproject.toml
