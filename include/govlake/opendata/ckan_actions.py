@@ -10,15 +10,13 @@ schema ``open``. Errors raise CkanError, which the router turns into CKAN's erro
 from __future__ import annotations
 
 import json
-import re
-import shlex
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from govlake.opendata.package_search import DEFAULT_SORT, SearchQueryError, search_packages
 from govlake.opendata.usage import list_apps
 
 CKAN_VERSION = "2.10.4"
@@ -283,109 +281,6 @@ def package_dict(
     }
 
 
-# -- search ------------------------------------------------------------------------------------------
-
-FQ_FIELDS = {
-    "organization": lambda p: [p["owner_org"]],
-    "owner_org": lambda p: [p["owner_org"]],
-    "groups": lambda p: [g["name"] for g in p["groups"]],
-    "tags": lambda p: [t["name"] for t in p["tags"]],
-    "res_format": lambda p: [r["format"] for r in p["resources"]],
-    "name": lambda p: [p["name"]],
-    "license_id": lambda p: [p["license_id"]],
-    "kind": lambda p: [e["value"] for e in p["extras"] if e["key"] == "kind"],
-    "open_type": lambda p: [e["value"] for e in p["extras"] if e["key"] == "open_type"],
-}
-SORT_FIELDS = {
-    "name": lambda p: p["name"],
-    "title": lambda p: p["title"],
-    "title_string": lambda p: p["title"],
-    "metadata_modified": lambda p: p["metadata_modified"],
-    "metadata_created": lambda p: p["metadata_created"],
-    "num_resources": lambda p: p["num_resources"],
-}
-_TERM = re.compile(r"^([+-]?)([A-Za-z_]+):(.+)$")
-
-
-def _terms(text: str, param: str) -> list[str]:
-    try:
-        parts = shlex.split(text.replace("(", " ").replace(")", " "))
-    except ValueError:
-        raise CkanError(409, "Search Query Error", f"{param}: unbalanced quotes in {text!r}") from None
-    return [p for p in parts if p.upper() not in ("AND", "&&")]
-
-
-def _filter(term: str, param: str) -> Callable[[dict[str, Any]], bool] | None:
-    match = _TERM.match(term)
-    if not match:
-        return None
-    sign, field, value = match.groups()
-    if field not in FQ_FIELDS:
-        raise CkanError(
-            409, "Search Query Error", f"{param}: unknown field {field!r}; use one of {', '.join(FQ_FIELDS)}"
-        )
-    value = value.strip('"')
-    pattern = re.compile("^" + ".*".join(map(re.escape, value.split("*"))) + "$", re.IGNORECASE)
-
-    def test(p: dict[str, Any]) -> bool:
-        hit = any(pattern.match(str(v)) for v in FQ_FIELDS[field](p))
-        return not hit if sign == "-" else hit
-
-    return test
-
-
-def _text_of(p: dict[str, Any]) -> str:
-    parts = [
-        p["name"],
-        p["title"],
-        p["notes"],
-        p["title_translated"]["en"],
-        p["notes_translated"]["en"],
-        p["owner_org"],
-        p["organization"]["title"],
-    ]
-    parts += [t["name"] for t in p["tags"]] + [g["title"] for g in p["groups"]]
-    return " ".join(str(x) for x in parts if x).lower()
-
-
-def _score(p: dict[str, Any], words: list[str]) -> int:
-    text = _text_of(p)
-    return sum(text.count(w.lower()) for w in words)
-
-
-def _sort_key(spec: str) -> list[tuple[str, bool]]:
-    keys = []
-    for part in (spec or "score desc, metadata_modified desc").split(","):
-        bits = part.split()
-        if not bits:
-            continue
-        field, direction = bits[0], (bits[1].lower() if len(bits) > 1 else "asc")
-        if field not in (*SORT_FIELDS, "score") or direction not in ("asc", "desc"):
-            raise CkanError(409, "Search Query Error", f"sort: cannot sort by {part.strip()!r}")
-        keys.append((field, direction == "desc"))
-    return keys
-
-
-def _facets(results: list[dict[str, Any]], fields: list[str]) -> tuple[dict, dict]:
-    facets, search_facets = {}, {}
-    for field in fields:
-        if field not in FQ_FIELDS:
-            continue
-        counts: dict[str, int] = {}
-        for p in results:
-            for v in set(FQ_FIELDS[field](p)):
-                counts[v] = counts.get(v, 0) + 1
-        facets[field] = counts
-        search_facets[field] = {
-            "title": field,
-            "items": [
-                {"name": k, "display_name": k, "count": v}
-                for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
-            ],
-        }
-    return facets, search_facets
-
-
 class Ckan:
     """The actions, bound to a connection, the public base URL and the YAML's groups."""
 
@@ -432,28 +327,21 @@ class Ckan:
         fq_list = params.get("fq_list") or []
         rows = _int(params, "rows", 10, MAX_ROWS)
         start = _int(params, "start", 0, 10**9)
-        tests, words = [], []
-        for term in _terms(q, "q") if q not in ("", "*:*") else []:
-            found = _filter(term, "q")
-            (tests.append(found) if found else words.append(term))
-        for text in [str(fq), *map(str, fq_list)]:
-            for term in _terms(text, "fq"):
-                found = _filter(term, "fq")
-                if not found:
-                    raise CkanError(409, "Search Query Error", f"fq: {term!r} is not field:value")
-                tests.append(found)
-        results = [p for p in self._packages() if all(t(p) for t in tests)]
-        if words:
-            results = [p for p in results if all(w.lower() in _text_of(p) for w in words)]
-        for field, desc in reversed(_sort_key(str(params.get("sort") or ""))):
-            key = (lambda p: _score(p, words)) if field == "score" else SORT_FIELDS[field]
-            results.sort(key=key, reverse=desc)
         facet_fields = _json_param(params, "facet.field") or []
-        facets, search_facets = _facets(results, facet_fields if isinstance(facet_fields, list) else [])
+        try:
+            results, facets, search_facets = search_packages(
+                self._packages(),
+                q,
+                [str(fq), *map(str, fq_list)],
+                str(params.get("sort") or ""),
+                facet_fields if isinstance(facet_fields, list) else [],
+            )
+        except SearchQueryError as exc:
+            raise CkanError(409, "Search Query Error", str(exc)) from None
         return {
             "count": len(results),
             "results": results[start : start + rows],
-            "sort": params.get("sort") or "score desc, metadata_modified desc",
+            "sort": params.get("sort") or DEFAULT_SORT,
             "facets": facets,
             "search_facets": search_facets,
         }
