@@ -30,6 +30,7 @@ import psycopg
 import yaml
 from bench.ingest_harness import write_market_csv
 
+from demo_province.systems import department_systems
 from govlake.ingest.landing import clear_prefix, upload_file
 from govlake.lake import s3_client
 from govlake.registry import REGISTRY_DIR
@@ -147,7 +148,7 @@ def write_xlsx(path: Path, rows: int) -> None:
 
 
 def fill_database(settings: Settings, rows: int) -> None:
-    with psycopg.connect(settings.department_db_url, autocommit=True) as conn:
+    with psycopg.connect(department_systems(settings).database_url(settings), autocommit=True) as conn:
         conn.execute(f"drop schema if exists {DEPT} cascade")
         conn.execute(f"create schema {DEPT}")
         conn.execute(
@@ -162,7 +163,7 @@ def fill_database(settings: Settings, rows: int) -> None:
 
 def fill_enrollments(settings: Settings, rows: int) -> bool:
     """The stack's simulated 人社厅 table; False if it already holds data this bench must not replace."""
-    with psycopg.connect(settings.department_db_url, autocommit=True) as conn:
+    with psycopg.connect(department_systems(settings).database_url(settings), autocommit=True) as conn:
         exists = conn.execute("select to_regclass('human_resources.enrollment')").fetchone()[0]
         if exists and conn.execute("select count(*) from human_resources.enrollment").fetchone()[0]:
             return False
@@ -194,7 +195,7 @@ def cleanup(settings: Settings, drop_enrollments: bool) -> None:
         for table in ("quarantine", "batches", "deliveries", "delivered_files"):
             if conn.execute("select to_regclass(%s)", (f"platform.{table}",)).fetchone()[0]:
                 conn.execute(f"delete from platform.{table} where department = %s", (DEPT,))
-    with psycopg.connect(settings.department_db_url, autocommit=True) as conn:
+    with psycopg.connect(department_systems(settings).database_url(settings), autocommit=True) as conn:
         conn.execute(f"drop schema if exists {DEPT} cascade")
         if drop_enrollments:
             conn.execute("drop table if exists human_resources.enrollment")

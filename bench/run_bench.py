@@ -40,7 +40,7 @@ t = time.perf_counter()
 from govlake.orchestration import task_bodies as tasks
 if stage == "generate":
     from datetime import date
-    from govlake.province.generator import generate_province
+    from demo_province.generator import generate_province
     from govlake.settings import get_settings
     report = generate_province(get_settings(), scale=args["scale"], seed=args["seed"],
                                logical_date=date.fromisoformat(args["day"]), defect_rate=0.02)

@@ -23,7 +23,9 @@ from airflow.sdk import DAG, get_current_context, task
 
 from govlake.opendata.definitions import load_open_registry
 from govlake.orchestration.assets import BASE_LEGAL_ENTITIES, BASE_POPULATION, open_asset
-from govlake.orchestration.defaults import DEFAULT_ARGS
+from govlake.orchestration.cycle_tasks import resolve_cycle
+from govlake.orchestration.dag_defaults import DEFAULT_ARGS
+from govlake.orchestration.task_queues import PUBLISH, queue_args
 
 with DAG(
     dag_id="publish__open_data",
@@ -33,15 +35,9 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, **queue_args(PUBLISH)},
     tags=["publish", "open-data"],
 ):
-
-    @task
-    def resolve_cycle() -> str:
-        from govlake.orchestration.cycle_dates import cycle_date_from_context
-
-        return cycle_date_from_context(get_current_context())
 
     @task
     def release(name: str, day: str) -> dict:

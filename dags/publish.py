@@ -6,9 +6,11 @@ Starts when `build__libraries` has passed its gates (Asset `audit_libraries`). F
 1. **swap** — in one transaction, the audit tables replace `base.population` and `base.legal_entities`,
    and the `share` views (masked per the registry's grades and `config/masking.yaml`) are recreated with
    the `exchange` views over them that department roles read (per-item sharing types and grants).
-2. **reconcile** — for every batch of the date: rows in = published + quarantined, stored in
+2. **catalog** — the catalog (政务信息资源目录) is re-synced from the registry and the dbt manifest and the
+   missing `exchange` views are created, so what departments and the public see follows every publish.
+3. **reconcile** — for every batch of the date: rows in = published + quarantined, stored in
    `platform.reconciliation`; the task fails if a batch does not balance.
-3. **correction lists** — every department with quarantined rows for the date receives its 纠错清单
+4. **correction lists** — every department with quarantined rows for the date receives its 纠错清单
    (XLSX + CSV + manifest) in `s3://exchange/<department>/correction-lists/<date>/`.
 
 The open datasets are published by `publish__open_data`, scheduled on the base library Assets this DAG
@@ -21,7 +23,9 @@ import pendulum
 from airflow.sdk import DAG, get_current_context, task
 
 from govlake.orchestration.assets import AUDIT_LIBRARIES, BASE_LEGAL_ENTITIES, BASE_POPULATION
-from govlake.orchestration.defaults import DEFAULT_ARGS
+from govlake.orchestration.cycle_tasks import resolve_cycle
+from govlake.orchestration.dag_defaults import DEFAULT_ARGS
+from govlake.orchestration.task_queues import PUBLISH, queue_args
 
 with DAG(
     dag_id="publish__libraries",
@@ -31,15 +35,16 @@ with DAG(
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args={**DEFAULT_ARGS, **queue_args(PUBLISH)},
     tags=["publish", "share", "open-data"],
 ):
 
     @task
-    def resolve_cycle() -> str:
-        from govlake.orchestration.cycle_dates import cycle_date_from_context
+    def sync_catalog() -> dict:
+        """The catalog, the exchange views and the DCAT/GB exports follow every publish by themselves."""
+        from govlake.sharing.zone import sync_catalog_and_zone
 
-        return cycle_date_from_context(get_current_context())
+        return sync_catalog_and_zone()
 
     @task(outlets=[BASE_POPULATION, BASE_LEGAL_ENTITIES])
     def swap_into_place(day: str) -> list:
@@ -67,3 +72,4 @@ with DAG(
     day >> send_correction_lists(day)
     swapped = swap_into_place(day)
     swapped >> reconcile(day)
+    swapped >> sync_catalog()

@@ -23,7 +23,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, MultipleCronTriggerTimetable, get_current_context, task
 
-from govlake.orchestration.defaults import DEFAULT_ARGS
+from govlake.orchestration.dag_defaults import DEFAULT_ARGS
 
 with DAG(
     dag_id="quality__scorecards",

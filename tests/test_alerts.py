@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from govlake.orchestration.defaults import ALERT_STYLES, alert_payload, send_alert
+from govlake.alerts import ALERT_STYLES, alert_payload, send_alert
 from govlake.settings import Settings, load_settings
 
 TITLE = "govlake 任务失败: ingest__finance__subsidy_payments.load_raw"

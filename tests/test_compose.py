@@ -18,6 +18,7 @@ import jsonschema
 import pytest
 import yaml
 
+from govlake.registry import iter_datasets
 from govlake.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,7 @@ def test_the_platform_services_are_all_there(compose: dict[str, Any]) -> None:
     assert {"postgres", "minio", "minio-init", "department-api", *AIRFLOW_SERVICES} <= names
     assert compose["services"]["postgres"]["image"].startswith("postgres:16")
     assert "healthcheck" in compose["services"]["postgres"]
-    assert compose["services"]["department-api"]["command"][-1] == "govlake.province.department_api"
+    assert compose["services"]["department-api"]["command"][-1] == "demo_province.department_api"
 
 
 def test_depends_on_names_existing_services(compose: dict[str, Any]) -> None:
@@ -135,13 +136,19 @@ def test_env_file_speaks_the_settings_names(compose: dict[str, Any], tmp_path: P
     """Every GOVLAKE_* variable is a Settings field, so the code reads the deployment's values unchanged."""
     env = read_env_file(ROOT / "deploy" / "compose.env")
     fields = {f"GOVLAKE_{f.name.upper()}" for f in dataclasses.fields(Settings)} | {"GOVLAKE_PROJECT_DIR"}
-    unknown = {k for k in env if k.startswith("GOVLAKE_")} - fields
+    # GOVLAKE_DEPARTMENT_* configure the simulated department systems (demo_province.systems), not Settings
+    unknown = {
+        k for k in env if k.startswith("GOVLAKE_") and not k.startswith("GOVLAKE_DEPARTMENT_")
+    } - fields
     assert not unknown, f"deploy/compose.env sets variables Settings does not read: {unknown}"
 
     settings = load_settings({**env, "GOVLAKE_HOME": str(tmp_path)})  # no stack.env there to fall back on
     assert settings.s3_endpoint == "minio:9000"
     assert (settings.pg_host, settings.pg_port) == ("postgres", 5432)
-    assert settings.department_api_url == "http://department-api:8090"
+    for dataset in iter_datasets():  # every source connection the registry names is configured
+        if "connection" in dataset.source:
+            assert f"AIRFLOW_CONN_{dataset.source['connection'].upper()}" in env, dataset.key
+    assert env["AIRFLOW_CONN_HUMAN_RESOURCES_API"].endswith("@department-api:8090")
     assert env["POSTGRES_PASSWORD"] == env["GOVLAKE_PG_PASSWORD"]
     assert env["MINIO_ROOT_PASSWORD"] == env["GOVLAKE_S3_SECRET_KEY"]
     assert env["MINIO_ROOT_USER"] == env["GOVLAKE_S3_ACCESS_KEY"]

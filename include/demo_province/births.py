@@ -17,10 +17,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.people import People, day
-from govlake.province.tables import BIRTH_COLUMNS, Table, date_strings
-from govlake.province.timeline import unit
+from demo_province import reference as ref
+from demo_province.people import People, day
+from demo_province.tables import BIRTH_COLUMNS, Table, date_strings
+from demo_province.timeline import unit
 
 # Hospitals that deliver most babies of a prefecture's city districts, beside the county hospitals.
 _PREFECTURE_HOSPITALS: dict[str, tuple[str, ...]] = {

@@ -17,10 +17,10 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.births import short_county_name
-from govlake.province.people import People, day, random_day_between
-from govlake.province.tables import (
+from demo_province import reference as ref
+from demo_province.births import short_county_name
+from demo_province.people import People, day, random_day_between
+from demo_province.tables import (
     DIBAO,
     DIBAO_COLUMNS,
     MARRIAGE_COLUMNS,
@@ -29,7 +29,7 @@ from govlake.province.tables import (
     empty_table,
     timestamp_strings,
 )
-from govlake.province.timeline import (
+from demo_province.timeline import (
     ERA_YEARS,
     NEVER,
     epoch_of,

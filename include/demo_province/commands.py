@@ -1,6 +1,7 @@
 """``govlake generate``: build the synthetic province and write every department's source.
 
-Mounted on the main ``govlake`` app as ``app.command("generate")(generate_command)``.
+Mounted on the main ``govlake`` app through the entry point ``govlake.commands`` (:func:`register`),
+together with ``govlake demo``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from govlake.province.generator import SCALES, ProvinceReport, generate_province
+from demo_province.generator import SCALES, ProvinceReport, generate_province
+from demo_province.systems import department_systems
 from govlake.settings import get_settings
 from govlake.terminal import make_console
 
@@ -62,7 +64,7 @@ def generate_command(
     with Progress(*columns, console=console, transient=True) as progress:
         report = generate_province(get_settings(), scale, seed, logical_date, defect_rate, progress=progress)
     console.print(summary_table(report))
-    api = get_settings().department_api_url
+    api = department_systems(get_settings()).api_url
     console.print(f"人社厅 API: {api}/api/v1/enrollments   统计局 API: {api}/api/v1/indicators")
     found = ", ".join(
         f"{kind} {len(keys):,}" for kinds in report.findings.values() for kind, keys in kinds.items()
@@ -73,3 +75,27 @@ def generate_command(
 
 if __name__ == "__main__":
     typer.run(generate_command)
+
+
+def demo(
+    scale: str = typer.Option("small", help="tiny | small | medium | large"),
+    seed: int = typer.Option(42, help="Seed of the synthetic province."),
+) -> None:
+    """Start the stack, generate a province, run one daily cycle through Airflow, print the summary."""
+    from govlake.cli import cycle_run, today
+    from govlake.cli.stack_commands import up as stack_up
+
+    stack_up(timeout=300)
+    day = today()
+    generate_command(scale=scale, seed=seed, date=day, defect_rate=0.02)
+    cycle_run(day=day, timeout=3600)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``govlake generate`` and ``govlake demo`` to the platform's command line."""
+    app.command("generate", help="Generate a synthetic province into the department systems.")(
+        generate_command
+    )
+    app.command("demo", help="Start the stack, generate a province, run one daily cycle, print the summary.")(
+        demo
+    )

@@ -17,9 +17,9 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.tables import CROP_COLUMNS, Table
-from govlake.province.timeline import epoch_of, era_end
+from demo_province import reference as ref
+from demo_province.tables import CROP_COLUMNS, Table
+from demo_province.timeline import epoch_of, era_end
 
 FIRST_YEAR = 2015
 

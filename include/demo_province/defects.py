@@ -23,9 +23,9 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.identifiers import corrupt_ric, corrupt_uscc
-from govlake.province.tables import (
+from demo_province import reference as ref
+from demo_province.identifiers import corrupt_ric, corrupt_uscc
+from demo_province.tables import (
     BIRTHS,
     CROPS,
     DIBAO,
@@ -42,7 +42,7 @@ from govlake.province.tables import (
     row_count,
     row_key,
 )
-from govlake.province.timeline import mix
+from demo_province.timeline import mix
 
 BAD_CHECK_CHAR = "bad_check_char"
 MISSING_REQUIRED = "missing_required"

@@ -17,7 +17,7 @@ request, without ``after_id``, states ``total`` and ``pages`` once; an empty pag
 8601 in China time. ``GOVLAKE_DEPARTMENT_API_FAIL_RATE`` (0-1) answers that share of data requests with
 503 and ``Retry-After``, as a struggling department system does, for fault-tolerance tests.
 
-Run it with ``python -m govlake.province.department_api`` (host, port and token from settings); SIGTERM
+Run it with ``python -m demo_province.department_api`` (host, port and token from settings); SIGTERM
 or Ctrl-C stops it cleanly.
 """
 
@@ -43,6 +43,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 
+from demo_province.systems import department_systems
 from govlake.settings import Settings, get_settings
 from govlake.warehouse import connect
 
@@ -119,7 +120,9 @@ class ConnectionPool:
             try:
                 conn = self._idle.get_nowait()
             except queue.Empty:
-                conn = connect(self.settings, database=self.settings.department_db, autocommit=True)
+                conn = connect(
+                    self.settings, database=department_systems(self.settings).database, autocommit=True
+                )
                 conn.execute("set timezone = 'Asia/Shanghai'")
             try:
                 yield conn
@@ -295,11 +298,12 @@ def make_server(
 ) -> DepartmentApiServer:
     settings = settings or get_settings()
     fail_rate = float(os.environ.get("GOVLAKE_DEPARTMENT_API_FAIL_RATE", "0") or 0)
+    systems = department_systems(settings)
     return DepartmentApiServer(
         settings,
-        host or settings.department_api_host,
-        settings.department_api_port if port is None else port,
-        settings.department_api_token,
+        host or systems.api_host,
+        systems.api_port if port is None else port,
+        systems.api_token,
         fail_rate,
     )
 

@@ -13,9 +13,9 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.people import People, day, pick, random_day_between
-from govlake.province.timeline import (
+from demo_province import reference as ref
+from demo_province.people import People, day, pick, random_day_between
+from demo_province.timeline import (
     NEVER,
     cycle_period,
     epoch_of,

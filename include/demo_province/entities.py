@@ -13,10 +13,10 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.identifiers import USCC_ALPHABET, USCC_ENTITY_TYPES, make_uscc
-from govlake.province.people import People, day, pick, random_day_between
-from govlake.province.timeline import ERA_YEARS, NEVER, epoch_of, era_end, exponential_day, mix, on_or_before
+from demo_province import reference as ref
+from demo_province.identifiers import USCC_ALPHABET, USCC_ENTITY_TYPES, make_uscc
+from demo_province.people import People, day, pick, random_day_between
+from demo_province.timeline import ERA_YEARS, NEVER, epoch_of, era_end, exponential_day, mix, on_or_before
 
 # entity type -> (share, registration authority + type code, capital choices in 万元)
 ENTITY_TYPES: dict[str, tuple[float, str, tuple[float, ...]]] = {

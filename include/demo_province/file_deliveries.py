@@ -20,8 +20,8 @@ import csv
 import io
 from datetime import date, datetime
 
-from govlake.province import reference as ref
-from govlake.province.tables import (
+from demo_province import reference as ref
+from demo_province.tables import (
     BIRTHS,
     CROPS,
     DIVISIONS,

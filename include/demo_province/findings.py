@@ -13,10 +13,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from govlake.province.civil import Dibao
-from govlake.province.payments import Payments
-from govlake.province.people import People
-from govlake.province.tables import DIBAO, PAYMENTS, row_key
+from demo_province.civil import Dibao
+from demo_province.payments import Payments
+from demo_province.people import People
+from demo_province.tables import DIBAO, PAYMENTS, row_key
 
 DECEASED_RECIPIENTS = "deceased_recipients"
 PAID_AFTER_DEATH = "paid_after_death"

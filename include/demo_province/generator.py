@@ -27,12 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from govlake.lake import ensure_buckets, s3_client
-from govlake.province import deliveries
-from govlake.province.births import generate_births
-from govlake.province.civil import generate_dibao, generate_marriages
-from govlake.province.crops import crop_table
-from govlake.province.defects import (
+from demo_province import file_deliveries as deliveries
+from demo_province.births import generate_births
+from demo_province.civil import generate_dibao, generate_marriages
+from demo_province.crops import crop_table
+from demo_province.defects import (
     CROSS_DEPARTMENT_CONFLICT,
     Defect,
     DefectPlanner,
@@ -41,14 +40,15 @@ from govlake.province.defects import (
     manifest,
     version_keys,
 )
-from govlake.province.enrollments import generate_enrollments
-from govlake.province.entities import generate_entities
-from govlake.province.findings import chunk_findings, merge_findings
-from govlake.province.indicators import indicator_table
-from govlake.province.payments import generate_payments
-from govlake.province.people import generate_outsiders, generate_people, state_on
-from govlake.province.regions import division_table, passenger_table
-from govlake.province.tables import (
+from demo_province.enrollments import generate_enrollments
+from demo_province.entities import generate_entities
+from demo_province.findings import chunk_findings, merge_findings
+from demo_province.indicators import indicator_table
+from demo_province.payments import generate_payments
+from demo_province.people import generate_outsiders, generate_people, state_on
+from demo_province.regions import division_table, passenger_table
+from demo_province.systems import department_systems
+from demo_province.tables import (
     ALL_DATASETS,
     BIRTHS,
     CROPS,
@@ -73,8 +73,8 @@ from govlake.province.tables import (
     row_count,
     row_keys,
 )
-from govlake.province.timeline import mix
-from govlake.province.writers import (
+from demo_province.timeline import mix
+from demo_province.writers import (
     DEPARTMENT_TABLES,
     DepartmentDatabase,
     S3Stream,
@@ -82,6 +82,7 @@ from govlake.province.writers import (
     entity_csv_key,
     put_json,
 )
+from govlake.lake import ensure_buckets, s3_client
 from govlake.settings import Settings
 
 SCALES: dict[str, int] = {"tiny": 1_000, "small": 20_000, "medium": 200_000, "large": 1_000_000}
@@ -466,7 +467,7 @@ def _put_files(client: Any, logical_date: date, births: Table, regional: dict[st
 
 def _locations(settings: Settings, logical_date: date) -> dict[str, str]:
     """Where each dataset's source is: a department-database table or a landing-zone file."""
-    db = f"postgresql://{settings.pg_host}:{settings.pg_port}/{settings.department_db}"
+    db = f"postgresql://{settings.pg_host}:{settings.pg_port}/{department_systems(settings).database}"
     where = {ds: f"{db}/{table}" for ds, table in DEPARTMENT_TABLES.items()}
     where[ENTITIES] = f"s3://landing/{entity_csv_key(logical_date.isoformat())}"
     for ds in (BIRTHS, MARRIAGES, CROPS, DIVISIONS, PASSENGERS):

@@ -17,9 +17,9 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.tables import INDICATOR_COLUMNS, Table, timestamp_strings
-from govlake.province.timeline import epoch_of, era_end, moment
+from demo_province import reference as ref
+from demo_province.tables import INDICATOR_COLUMNS, Table, timestamp_strings
+from demo_province.timeline import epoch_of, era_end, moment
 
 FIRST_YEAR = 2015
 _YEARS = tuple(range(2015, 2025))

@@ -17,12 +17,12 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.civil import Dibao
-from govlake.province.identifiers import format_rics, ric_check_chars
-from govlake.province.people import People, date_parts, day, given_names, random_day_between, surnames
-from govlake.province.tables import PAYMENT_COLUMNS, Table, date_strings, timestamp_strings
-from govlake.province.timeline import ERA_YEARS, epoch_of, era_end, mix, moment, unit
+from demo_province import reference as ref
+from demo_province.civil import Dibao
+from demo_province.identifiers import format_rics, ric_check_chars
+from demo_province.people import People, date_parts, day, given_names, random_day_between, surnames
+from demo_province.tables import PAYMENT_COLUMNS, Table, date_strings, timestamp_strings
+from demo_province.timeline import ERA_YEARS, epoch_of, era_end, mix, moment, unit
 
 DIBAO, ELDERLY, DISABLED, FARMLAND, MACHINERY = (
     "低保金", "高龄津贴", "困难残疾人生活补贴", "耕地地力保护补贴", "农机购置补贴",

@@ -15,9 +15,9 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.identifiers import format_rics, ric_bodies, ric_check_chars
-from govlake.province.timeline import (
+from demo_province import reference as ref
+from demo_province.identifiers import format_rics, ric_bodies, ric_check_chars
+from demo_province.timeline import (
     NEVER,
     cycle_period,
     epoch_of,

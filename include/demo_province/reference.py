@@ -76,9 +76,7 @@ PREFECTURES: tuple[str, ...] = tuple(PREFECTURE_POPULATION)
 @lru_cache(maxsize=1)
 def load_divisions() -> tuple[Division, ...]:
     """Every division of the reference file (province, prefectures, counties, townships)."""
-    text = (
-        resources.files("govlake.province").joinpath("data/guizhou_divisions.csv").read_text(encoding="utf-8")
-    )
+    text = resources.files("demo_province").joinpath("data/guizhou_divisions.csv").read_text(encoding="utf-8")
     return tuple(
         Division(r["code"], r["name"], r["level"], r["parent_code"] or "")
         for r in csv.DictReader(text.splitlines())

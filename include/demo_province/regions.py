@@ -13,8 +13,8 @@ from datetime import date
 
 import numpy as np
 
-from govlake.province import reference as ref
-from govlake.province.tables import DIVISION_COLUMNS, PASSENGER_COLUMNS, Table
+from demo_province import reference as ref
+from demo_province.tables import DIVISION_COLUMNS, PASSENGER_COLUMNS, Table
 
 # Real land area (km²) of each prefecture-level division; the province is 176 167 km².
 PREFECTURE_AREA: dict[str, float] = {

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from govlake.province.enrollments import Enrollments
-from govlake.province.entities import Entities
-from govlake.province.people import People
+from demo_province.enrollments import Enrollments
+from demo_province.entities import Entities
+from demo_province.people import People
 
 Table = dict[str, list]
 

@@ -19,7 +19,8 @@ from types import TracebackType
 import psycopg
 from minio import Minio
 
-from govlake.province.tables import DIBAO, ENROLLMENT, HOUSEHOLD, INDICATORS, PAYMENTS, Table
+from demo_province.systems import department_systems
+from demo_province.tables import DIBAO, ENROLLMENT, HOUSEHOLD, INDICATORS, PAYMENTS, Table
 from govlake.registry import get_dataset
 from govlake.settings import Settings
 from govlake.warehouse import connect
@@ -93,9 +94,9 @@ class DepartmentDatabase:
         self.conn: psycopg.Connection | None = None
 
     def __enter__(self) -> DepartmentDatabase:
-        self.conn = connect(self.settings, database=self.settings.department_db)
+        self.conn = connect(self.settings, database=department_systems(self.settings).database)
         self.conn.execute("set local synchronous_commit = off")
-        self.conn.execute("select pg_advisory_xact_lock(hashtext('govlake.province.generate'))")
+        self.conn.execute("select pg_advisory_xact_lock(hashtext('demo_province.generate'))")
         self.conn.execute(_DDL)
         self._comment_columns()
         for table, indexes in _INDEXES.items():

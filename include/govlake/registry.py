@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -33,6 +34,8 @@ COLUMN_TYPES = {
 SOURCE_KINDS = ("database", "csv", "xlsx", "rest_api")
 GRADES = ("核心", "重要", "一般")
 PI_FLAGS = ("direct", "quasi", "none")
+# A database source's captured deletions land as ``<dataset>_<YYYYMMDD>_deleted.csv`` (Dataset.tombstone_file).
+TOMBSTONE_FILE_SUFFIX = "_deleted.csv"
 UPDATE_CYCLES = ("实时", "每日", "每周", "每月", "每季度", "每年")
 # 政务信息资源目录编制指南: sharing and open types of a catalog entry. Conditional sharing must state its
 # condition, and a resource not shared must state the basis for it, so both require sharing_condition.
@@ -85,6 +88,11 @@ class Dataset:
     columns: tuple[Column, ...]
     registry_file: Path = field(compare=False)
     catalog: dict = field(default_factory=dict)  # the catalog entry's fields (政务信息资源目录), as written
+    # The department ingests on its own front-end processor (前置机, an Airflow edge worker in its network).
+    front_end_processor: bool = False
+    # The register other departments' rows are checked against (公安厅's household registration): its
+    # batch is validated first, so consistency rules compare with the registry rows that passed.
+    authoritative: bool = False
 
     @property
     def key(self) -> str:
@@ -116,6 +124,16 @@ class Dataset:
     def asset_uri(self) -> str:
         return f"s3://raw/{self.department}/{self.code}"
 
+    @property
+    def staging_view(self) -> str:
+        """``staging.stg_<department>__<entity>s`` — the dbt naming convention for one raw table."""
+        entity = self.code if self.code.endswith("s") else f"{self.code}s"
+        return f"staging.stg_{self.department}__{entity}"
+
+    def tombstone_file(self, logical_date: date) -> str:
+        """The delete capture's file of vanished keys for a date (loaded as tombstones)."""
+        return f"{self.code}_{logical_date:%Y%m%d}{TOMBSTONE_FILE_SUFFIX}"
+
     def batch_id(self, logical_date: str) -> str:
         return f"{self.key}__{logical_date}"
 
@@ -135,6 +153,7 @@ class Department:
     sensitivity: str
     datasets: tuple[Dataset, ...]
     registry_file: Path = field(compare=False)
+    front_end_processor: bool = False
 
 
 def _require(mapping: dict, key: str, where: str, path: Path):
@@ -216,6 +235,8 @@ def parse_department(path: Path) -> Department:
                 columns=tuple(columns),
                 registry_file=path,
                 catalog=_catalog(ds, where, path),
+                front_end_processor=bool(dept.get("front_end_processor", False)),
+                authoritative=bool(ds.get("authoritative", False)),
             )
         )
     return Department(
@@ -226,6 +247,7 @@ def parse_department(path: Path) -> Department:
         sensitivity=str(dept.get("sensitivity", "low")),
         datasets=tuple(datasets),
         registry_file=path,
+        front_end_processor=bool(dept.get("front_end_processor", False)),
     )
 
 

@@ -19,7 +19,7 @@ PROJECT_DIR = Path(os.environ.get("GOVLAKE_PROJECT_DIR", Path(__file__).resolve(
 BUCKETS: tuple[str, ...] = ("landing", "raw", "quarantine", "exchange", "open")
 
 
-def _read_env_file(path: Path) -> dict[str, str]:
+def read_env_file(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.exists():
         return values
@@ -38,18 +38,16 @@ class Settings:
 
     home: Path = PROJECT_DIR / ".govlake"
 
-    # PostgreSQL: one local cluster holds the warehouse, Airflow's metadata and the simulated
-    # department systems (each its own database).
+    # PostgreSQL: one local cluster holds the warehouse and Airflow's metadata (each its own database).
     pg_host: str = "127.0.0.1"
-    pg_port: int = 55432
+    pg_port: int = 15432
     pg_user: str = "govlake"
     pg_password: str = field(default="", repr=False)
     warehouse_db: str = "govlake"
     airflow_db: str = "airflow"
-    department_db: str = "department_systems"
 
     # S3 (SeaweedFS locally, MinIO in docker-compose).
-    s3_endpoint: str = "127.0.0.1:58333"
+    s3_endpoint: str = "127.0.0.1:18333"
     s3_access_key: str = "govlake"
     s3_secret_key: str = field(default="", repr=False)
     s3_secure: bool = False
@@ -57,22 +55,32 @@ class Settings:
 
     # Airflow's API server (UI and REST API).
     airflow_host: str = "127.0.0.1"
-    airflow_port: int = 58080
+    airflow_port: int = 18080
     airflow_user: str = "admin"
     airflow_password: str = field(default="", repr=False)
 
-    # The simulated 人社厅 REST API (a department system outside the platform).
-    department_api_host: str = "127.0.0.1"
-    department_api_port: int = 58090
-    department_api_token: str = field(default="", repr=False)
-
     # The platform's web service (catalog, data dispatch, sharing API; govlake.web.app:app).
     web_host: str = "127.0.0.1"
-    web_port: int = 58070
+    web_port: int = 18070
+
+    # Beyond one machine (docs/SCALING.md): the executor (local | celery), Celery workers and their Redis
+    # broker and Flower, department front-end processors on Airflow's Edge executor, the S3 lake on a
+    # SeaweedFS cluster, a PostgreSQL hot standby. All off by default: `govlake stack up` is one machine.
+    executor: str = "local"
+    celery_workers: int = 2
+    redis_port: int = 56379
+    flower_port: int = 55555
+    edge_workers: bool = False
+    s3_cluster: bool = False
+    standby: bool = False
+    pg_standby_port: int = 55433
 
     # The demo consumer department's database role in the sharing zone.
     consumer_role: str = "dept_civil_affairs"
     consumer_password: str = field(default="", repr=False)
+
+    # How the build DAG runs dbt: per_model (cosmos watcher) | per_model_local | whole.
+    dbt_tasks: str = "per_model"
 
     # Open-data releases suppress groups smaller than this.
     open_k_anonymity: int = 10
@@ -96,20 +104,20 @@ class Settings:
         return self.pg_url(self.warehouse_db)
 
     @property
-    def department_db_url(self) -> str:
-        return self.pg_url(self.department_db)
-
-    @property
     def airflow_db_url(self) -> str:
         return self.pg_url(self.airflow_db).replace("postgresql://", "postgresql+psycopg2://", 1)
+
+    def standby_url(
+        self, database: str | None = None, user: str | None = None, password: str | None = None
+    ) -> str:
+        """The hot standby (read-only): same roles and data as the primary, another port."""
+        return self.pg_url(database, user, password).replace(
+            f":{self.pg_port}/", f":{self.pg_standby_port}/", 1
+        )
 
     @property
     def airflow_url(self) -> str:
         return f"http://{self.airflow_host}:{self.airflow_port}"
-
-    @property
-    def department_api_url(self) -> str:
-        return f"http://{self.department_api_host}:{self.department_api_port}"
 
     @property
     def web_url(self) -> str:
@@ -151,8 +159,6 @@ class Settings:
             "GOVLAKE_AIRFLOW_URL": self.airflow_url,
             "GOVLAKE_AIRFLOW_USER": self.airflow_user,
             "GOVLAKE_AIRFLOW_PASSWORD": self.airflow_password,
-            "GOVLAKE_DEPARTMENT_API_URL": self.department_api_url,
-            "GOVLAKE_DEPARTMENT_API_TOKEN": self.department_api_token,
             "GOVLAKE_CONSUMER_PASSWORD": self.consumer_password,
             "GOVLAKE_WEB_URL": self.web_url,
         }
@@ -163,7 +169,6 @@ _SECRET_FIELDS = (
     "pg_password",
     "s3_secret_key",
     "airflow_password",
-    "department_api_token",
     "consumer_password",
 )
 
@@ -183,7 +188,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Build settings from ``GOVLAKE_*`` variables, then ``.govlake/stack.env``, then defaults."""
     env = dict(os.environ if environ is None else environ)
     home = Path(env.get("GOVLAKE_HOME", PROJECT_DIR / ".govlake"))
-    file_values = _read_env_file(home / "stack.env")
+    file_values = read_env_file(home / "stack.env")
     kwargs: dict[str, object] = {"home": home}
     for f in fields(Settings):
         if f.name == "home":
@@ -207,7 +212,7 @@ def ensure_secrets(settings: Settings) -> Settings:
     passwords stay valid across restarts.
     """
     settings.home.mkdir(parents=True, exist_ok=True)
-    existing = _read_env_file(settings.env_file)
+    existing = read_env_file(settings.env_file)
     values = {
         f"GOVLAKE_{f.name.upper()}": getattr(settings, f.name) for f in fields(Settings) if f.name != "home"
     }
@@ -215,9 +220,21 @@ def ensure_secrets(settings: Settings) -> Settings:
         key = f"GOVLAKE_{name.upper()}"
         if not values[key]:
             values[key] = existing.get(key) or secrets.token_urlsafe(18)
+    # Values recorded by services of the stack (connections, their secrets) are kept as they are.
+    values.update({k: v for k, v in existing.items() if k not in values})
     lines = ["# Written by `govlake stack up`. Secrets for the local stack only; never commit this file."]
     lines += [f"{k}={v}" for k, v in values.items()]
     settings.env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings.env_file.chmod(0o600)
     get_settings.cache_clear()
     return load_settings()
+
+
+def record_env(settings: Settings, values: dict[str, str]) -> None:
+    """Add or replace ``values`` in ``stack.env`` (e.g. a stack service's connections), keeping the rest."""
+    existing = read_env_file(settings.env_file)
+    existing.update(values)
+    lines = ["# Written by `govlake stack up`. Secrets for the local stack only; never commit this file."]
+    lines += [f"{k}={v}" for k, v in existing.items()]
+    settings.env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings.env_file.chmod(0o600)

@@ -130,7 +130,7 @@ def test_suggester_recognises_personal_information(name, values, grade, pi):
 
 
 def test_suggester_flags_individual_business_credit_codes():
-    from govlake.province.identifiers import make_uscc
+    from demo_province.identifiers import make_uscc
 
     codes = [make_uscc("92", "520102", f"MA6{n:05d}") for n in range(5)]
     s = suggest_column("credit_code", codes)

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime
 
 from rich.console import Console
 
+from demo_province.generator import ProvinceReport, generate_province
 from govlake.cycle.airflow_client import AirflowClient, DagRun
 from govlake.cycle.cycle_runner import BUILD_DAG, CycleOutcome, run_cycle
-from govlake.province.generator import ProvinceReport, generate_province
 from govlake.settings import Settings
 
 CYCLE_TIMEOUT = 1500  # seconds for one cycle on a 2-core runner

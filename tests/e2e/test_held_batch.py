@@ -27,10 +27,10 @@ from datetime import datetime
 import pytest
 from stdnum.cn import uscc
 
+from demo_province.writers import entity_csv_key
 from govlake.cycle.airflow_client import AirflowClient
 from govlake.cycle.cycle_runner import BUILD_DAG, PUBLISH_DAG
 from govlake.lake import s3_client
-from govlake.province.writers import entity_csv_key
 from govlake.registry import get_dataset, load_departments
 from govlake.warehouse import connect
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -21,6 +21,7 @@ import psycopg
 import pytest
 import yaml
 
+from demo_province.systems import department_systems
 from govlake.ingest.landing import clear_prefix, upload_bytes
 from govlake.lake import s3_client
 from govlake.registry import REGISTRY_DIR
@@ -30,6 +31,7 @@ from govlake.warehouse import connect
 DEPT = "zz_ingest_test"
 SCRATCH_SCHEMA = "zz_ingest_test"  # in the department_systems database
 TOKEN = "test-token-not-a-secret"
+TOKEN_ENV = "GOVLAKE_TEST_DEPARTMENT_API_TOKEN"
 
 
 def _test_department_yaml(api_url: str) -> dict:
@@ -43,7 +45,12 @@ def _test_department_yaml(api_url: str) -> dict:
         if ds["source"]["kind"] == "database" and not ds["source"]["table"].startswith(SCRATCH_SCHEMA):
             ds["source"]["table"] = f"{SCRATCH_SCHEMA}.{ds['code']}"
         if ds["source"]["kind"] == "rest_api" and "url" not in ds["source"]:  # the 人社厅 dataset
-            ds["source"].update(url=api_url + "/api/v1/enrollments", page_size=3, retry_backoff_seconds=0.05)
+            ds["source"].update(
+                url=api_url + "/api/v1/enrollments",
+                token_env=TOKEN_ENV,
+                page_size=3,
+                retry_backoff_seconds=0.05,
+            )
     department = {"code": DEPT, "name": "测试厅", "provider_code": "00000000000000000X", "sensitivity": "low"}
     return {"department": department, "datasets": datasets}
 
@@ -108,6 +115,7 @@ def extra_datasets(api_url: str) -> list[dict]:
             "source": {
                 "kind": "rest_api",
                 "url": api_url + "/api/v1/enrollments",
+                "token_env": TOKEN_ENV,
                 "paging": "keyset",
                 "after_param": "after_id",
                 "keyset_key": "id",
@@ -144,7 +152,7 @@ def cleanup(settings: Settings) -> None:
         if conn.execute("select to_regclass('platform.deliveries')").fetchone()[0]:
             conn.execute("delete from platform.deliveries where department = %s", (DEPT,))
             conn.execute("delete from platform.delivered_files where department = %s", (DEPT,))
-    with connect(settings, database=settings.department_db, autocommit=True) as conn:
+    with connect(settings, database=department_systems(settings).database, autocommit=True) as conn:
         conn.execute(f"drop schema if exists {SCRATCH_SCHEMA} cascade")
 
 
@@ -219,8 +227,11 @@ def api() -> Iterator[tuple[EnrollmentApi, str]]:
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return replace(get_settings(), department_api_token=TOKEN)
+def settings() -> Iterator[Settings]:
+    # The test API's Bearer token, named by the test registry's `token_env` (a full `url:` source).
+    os.environ[TOKEN_ENV] = TOKEN
+    yield get_settings()
+    os.environ.pop(TOKEN_ENV, None)
 
 
 @pytest.fixture(scope="session")

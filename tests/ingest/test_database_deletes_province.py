@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from demo_province.systems import department_systems
 from govlake.ingest import ingest
 from govlake.settings import Settings
 from govlake.warehouse import connect
@@ -29,10 +30,10 @@ SEED = 42
 
 @pytest.fixture(scope="module")
 def payments(settings: Settings, registry_dir: Path) -> psycopg.Connection:
-    from govlake.province.generator import generate_province
+    from demo_province.generator import generate_province
 
     generate_province(settings, "tiny", SEED, DAY)
-    conn = psycopg.connect(settings.department_db_url, autocommit=True)
+    conn = psycopg.connect(department_systems(settings).database_url(settings), autocommit=True)
     conn.execute(f"create schema if not exists {SCRATCH_SCHEMA}")
     conn.execute(f"drop table if exists {TABLE}")
     conn.execute(f"create table {TABLE} as select * from finance.subsidy_payments")

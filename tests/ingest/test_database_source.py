@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from demo_province.systems import department_systems
 from govlake.ingest import ingest
 from govlake.ingest.landing import list_keys, read_json
 from govlake.lake import s3_client
@@ -41,7 +42,7 @@ def _person(i: int, updated: str, **overrides: object) -> dict:
 
 @pytest.fixture
 def source_table(settings: Settings, registry_dir: Path) -> psycopg.Connection:
-    conn = psycopg.connect(settings.department_db_url, autocommit=True)
+    conn = psycopg.connect(department_systems(settings).database_url(settings), autocommit=True)
     conn.execute(f"create schema if not exists {SCRATCH_SCHEMA}")
     conn.execute(f"drop table if exists {TABLE}")
     conn.execute(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -89,18 +88,14 @@ def test_pages_are_landed_and_a_503_is_retried(
 
 
 def test_a_bad_token_fails_at_once_with_the_status(
-    settings: Settings, registry_dir: Path, api: tuple[EnrollmentApi, str]
+    settings: Settings, registry_dir: Path, api: tuple[EnrollmentApi, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state, _ = api
     state.records = [_enrollment(1, "1999-01-05T01:00:00+08:00")]
     state.requests.clear()
+    monkeypatch.setenv("GOVLAKE_TEST_DEPARTMENT_API_TOKEN", "wrong")
     with pytest.raises(IngestError, match="HTTP 401"):
-        ingest(
-            KEY,
-            "1999-01-05",
-            settings=replace(settings, department_api_token="wrong"),
-            registry_dir=registry_dir,
-        )
+        ingest(KEY, "1999-01-05", settings=settings, registry_dir=registry_dir)
     assert state.requests == []  # 401s are not retried (and not logged as served pages)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from demo_province.systems import department_systems
 from govlake.ingest import IngestError, ingest
 from govlake.ingest.errors import SchemaDrift, UnreadableInput
 from govlake.ingest.landing import list_keys, read_json
@@ -229,7 +230,7 @@ def test_a_late_file_is_recorded_and_notified_once(
 
 @pytest.fixture
 def dibao(settings: Settings, registry_dir: Path) -> Iterator[psycopg.Connection]:
-    conn = psycopg.connect(settings.department_db_url, autocommit=True)
+    conn = psycopg.connect(department_systems(settings).database_url(settings), autocommit=True)
     conn.execute(f"create schema if not exists {SCRATCH_SCHEMA}")
     conn.execute(f"drop table if exists {SCRATCH_SCHEMA}.dibao_recipients")
     conn.execute(

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from govlake.transform import airflow_tasks
+from govlake.orchestration import task_bodies
+from govlake.transform import manifest as dbt_manifest
 
 
 def test_manifest_is_stale_when_a_model_changes(tmp_path):
@@ -20,14 +21,14 @@ def test_manifest_is_stale_when_a_model_changes(tmp_path):
     model = project / "models" / "a.sql"
     model.write_text("select 1")
     manifest = tmp_path / "manifest.json"
-    assert airflow_tasks.manifest_is_stale(manifest, project), "a missing manifest is stale"
+    assert dbt_manifest.manifest_is_stale(manifest, project), "a missing manifest is stale"
     manifest.write_text("{}")
     past = time.time() - 60
     os.utime(model, (past, past))
     os.utime(project / "dbt_project.yml", (past, past))
-    assert not airflow_tasks.manifest_is_stale(manifest, project)
+    assert not dbt_manifest.manifest_is_stale(manifest, project)
     model.write_text("select 2")  # edited after the manifest was written
-    assert airflow_tasks.manifest_is_stale(manifest, project)
+    assert dbt_manifest.manifest_is_stale(manifest, project)
 
 
 def _build_dag(monkeypatch, mode: str | None):
@@ -57,8 +58,8 @@ def _upstream_closure(dag, task_id: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def manifest(settings) -> dict:
-    airflow_tasks.write_manifest(settings)
-    return json.loads(airflow_tasks.MANIFEST_PATH.read_text(encoding="utf-8"))
+    dbt_manifest.write_manifest(settings)
+    return json.loads(dbt_manifest.MANIFEST_PATH.read_text(encoding="utf-8"))
 
 
 @pytest.mark.integration
@@ -175,4 +176,4 @@ def test_prepare_libraries_refreshes_only_when_incrementals_are_ahead(stack, war
         warehouse.execute(f"drop schema {prefix}audit cascade")
     # on the stack's audit schema (built or not yet): a date after every build never refreshes
     later = (date.today() + timedelta(days=3650)).isoformat()
-    assert airflow_tasks.prepare_libraries(later, stack) == {"logical_date": later, "full_refresh": False}
+    assert task_bodies.prepare_libraries(later, stack) == {"logical_date": later, "full_refresh": False}

@@ -30,10 +30,9 @@ def _new_suites() -> list[str]:
 
 
 def test_every_new_registry_dataset_has_a_suite() -> None:
-    from govlake.orchestration.task_bodies import staging_view
     from govlake.registry import iter_datasets
 
-    wanted = {staging_view(d.department, d.code) for d in iter_datasets() if d.department in NEW_DEPARTMENTS}
+    wanted = {d.staging_view for d in iter_datasets() if d.department in NEW_DEPARTMENTS}
     assert wanted == {get_suite(name).target for name in _new_suites()}
 
 

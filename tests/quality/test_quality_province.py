@@ -1,6 +1,6 @@
 """The suites against the synthetic province: exactly the injected defects are quarantined, nothing else.
 
-The generator (`govlake.province`) records every defect it injects. Rows it empties a required field of
+The generator (`demo_province`) records every defect it injects. Rows it empties a required field of
 never reach staging (ingest quarantines them), and cross-department conflicts are warnings; every other
 defect must be quarantined by validation, and no clean row may be.
 """
@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from govlake.province.defects import CROSS_DEPARTMENT_CONFLICT, MISSING_REQUIRED
-from govlake.province.generator import iter_province
-from govlake.province.tables import DATASETS
+from demo_province.defects import CROSS_DEPARTMENT_CONFLICT, MISSING_REQUIRED
+from demo_province.generator import iter_province
+from demo_province.tables import DATASETS
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.registry import Dataset, get_dataset
 

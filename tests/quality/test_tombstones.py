@@ -9,8 +9,8 @@ from datetime import date
 
 import pytest
 
-from govlake.ingest.sources.deletes import TOMBSTONE_FILE_SUFFIX
 from govlake.quality import get_suite, quarantine_failures, validate
+from govlake.registry import TOMBSTONE_FILE_SUFFIX
 
 from .quality_rows import insert_rows, person, wrong_check
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import textwrap
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,9 +17,11 @@ import psycopg
 import pytest
 import requests
 
+from demo_province.systems import department_systems
+from govlake.connections import get_connection
 from govlake.lake import s3_client
 from govlake.settings import BUCKETS, Settings, load_settings
-from govlake.stack import airflow, dedicated, department_api, manager
+from govlake.stack import airflow, dedicated, manager, services
 from govlake.stack.process import port_open
 
 pytestmark = pytest.mark.integration
@@ -28,24 +29,6 @@ pytestmark = pytest.mark.integration
 UP_TIMEOUT = 300
 DOWN_TIMEOUT = 60
 STACK_PORTS = 27000  # 27432, 27333, 27080, 27090, 27070 (see govlake.stack.dedicated)
-
-PLACEHOLDER_API = textwrap.dedent(
-    '''
-    """Stand-in for govlake.province.department_api until it exists: serves GET /healthz only."""
-    import os
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200 if self.path == "/healthz" else 404)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-    HTTPServer(
-        (os.environ["GOVLAKE_DEPARTMENT_API_HOST"], int(os.environ["GOVLAKE_DEPARTMENT_API_PORT"])), Handler
-    ).serve_forever()
-    '''
-)
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +41,7 @@ def stack_dir() -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def stack(stack_dir: Path) -> Iterator[Settings]:
     home = stack_dir
-    with pytest.MonkeyPatch.context() as mp:
-        if not department_api.module_available():
-            placeholder = home / "placeholder"
-            placeholder.mkdir()
-            (placeholder / "govlake_placeholder_department_api.py").write_text(PLACEHOLDER_API)
-            mp.setenv("PYTHONPATH", str(placeholder))  # for the child process
-            mp.syspath_prepend(str(placeholder))  # for the availability check here
-            mp.setenv(manager.DEPARTMENT_API_MODULE_ENV, "govlake_placeholder_department_api")
+    with pytest.MonkeyPatch.context():
         if dedicated.free_stack_env(home / "home", STACK_PORTS) is None:
             pytest.skip("no free set of ports for a test stack")
         # The first test brings it up (and times that); the last takes it down; down runs again regardless.
@@ -86,7 +62,7 @@ def test_up_brings_every_component_to_healthy(stack: Settings, timings: dict[str
     timings["up"] = time.monotonic() - started
     print(f"stack up took {timings['up']:.1f}s")
     assert result.healthy, [c for c in result.components if not c.healthy]
-    assert set(result.started) == set(manager.COMPONENTS)
+    assert set(result.started) == set(manager.COMPONENTS) | {svc.name for svc in services.discover()}
     assert all(c.healthy for c in manager.status(load_settings()))
 
 
@@ -94,7 +70,7 @@ def test_second_up_is_a_no_op(stack: Settings) -> None:
     pids = {c.name: c.pid for c in manager.status(load_settings())}
     result = manager.up(load_settings(), timeout=60)
     assert result.started == []
-    assert set(result.already_running) == set(manager.COMPONENTS)
+    assert set(result.already_running) == set(manager.COMPONENTS) | {svc.name for svc in services.discover()}
     assert {c.name: c.pid for c in result.components} == pids
 
 
@@ -110,7 +86,8 @@ def test_s3_put_and_get(stack: Settings) -> None:
 
 def test_postgres_has_the_three_databases(stack: Settings) -> None:
     settings = load_settings()
-    for database in (settings.warehouse_db, settings.airflow_db, settings.department_db):
+    # the warehouse, Airflow's metadata, and the simulated department systems' own database
+    for database in (settings.warehouse_db, settings.airflow_db, department_systems(settings).database):
         with psycopg.connect(settings.pg_url(database), connect_timeout=5) as conn:
             assert conn.execute("select current_database()").fetchone()[0] == database
     with psycopg.connect(settings.pg_url(), connect_timeout=5) as conn:
@@ -119,8 +96,15 @@ def test_postgres_has_the_three_databases(stack: Settings) -> None:
 
 
 def test_department_api_answers_healthz(stack: Settings) -> None:
+    """The simulated systems come up as a stack service and record the connections the registry names."""
     settings = load_settings()
-    assert requests.get(f"{settings.department_api_url}/healthz", timeout=5).status_code == 200
+    assert requests.get(f"{department_systems(settings).api_url}/healthz", timeout=5).status_code == 200
+    api = get_connection("human_resources_api", settings)
+    assert requests.get(f"{api.base_url}/healthz", timeout=5).status_code == 200
+    with psycopg.connect(get_connection("public_security_db", settings).libpq_url, connect_timeout=5) as conn:
+        assert (
+            conn.execute("select current_database()").fetchone()[0] == department_systems(settings).database
+        )
 
 
 def test_airflow_is_healthy_and_issues_a_token(stack: Settings) -> None:

@@ -1,6 +1,6 @@
 """The subsidy-audit theme finds exactly the findings the province generator built in.
 
-The generator (``govlake.province``) records, next to the sources, the subsidy-audit facts it put into them:
+The generator (``demo_province``) records, next to the sources, the subsidy-audit facts it put into them:
 payments after the recipient's death, the same month paid twice, payments to ID numbers the household
 registry never issued, and 低保 recipients still listed although dead. Here a province is generated in memory
 (seeded, no defects, so every finding is listed), 公安厅's, 民政厅's and 财政厅's tables are COPYed into the
@@ -21,9 +21,9 @@ from datetime import UTC, date, datetime
 import psycopg
 import pytest
 
-from govlake.province.findings import DECEASED_RECIPIENTS, PAID_AFTER_DEATH, PAID_TWICE, UNKNOWN_RECIPIENTS
-from govlake.province.generator import iter_province
-from govlake.province.tables import DIBAO, HOUSEHOLD, PAYMENTS
+from demo_province.findings import DECEASED_RECIPIENTS, PAID_AFTER_DEATH, PAID_TWICE, UNKNOWN_RECIPIENTS
+from demo_province.generator import iter_province
+from demo_province.tables import DIBAO, HOUSEHOLD, PAYMENTS
 from govlake.registry import iter_datasets
 from govlake.settings import Settings
 from govlake.transform import run_dbt

@@ -1,10 +1,12 @@
 """``govlake`` — the command line for everything a person runs.
 
 govlake stack up|down|status|env     the local stack (PostgreSQL, S3, Airflow, department systems)
-govlake generate --scale small       a synthetic province into the department systems
 govlake cycle run [--date D]         one daily cycle through the Airflow scheduler, then its summary
 govlake cycle summary [--date D]     the summary of a cycle that already ran
-govlake demo                         all of the above, for a newcomer
+
+Packages installed beside govlake add their own commands through the entry-point group
+``govlake.commands`` (a function taking the typer app): the synthetic province adds
+``govlake generate`` and ``govlake demo``. The platform imports none of them by name.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from govlake.cli.export_commands import export_app
 from govlake.cli.sharing_commands import audit_app, request_app
 from govlake.cli.stack_commands import stack_app
 from govlake.cli.user_commands import users_app
-from govlake.province.cli import generate_command
 from govlake.terminal import make_console
 
 console = make_console()
@@ -31,7 +32,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(stack_app, name="stack", help="Start, stop and inspect the local stack.")
-app.command("generate", help="Generate a synthetic province into the department systems.")(generate_command)
 
 app.add_typer(catalog_app, name="catalog", help="政务信息资源目录: sync, search, show, export, classify.")
 app.add_typer(request_app, name="request", help="数据调度: data requests, decisions, grants.")
@@ -96,18 +96,14 @@ def cycle_summary(
     print_summary(_check_date(day or today()), console)
 
 
-@app.command("demo")
-def demo(
-    scale: str = typer.Option("small", help="tiny | small | medium | large"),
-    seed: int = typer.Option(42, help="Seed of the synthetic province."),
-) -> None:
-    """Start the stack, generate a province, run one daily cycle through Airflow, print the summary."""
-    from govlake.cli.stack_commands import up as stack_up
+def _add_plugin_commands() -> None:
+    from importlib.metadata import entry_points
 
-    stack_up(timeout=300)
-    day = today()
-    generate_command(scale=scale, seed=seed, date=day, defect_rate=0.02)
-    cycle_run(day=day, timeout=3600)
+    for ep in entry_points(group="govlake.commands"):
+        ep.load()(app)
+
+
+_add_plugin_commands()
 
 
 def main() -> None:  # pragma: no cover - console entry point

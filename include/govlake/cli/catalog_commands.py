@@ -19,18 +19,12 @@ console = make_console()
 @catalog_app.command("sync")
 def sync() -> None:
     """Build entries from the registry and the dbt manifest, store them, create missing exchange views."""
-    from govlake.catalog.entries import build_entries
-    from govlake.catalog.store import sync_catalog
-    from govlake.sharing.zone import ensure_zone
-    from govlake.warehouse import connect
+    from govlake.sharing.zone import sync_catalog_and_zone
 
-    errors: list[str] = []
-    entries = build_entries(errors=errors)
-    with connect(autocommit=True) as conn:
-        stored = sync_catalog(conn, entries)
-        created = ensure_zone(conn, stored)
+    result = sync_catalog_and_zone()
+    created, errors = result["views_created"], result["skipped"]
     console.print(
-        f"catalogued {len(stored)} resource(s); exchange views created: {', '.join(created) or 'none'}"
+        f"catalogued {result['catalogued']} resource(s); exchange views created: {', '.join(created) or 'none'}"
     )
     for error in errors:
         console.print(f"[red]skipped:[/] {error}")

@@ -326,7 +326,7 @@ def _notify_timeliness(
     late_by: timedelta | None,
     detail: str | None,
 ) -> bool:
-    from govlake.orchestration.defaults import send_alert
+    from govlake.alerts import send_alert
 
     ds = ctx.dataset
     what = "未按时交付 (missing)" if status == "missing" else f"迟交 (late by {late_by})"

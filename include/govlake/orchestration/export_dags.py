@@ -12,7 +12,8 @@ import pendulum
 from airflow.sdk import DAG, get_current_context, task
 
 from govlake.exports.subscriptions import Subscription, load_subscriptions
-from govlake.orchestration.defaults import DEFAULT_ARGS
+from govlake.orchestration.dag_defaults import DEFAULT_ARGS
+from govlake.orchestration.task_queues import PUBLISH, queue_args
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def build_export_dag(sub: Subscription) -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, **queue_args(PUBLISH)},
         tags=["export", sub.consumer, sub.format],
     ) as dag:
 
@@ -66,7 +67,7 @@ def build_sweep_dag() -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, **queue_args(PUBLISH)},
         tags=["dispatch", "sharing"],
     ) as dag:
 

@@ -11,7 +11,8 @@ import logging
 from airflow.sdk import DAG, CronTriggerTimetable, get_current_context, task
 
 from govlake.orchestration.assets import raw_asset
-from govlake.orchestration.defaults import DEFAULT_ARGS
+from govlake.orchestration.dag_defaults import DEFAULT_ARGS
+from govlake.orchestration.task_queues import ingest_args
 from govlake.registry import Dataset, load_departments
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def build_ingest_dag(dataset: Dataset) -> DAG:
         schedule=CronTriggerTimetable(dataset.schedule, timezone="UTC", run_immediately=False),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, **ingest_args(dataset)},
         tags=["ingest", dataset.department, dataset.source_kind],
     ) as dag:
 

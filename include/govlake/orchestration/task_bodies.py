@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from govlake.registry import iter_datasets
+from govlake.registry import get_dataset
+from govlake.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +69,7 @@ def _dbt_summary(result: Any) -> dict[str, Any]:
 
 
 def staging_target(dataset_key: str) -> str:
-    for ds in iter_datasets():
-        if ds.key == dataset_key:
-            return staging_view(ds.department, ds.code)
-    raise KeyError(dataset_key)
-
-
-def staging_view(department: str, dataset: str) -> str:
-    """``staging.stg_<department>__<entity>s`` — the dbt naming convention for one raw table."""
-    entity = dataset if dataset.endswith("s") else f"{dataset}s"
-    return f"staging.stg_{department}__{entity}"
+    return get_dataset(dataset_key).staging_view
 
 
 def validate_and_quarantine(target: str, logical_date: str) -> dict[str, Any]:
@@ -170,3 +162,29 @@ def reconcile(logical_date: str, published: bool) -> list[dict[str, Any]]:
     if unbalanced:
         raise RuntimeError(f"reconciliation failed for {len(unbalanced)} batch(es): {unbalanced}")
     return rows
+
+
+# -- dbt task groups ---------------------------------------------------------------------------
+def prepare_build(settings: Settings | None = None) -> dict[str, Any]:
+    """Before the per-model tasks: raw tables for every registry dataset exist, the manifest is current."""
+    from govlake.transform.manifest import MANIFEST_PATH, write_manifest
+    from govlake.warehouse import bootstrap_warehouse
+
+    bootstrap_warehouse(settings)
+    result = write_manifest(settings)
+    return {"manifest": str(MANIFEST_PATH), "reparsed": result is not None}
+
+
+def prepare_libraries(logical_date: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Before the per-model library tasks: whether incremental models must be rebuilt in full.
+
+    True when one already holds a build for a later logical date (a re-run of an earlier date); the same
+    rule ``govlake.transform.build_libraries`` applies to the whole build.
+    """
+    from govlake.settings import get_settings
+    from govlake.transform.runner import incremental_state_is_ahead
+
+    full_refresh = incremental_state_is_ahead(settings or get_settings(), "", logical_date)
+    if full_refresh:
+        log.warning("incremental models hold a build later than %s: rebuilding them in full", logical_date)
+    return {"logical_date": logical_date, "full_refresh": full_refresh}

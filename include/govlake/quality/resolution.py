@@ -29,9 +29,7 @@ log = logging.getLogger(__name__)
 
 def staging_relation(dataset: Dataset) -> tuple[str, str]:
     """(schema, view) of the dataset's staging view — the dbt naming rule, shared with the build DAG."""
-    from govlake.orchestration.task_bodies import staging_view
-
-    schema, _, view = staging_view(dataset.department, dataset.code).partition(".")
+    schema, _, view = dataset.staging_view.partition(".")
     return schema, view
 
 

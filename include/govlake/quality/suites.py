@@ -20,8 +20,8 @@ from typing import Any
 
 import jinja2
 
-from govlake.ingest.sources.deletes import TOMBSTONE_FILE_SUFFIX
 from govlake.quality.sql import MACROS
+from govlake.registry import TOMBSTONE_FILE_SUFFIX
 from govlake.settings import PROJECT_DIR
 
 ROW_RULE_TYPE = "unexpected_rows_mostly_expectation"

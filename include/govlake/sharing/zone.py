@@ -28,6 +28,7 @@ import psycopg
 from psycopg import sql
 
 from govlake.catalog.model import CONDITIONAL, NOT_SHARED, UNCONDITIONAL, CatalogEntry
+from govlake.settings import Settings
 from govlake.sharing.roles import DEPARTMENTS_GROUP, ensure_group
 
 log = logging.getLogger(__name__)
@@ -264,3 +265,19 @@ def attach_zone(conn: psycopg.Connection, names: Sequence[str]) -> list[str]:
         except CatalogError as exc:
             log.warning("exchange.%s not rebuilt: %s", name, exc)
     return built
+
+
+def sync_catalog_and_zone(settings: Settings | None = None) -> dict:
+    """The catalog follows what was published: entries from the registry and the dbt manifest are stored
+    and the exchange views that are missing are created. Called by the publish DAG after every swap and
+    by ``govlake catalog sync``. Returns what was catalogued, created and skipped (with the reason)."""
+    from govlake.catalog.entries import build_entries
+    from govlake.catalog.store import sync_catalog
+    from govlake.warehouse import connect
+
+    errors: list[str] = []
+    entries = build_entries(errors=errors)
+    with connect(settings, autocommit=True) as conn:
+        stored = sync_catalog(conn, entries)
+        created = ensure_zone(conn, stored)
+    return {"catalogued": len(stored), "views_created": created, "skipped": errors}

@@ -25,6 +25,7 @@ from urllib.parse import quote
 import requests
 
 from govlake.settings import PROJECT_DIR, Settings
+from govlake.stack import scaleout
 from govlake.stack.process import StackError
 
 # Component name -> the `airflow` sub-command. Log servers are skipped: with LocalExecutor the API server
@@ -102,6 +103,7 @@ def load_secrets(settings: Settings) -> dict[str, str]:
         "fernet_key": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "jwt_secret": lambda: secrets.token_urlsafe(48),
         "api_secret_key": lambda: secrets.token_urlsafe(32),
+        "redis_password": lambda: secrets.token_urlsafe(24),
     }
     missing = {k: make() for k, make in wanted.items() if not values.get(k)}
     if missing:
@@ -181,6 +183,8 @@ def airflow_config(settings: Settings, cpus: int | None = None) -> dict[str, str
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
         "DO_NOT_TRACK": "1",
         "SCARF_ANALYTICS": "false",
+        # Executor, Celery broker and Edge API of the scale-out options (LocalExecutor alone by default).
+        **scaleout.airflow_config(settings, api_url),
     }
 
 

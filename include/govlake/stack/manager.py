@@ -8,7 +8,6 @@ its log file. ``down`` stops everything this stack started, whoever started it, 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -16,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from govlake.settings import Settings, ensure_secrets
-from govlake.stack import airflow, department_api, postgres, s3, web
+from govlake.settings import Settings, ensure_secrets, record_env
+from govlake.stack import airflow, distributed, postgres, s3, s3_cluster, services, web
 from govlake.stack.process import (
     StackError,
     find_stack_processes,
@@ -34,15 +33,13 @@ from govlake.warehouse import bootstrap_warehouse
 
 Progress = Callable[[str], None]
 
-COMPONENTS: tuple[str, ...] = (postgres.NAME, s3.NAME, department_api.NAME, web.NAME, *airflow.COMPONENTS)
+COMPONENTS: tuple[str, ...] = (postgres.NAME, s3.NAME, web.NAME, *airflow.COMPONENTS)  # + stack services
 # How long each component may take to stop on SIGTERM before its process group is killed.
 STOP_TIMEOUTS = {
     s3.NAME: 30.0,
-    department_api.NAME: 10.0,
     web.NAME: 10.0,
     **{name: 30.0 for name in airflow.COMPONENTS},
 }
-DEPARTMENT_API_MODULE_ENV = "GOVLAKE_DEPARTMENT_API_MODULE"
 
 
 @dataclass
@@ -75,9 +72,8 @@ def _noop(_: str) -> None:
     pass
 
 
-def _department_module() -> str:
-    """The module that serves the department API (overridable so tests can stand in a placeholder)."""
-    return os.environ.get(DEPARTMENT_API_MODULE_ENV, department_api.MODULE)
+def _services() -> list[services.StackService]:
+    return services.discover()
 
 
 # -- status ---------------------------------------------------------------------------------------------
@@ -110,26 +106,10 @@ def status(settings: Settings) -> list[ComponentStatus]:
         _postgres_status(settings),
         _managed_status(settings, s3.NAME, settings.s3_url, lambda: s3.health(settings)),
     ]
-    module = _department_module()
-    if department_api.module_available(module) or read_pid(settings, department_api.NAME):
+    for service in _services():
         result.append(
             _managed_status(
-                settings,
-                department_api.NAME,
-                settings.department_api_url,
-                lambda: department_api.health(settings),
-            )
-        )
-    else:
-        result.append(
-            ComponentStatus(
-                department_api.NAME,
-                None,
-                settings.department_api_url,
-                False,
-                f"missing: module {module} is not installed",
-                None,
-                "missing",
+                settings, service.name, service.address(settings), lambda s=service: s.health(settings)
             )
         )
     result.append(_managed_status(settings, web.NAME, settings.web_url, lambda: web.health(settings)))
@@ -139,7 +119,12 @@ def status(settings: Settings) -> list[ComponentStatus]:
         result.append(
             _managed_status(settings, name, address, lambda n=name: airflow.component_health(n, doc))
         )
-    return result
+    # The scale-out options' components (docs/SCALING.md); the S3 cluster stands in for `weed mini`.
+    result += [
+        _managed_status(settings, n, distributed.address(settings, n), distributed.check(settings, n))
+        for n in distributed.status_names(settings)
+    ]
+    return [c for c in result if not (settings.s3_cluster and c.name == s3.NAME)]
 
 
 # -- ports ----------------------------------------------------------------------------------------------
@@ -155,8 +140,10 @@ def stack_ports(settings: Settings) -> dict[str, int]:
         }
     )
     ports.update({f"airflow.{k}": v for k, v in airflow.airflow_ports(settings).__dict__.items()})
-    ports[f"{department_api.NAME}.http"] = settings.department_api_port
+    for service in _services():
+        ports.update({f"{service.name}.{k}": v for k, v in service.ports(settings).items()})
     ports[f"{web.NAME}.http"] = settings.web_port
+    ports.update(distributed.ports(settings))
     return ports
 
 
@@ -206,6 +193,10 @@ def _wait_healthy(
 
 
 def _start_s3(settings: Settings, started: list[str], already: list[str]) -> None:
+    if settings.s3_cluster:
+        env = {**s3.weed_env(settings), **airflow.govlake_env(settings)}
+        distributed.start_s3_cluster(settings, env, started, already)
+        return
     if read_pid(settings, s3.NAME):
         already.append(s3.NAME)
         return
@@ -228,22 +219,16 @@ def _start_postgres(settings: Settings, started: list[str], already: list[str], 
     started.append(postgres.NAME)
 
 
-def _start_department_api(settings: Settings, started: list[str], already: list[str]) -> None:
-    module = _department_module()
-    if read_pid(settings, department_api.NAME):
-        already.append(department_api.NAME)
-        return
-    if not department_api.module_available(module):
-        return
-    _ensure_free(
-        department_api.NAME,
-        settings.department_api_host,
-        {"api": settings.department_api_port},
-        "GOVLAKE_DEPARTMENT_API_PORT",
-    )
-    env = airflow.airflow_env(settings)
-    spawn(settings, department_api.NAME, department_api.argv(module), env)
-    started.append(department_api.NAME)
+def _start_services(settings: Settings, started: list[str], already: list[str]) -> None:
+    """Configure and start every stack service (:mod:`govlake.stack.services`) that is not running."""
+    for service in _services():
+        record_env(settings, service.configure(settings))
+        if read_pid(settings, service.name):
+            already.append(service.name)
+            continue
+        _ensure_free(service.name, "127.0.0.1", service.ports(settings), f"the {service.name} service's port")
+        spawn(settings, service.name, service.argv(settings), airflow.airflow_env(settings))
+        started.append(service.name)
 
 
 def _start_web(settings: Settings, started: list[str], already: list[str]) -> None:
@@ -299,12 +284,15 @@ def _start_airflow(
 
 
 def _health_check(settings: Settings, name: str) -> Callable[[], tuple[bool, str]]:
+    if name in distributed.status_names(settings):
+        return distributed.check(settings, name)
     if name == postgres.NAME:
         return lambda: postgres.health(settings)
     if name == s3.NAME:
         return lambda: s3.health(settings)
-    if name == department_api.NAME:
-        return lambda: department_api.health(settings)
+    for service in _services():
+        if name == service.name:
+            return lambda: service.health(settings)
     if name == web.NAME:
         return lambda: web.health(settings)
     return lambda: airflow.component_health(name, airflow.fetch_health(settings))
@@ -322,7 +310,7 @@ def _with_secrets(settings: Settings) -> Settings:
 def _write_dbt_manifest(settings: Settings) -> None:
     """``dbt parse`` before the dag-processor starts, so build__libraries has its per-model shape
     from the first parse instead of changing shape under a running cycle."""
-    from govlake.transform.airflow_tasks import write_manifest
+    from govlake.transform.manifest import write_manifest
 
     write_manifest(settings)
 
@@ -348,15 +336,18 @@ def up(settings: Settings, timeout: float = 300, progress: Progress | None = Non
     progress("starting SeaweedFS S3")
     _start_s3(settings, started, already)
     _start_postgres(settings, started, already, progress)
-    _wait_healthy(settings, s3.NAME, _health_check(settings, s3.NAME), deadline, progress)
+    s3_name = s3_cluster.GATEWAY if settings.s3_cluster else s3.NAME
+    _wait_healthy(settings, s3_name, _health_check(settings, s3_name), deadline, progress)
     s3.create_buckets(settings)
     progress("preparing the warehouse (platform schema, raw tables)")
     bootstrap_warehouse(settings)
+    distributed.start_early(settings, airflow.airflow_env(settings), started, already)
     progress("parsing the dbt project (manifest for per-model Airflow tasks)")
     _write_dbt_manifest(settings)
-    _start_department_api(settings, started, already)
+    _start_services(settings, started, already)
     _start_web(settings, started, already)
     _start_airflow(settings, started, already, progress, max(30.0, deadline - time.monotonic()))
+    distributed.start_late(settings, airflow.airflow_env(settings), started, already)
     for name in started:
         _wait_healthy(settings, name, _health_check(settings, name), deadline, progress)
     return StackStatus(status(settings), started, already)
@@ -372,13 +363,14 @@ def down(settings: Settings, timeout: float = 60) -> dict[str, str]:
     its own bound); PostgreSQL stops last (``pg_ctl stop -m fast``) because the others use it while they
     shut down. Anything still carrying this stack's marker in its environment is then killed.
     """
-    others = [name for name in COMPONENTS if name != postgres.NAME]
+    others = [name for name in COMPONENTS if name != postgres.NAME] + [svc.name for svc in _services()]
     with ThreadPoolExecutor(max_workers=len(others)) as pool:
         futures = {
             name: pool.submit(stop_managed, settings, name, min(timeout, STOP_TIMEOUTS.get(name, timeout)))
             for name in others
         }
         results = {name: future.result() for name, future in futures.items()}
+    results.update(distributed.stop(settings, timeout))
     results[postgres.NAME] = postgres.stop(settings, timeout)
     strays = find_stack_processes(settings.home)
     if strays:
@@ -393,7 +385,7 @@ def running_pids(settings: Settings) -> list[int]:
     pg = postgres.postmaster_pid(settings)
     if pg is not None and pid_alive(pg):
         pids.add(pg)
-    for name in COMPONENTS:
+    for name in [*COMPONENTS, *(svc.name for svc in _services())]:
         record = read_pid(settings, name)
         if record is not None:
             pids.add(record.pid)

@@ -389,8 +389,8 @@ def connect_admin(settings: Settings, database: str = "postgres", timeout: int =
 
 
 def ensure_databases(settings: Settings) -> list[str]:
-    """Create the warehouse, Airflow and department-systems databases that are missing."""
-    wanted = [settings.warehouse_db, settings.airflow_db, settings.department_db]
+    """Create the warehouse and Airflow databases that are missing."""
+    wanted = [settings.warehouse_db, settings.airflow_db]
     created = []
     with connect_admin(settings) as conn:
         existing = {row[0] for row in conn.execute("select datname from pg_database")}
@@ -409,7 +409,7 @@ def health(settings: Settings) -> tuple[bool, str]:
             names = {row[0] for row in conn.execute("select datname from pg_database")}
     except psycopg.Error as exc:
         return False, f"cannot connect: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}"
-    missing = {settings.warehouse_db, settings.airflow_db, settings.department_db} - names
+    missing = {settings.warehouse_db, settings.airflow_db} - names
     if missing:
         return False, f"PostgreSQL {version}; missing databases: {', '.join(sorted(missing))}"
     return True, f"PostgreSQL {version}"

@@ -4,8 +4,8 @@ The dbt project is ``dbt_project/``; this package runs it (:func:`run_dbt`) with
 from :class:`govlake.settings.Settings` and the cycle's logical date.
 """
 
-from govlake.transform.airflow_tasks import MANIFEST_PATH, write_manifest
 from govlake.transform.docs import DOCS_PREFIX, PublishedDocs, publish_docs, upload_docs
+from govlake.transform.manifest import MANIFEST_PATH, write_manifest
 from govlake.transform.runner import (
     DBT_PROJECT_DIR,
     DbtError,

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import psycopg
 from psycopg import sql
 
+from govlake.connections import get_connection
 from govlake.ingest.context import BatchContext
 from govlake.ingest.errors import IngestError
 from govlake.ingest.landing import clear_prefix, s3_uri, upload_file
@@ -71,7 +72,8 @@ class DatabaseReader:
             raise IngestError(
                 f"{ctx.dataset.registry_file}: {ctx.dataset.key} has source.kind database but no source.table"
             )
-        self.source = f"{ctx.settings.department_db}.{self.table}"
+        self.connection = get_connection(str(ctx.dataset.source.get("connection") or ""), ctx.settings)
+        self.source = f"{self.connection.database}.{self.table}"
         self.landed_files: list[str] = []
         self.details: dict = {"table": self.source}
         self.capture_deletes = deletes.capture_enabled(ctx.dataset, window.column if window else None)
@@ -96,7 +98,7 @@ class DatabaseReader:
 
     def _write_tombstones(self, conn: psycopg.Connection) -> str | None:
         """Keys gone from the source since the last load, as a landed CSV; None when there are none."""
-        name = f"{self.ctx.dataset.code}_{self.ctx.logical_date:%Y%m%d}{deletes.TOMBSTONE_FILE_SUFFIX}"
+        name = self.ctx.dataset.tombstone_file(self.ctx.logical_date)
         path = self.ctx.workdir / name
         with connect(self.ctx.settings) as warehouse:
             keys, tombstones = deletes.write_tombstones(
@@ -119,7 +121,7 @@ class DatabaseReader:
         """Stream the extract (and any tombstones) into local files and land them; returns the extract's URI."""
         name = f"{self.ctx.dataset.code}_{self.ctx.logical_date:%Y%m%d}.csv"
         path = self.ctx.workdir / name
-        with psycopg.connect(self.ctx.settings.department_db_url) as conn:
+        with psycopg.connect(self.connection.libpq_url) as conn:
             # One snapshot for the extract and the key list, so a row changed in between cannot be both.
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             # Local time with an explicit offset: readable for a clerk, unambiguous for the parser.

@@ -31,7 +31,6 @@ from govlake.registry import Column, Dataset
 SNAPSHOT_TABLE = "_govlake_source_keys"
 TOMBSTONE_FLAG = "_deleted"
 # Tombstone files end so; staging validation leaves their rows out (govlake.quality.suites.Suite.batch_sql).
-TOMBSTONE_FILE_SUFFIX = "_deleted.csv"
 INTEGER_TEXT = r"^[+-]?[0-9]{1,18}$"
 
 

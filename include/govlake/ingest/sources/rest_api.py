@@ -4,8 +4,8 @@ Registry ``source`` block (every key but ``path``/``url`` optional; defaults sho
 
     source:
       kind: rest_api
-      path: /api/v1/enrollments          # on settings.department_api_url, or a full `url:`
-      token_env: GOVLAKE_DEPARTMENT_API_TOKEN   # environment variable holding the Bearer token
+      connection: human_resources_api    # AIRFLOW_CONN_HUMAN_RESOURCES_API=http://:<token>@host:port
+      path: /api/v1/enrollments          # on the connection's base URL (or a full `url:` + `token_env:`)
       data_key: data                     # where the records are in the page (dotted path allowed)
       page_size: 5000
       page_size_param: page_size
@@ -50,6 +50,7 @@ from typing import Any
 import pyarrow as pa
 import requests
 
+from govlake.connections import get_connection
 from govlake.ingest.context import PROVINCE_TZ, BatchContext
 from govlake.ingest.errors import IngestError, SourceUnavailable
 from govlake.ingest.landing import clear_prefix, s3_uri, upload_bytes
@@ -82,9 +83,11 @@ class RestConfig:
     @classmethod
     def from_registry(cls, ctx: BatchContext) -> RestConfig:
         s = ctx.dataset.source
-        url = str(s.get("url") or ctx.settings.department_api_url.rstrip("/") + str(s.get("path", "")))
-        token_env = s.get("token_env")
-        token = os.environ.get(str(token_env), "") if token_env else ctx.settings.department_api_token
+        if s.get("url"):  # a full URL; the token then comes from token_env
+            url, token = str(s["url"]), os.environ.get(str(s.get("token_env") or ""), "")
+        else:
+            conn = get_connection(str(s.get("connection") or ""), ctx.settings)
+            url, token = conn.base_url + str(s.get("path", "")), conn.password
         paging = str(s.get("paging", "page"))
         if paging not in ("page", "keyset"):
             raise IngestError(
