@@ -14,12 +14,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from govlake.lake import s3_client
 from govlake.settings import Settings
 from govlake.sharing.roles import department_of, drop_department_role
 from govlake.warehouse import connect, ensure_platform_schema
 
-from .synthetic import AUDIT, BASE, CONSUMER, FIXTURES, OPEN_PREFIX, REFERENCE, SHARE
+from .synthetic import AUDIT, BASE, CONSUMER, FIXTURES, REFERENCE, SHARE
 
 
 @pytest.fixture(scope="session")
@@ -51,27 +50,10 @@ def scratch(pub_settings: Settings) -> Iterator[Settings]:
         _drop_scratch(conn, pub_settings)
 
 
-@pytest.fixture
-def open_bucket(pub_settings: Settings) -> Iterator[str]:
-    """The open bucket, with the tests' own dataset prefix emptied before and after."""
-    client = s3_client(pub_settings)
-    _empty_prefix(client, "open", OPEN_PREFIX + "/")
-    yield "open"
-    _empty_prefix(client, "open", OPEN_PREFIX + "/")
-
-
-def _empty_prefix(client, bucket: str, prefix: str) -> None:
-    for obj in client.list_objects(bucket, prefix=prefix, recursive=True):
-        client.remove_object(bucket, obj.object_name)
-
-
 def _drop_scratch(conn: psycopg.Connection, settings: Settings) -> None:
     for schema in (SHARE, BASE, AUDIT, REFERENCE):
         conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
-    conn.execute(
-        "delete from platform.publications where target like 'pub\\_test\\_%%' or target like %s",
-        (f"s3://open/{OPEN_PREFIX}/%",),
-    )
+    conn.execute("delete from platform.publications where target like 'pub\\_test\\_%%'")
     drop_department_role(conn, department_of(CONSUMER), settings)  # also its line in departments.env
 
 

@@ -1,7 +1,7 @@
 """Synthetic libraries with exactly the ARCHITECTURE.md columns, built into scratch schemas.
 
-Other engineers share the dev database, so the publish tests never touch ``audit``/``base``/``share`` or
-the real open dataset: they build libraries into ``pub_test_*`` schemas and publish between those.
+Other engineers share the dev database, so the publish tests never touch ``audit``/``base``/``share``:
+they build libraries into ``pub_test_*`` schemas and publish between those.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from stdnum.iso7064 import mod_11_2
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 AUDIT, BASE, SHARE, REFERENCE = "pub_test_audit", "pub_test_base", "pub_test_share", "pub_test_reference"
 CONSUMER = "dept_pub_test_consumer"  # a department role: publish provisions the demo consumer as one
-OPEN_PREFIX = "pub-test-population-by-county-gender-age"
 
 POPULATION_COLUMNS = """
     resident_id text primary key, name text, gender text, birth_date date, ethnicity text, division_code text,

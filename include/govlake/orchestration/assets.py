@@ -14,9 +14,6 @@ BASE_POPULATION = Asset(name="base_population", uri="postgres://warehouse/govlak
 BASE_LEGAL_ENTITIES = Asset(
     name="base_legal_entities", uri="postgres://warehouse/govlake/base/legal_entities"
 )
-OPEN_POPULATION = Asset(
-    name="open_population_by_county_gender_age", uri="s3://open/population-by-county-gender-age"
-)
 
 
 def open_asset(name: str) -> Asset:

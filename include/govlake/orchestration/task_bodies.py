@@ -146,12 +146,6 @@ def publish_libraries(logical_date: str, validation_passed: bool, reason: str | 
     return [p.as_dict() for p in run(logical_date, validation_passed, tables=PUBLISHED_TABLES, reason=reason)]
 
 
-def publish_open_data(logical_date: str) -> dict[str, Any]:
-    from govlake.publish.open_data import publish_open_population
-
-    return publish_open_population(logical_date).as_dict()
-
-
 def reconcile(logical_date: str, published: bool) -> list[dict[str, Any]]:
     from govlake.publish.reconcile import reconcile as run
 

@@ -3,8 +3,9 @@
 * ``swap.publish_libraries`` moves validated ``audit`` libraries into ``base`` and recreates the masked
   ``share`` views and the libraries' ``exchange`` views, in one transaction (or records why publication was
   blocked). Departments read only ``exchange.*``; ``share`` is granted to no one.
-* ``open_data.publish_open_population`` writes the de-identified open release to ``s3://open/``.
 * ``reconcile.reconcile`` checks per batch that rows in = published + quarantined (+ held).
+
+The open-data zone publishes from ``base`` on its own (``govlake.opendata.release``).
 
 Nothing is imported here, so a DAG file importing one submodule inside a task stays cheap to parse.
 """

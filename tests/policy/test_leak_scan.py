@@ -1,0 +1,62 @@
+"""The open release's last gate (govlake.opendata.scan calls it): identifiers are found in every file kind,
+the error text never repeats them, and checksums or counts are not mistaken for them.
+
+The release path itself (a blocked release uploads nothing) is tested in tests/opendata/test_release.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from stdnum.iso7064 import mod_11_2
+
+from govlake.policy.leak_scan import scan_release
+
+
+def _resident_id(region: str, birth: dt.date, seq: int) -> str:
+    body = f"{region}{birth:%Y%m%d}{seq:03d}"
+    return body + mod_11_2.calc_check_digit(body)
+
+
+VALID_ID = _resident_id("520102", dt.date(1990, 1, 1), 7)
+
+
+def _parquet(rows: list[dict]) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buffer)
+    return buffer.getvalue()
+
+
+def test_resident_ids_are_found_in_text_and_parquet_values_and_never_repeated():
+    row = {"county_code": "520102", "county_name": f"南明区{VALID_ID}", "population": 12}
+    text = f"county_code,county_name,population\n520102,南明区{VALID_ID},12\n"
+    leaks = scan_release({"data.csv": text.encode("utf-8-sig"), "data.parquet": _parquet([row])})
+
+    assert [(leak.file, leak.location, leak.kind) for leak in leaks] == [
+        ("data.csv", "line 2", "resident_id"),
+        ("data.parquet", "row 1, column county_name", "resident_id"),
+    ]
+    assert all(VALID_ID not in str(leak) for leak in leaks)  # safe to log: the middle is hidden
+
+
+def test_an_identifier_stored_as_a_number_or_in_a_column_name_is_found():
+    numeric = _parquet([{"population": 12, "code": float(13812345678)}])
+    named = _parquet([{f"id_{VALID_ID}": 1}])
+    leaks = scan_release({"a.parquet": numeric, "b.parquet": named})
+    assert {(leak.file, leak.kind) for leak in leaks} == {
+        ("a.parquet", "mobile"),
+        ("b.parquet (schema)", "resident_id"),
+    }
+
+
+def test_mobiles_are_found_but_checksums_counts_and_wrong_check_characters_are_not():
+    assert [leak.kind for leak in scan_release({"metadata.json": "联系电话 13812345678".encode()})] == [
+        "mobile"
+    ]
+    wrong_check = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
+    harmless = f"{wrong_check}\n{hashlib.sha256(b'x').hexdigest()}\n{'1' * 64}\n520102 38600000\n"
+    assert scan_release({"data.csv": harmless.encode("utf-8-sig")}) == []
