@@ -159,12 +159,14 @@ def _upsert_graph(conn: psycopg.Connection, event: dict[str, Any], run_id: str) 
             """,
             (ds["namespace"], ds["name"], relation, Jsonb(fields), Jsonb(facets)),
         )
+    # relation edges: where an output states its column lineage, from the datasets it names (an output
+    # made from another output of the same run: landing -> raw objects -> raw table); else every input
     edges = {
         (names[(i["namespace"], i["name"])], names[(o["namespace"], o["name"])])
         for o in event.get("outputs") or []
+        if not ((o.get("facets") or {}).get("columnLineage") or {}).get("fields")
         for i in event.get("inputs") or []
     }
-    # an output made from another output of the same run (landing -> raw objects -> raw table)
     column_rows = []
     for o in event.get("outputs") or []:
         target = names[(o["namespace"], o["name"])]

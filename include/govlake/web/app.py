@@ -12,7 +12,15 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from govlake.web.api_docs import install_api_docs
-from govlake.web.routers import audit_api, catalog_api, ckan_api, data_api, dcat_api, dispatch_api
+from govlake.web.routers import (
+    audit_api,
+    catalog_api,
+    ckan_api,
+    data_api,
+    dcat_api,
+    dispatch_api,
+    lineage_api,
+)
 
 DESCRIPTION = """
 The catalog of government information resources (政务信息资源目录), data dispatch (数据调度: request →
@@ -37,9 +45,10 @@ app = FastAPI(
         {"name": "data", "description": "Reads from the sharing exchange as the calling department"},
         {"name": "audit", "description": "The append-only, hash-chained audit trail"},
         {"name": "open data", "description": "No login: CKAN Action API, downloads, apps, DCAT-AP 3 catalog"},
+        {"name": "lineage", "description": "血缘与共享图谱: OpenLineage receiver, upstream/downstream, impact, sharing flows"},
     ],
 )
-for module in (catalog_api, dispatch_api, data_api, audit_api, ckan_api, dcat_api):
+for module in (catalog_api, dispatch_api, data_api, audit_api, ckan_api, dcat_api, lineage_api):
     app.include_router(module.router)
 install_api_docs(app)
 
