@@ -18,6 +18,7 @@ import typer
 
 from govlake.cli.catalog_commands import catalog_app
 from govlake.cli.export_commands import export_app
+from govlake.cli.lineage_commands import lineage_app
 from govlake.cli.sharing_commands import audit_app, request_app
 from govlake.cli.stack_commands import stack_app
 from govlake.cli.user_commands import users_app
@@ -37,6 +38,7 @@ app.add_typer(catalog_app, name="catalog", help="政务信息资源目录: sync,
 app.add_typer(request_app, name="request", help="数据调度: data requests, decisions, grants.")
 app.add_typer(audit_app, name="audit", help="The hash-chained audit trail of data dispatch.")
 app.add_typer(export_app, name="export", help="Scheduled exports into department outboxes.")
+app.add_typer(lineage_app, name="lineage", help="血缘: upstream, downstream, impact; OpenLineage collection.")
 app.add_typer(users_app, name="users", help="Portal accounts: add, list, disable, reset-password.")
 
 cycle_app = typer.Typer(help="Run and inspect the daily cycle.", no_args_is_help=True)
