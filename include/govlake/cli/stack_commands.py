@@ -47,9 +47,20 @@ def _table(components: list[manager.ComponentStatus], title: str) -> Table:
 @stack_app.command()
 def up(
     timeout: float = typer.Option(300, help="Seconds to wait for every component to become healthy."),
+    executor: str | None = typer.Option(None, help="local (LocalExecutor) or celery (Redis + workers)."),
+    workers: int | None = typer.Option(None, help="Celery workers to run (with --executor celery)."),
+    edge: bool | None = typer.Option(
+        None, help="Front-end processors (前置机): an Edge worker per department."
+    ),
+    s3: str | None = typer.Option(None, help="single (weed mini) or cluster (master, 3 volumes, filer, s3)."),
+    standby: bool | None = typer.Option(None, help="A read-only PostgreSQL hot standby."),
 ) -> None:
-    """Start every component that is not running (idempotent) and wait until all are healthy."""
-    settings = _settings()
+    """Start every component that is not running (idempotent) and wait until all are healthy.
+
+    The scale-out options are remembered in the stack's stack.env (docs/SCALING.md)."""
+    from govlake.stack.scaleout import scaleout_settings
+
+    settings = scaleout_settings(_settings(), executor, workers, edge, s3, standby)
     try:
         with console.status("starting the local stack") as spinner:
             result = manager.up(settings, timeout=timeout, progress=lambda text: spinner.update(text))

@@ -17,6 +17,7 @@ from govlake.orchestration.assets import AUDIT_LIBRARIES, raw_asset
 from govlake.orchestration.cycle_tasks import resolve_cycle
 from govlake.orchestration.dag_defaults import DEFAULT_ARGS
 from govlake.orchestration.task_bodies import LIBRARIES
+from govlake.orchestration.task_queues import TRANSFORM, queue_args
 from govlake.registry import Dataset, iter_datasets
 from govlake.settings import load_settings
 from govlake.transform.manifest import manifest_available
@@ -133,7 +134,7 @@ def build_libraries_dag(doc_md: str | None = None) -> DAG:
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
         max_active_runs=1,
-        default_args=DEFAULT_ARGS,
+        default_args={**DEFAULT_ARGS, **queue_args(TRANSFORM)},
         tags=["build", "dbt", "quality"],
     ) as dag:
         day = resolve_cycle()
