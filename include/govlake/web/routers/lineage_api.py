@@ -19,8 +19,10 @@ from govlake.lineage.sharing_flows import sharing_flows
 from govlake.settings import get_settings
 from govlake.web.auth import Principal, current_principal
 from govlake.web.deps import Platform
+from govlake.web.routers import lineage_pages
 
 router = APIRouter(tags=["lineage"])
+router.include_router(lineage_pages.router)  # the pages ride along: app.py registers one lineage router
 Caller = Annotated[Principal, Depends(current_principal)]
 
 
