@@ -90,7 +90,7 @@ class Zone:
 
 
 def cleanup(conn: psycopg.Connection, settings: Settings) -> None:
-    from govlake.sharing.roles import drop_department_role
+    from govlake.warehouse.department_roles import drop_department_role
 
     conn.execute("drop view if exists exchange.zz_health__zz_births")
     conn.execute("drop table if exists raw.zz_health__zz_births")
@@ -151,8 +151,8 @@ def zone(stack: Settings, platform: psycopg.Connection, zz_registry: Path) -> It
     """The zz dataset in raw (one quarantined row extra), catalogued, with its exchange view and roles."""
     from govlake.catalog.entries import build_entries
     from govlake.catalog.store import sync_catalog
-    from govlake.sharing.roles import ensure_department_role
     from govlake.sharing.zone import build_view
+    from govlake.warehouse.department_roles import ensure_department_role
 
     cleanup(platform, stack)
     _load_raw(platform, zz_registry)

@@ -100,7 +100,7 @@ def test_authenticator_holds_nothing_until_it_switches_role(stack, warehouse):
         ensure_department_logins,
         registry_department_codes,
     )
-    from govlake.sharing.roles import _read_credentials, credentials_file
+    from govlake.warehouse.department_roles import _read_credentials, credentials_file
 
     ensure_department_logins(warehouse, registry_department_codes(), stack)
     roles = _read_credentials(credentials_file(stack))

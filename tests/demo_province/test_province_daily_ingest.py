@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 
+from demo_province.generator import ProvinceReport, generate_province, iter_province
+from demo_province.systems import department_systems
+from demo_province.tables import HOUSEHOLD, PAYMENTS
+from demo_province.writers import DEPARTMENT_TABLES
 from govlake.ingest import ingest
 from govlake.ingest.landing import clear_prefix
 from govlake.lake import s3_client
-from govlake.province.generator import ProvinceReport, generate_province, iter_province
-from govlake.province.tables import HOUSEHOLD, PAYMENTS
-from govlake.province.writers import DEPARTMENT_TABLES
 from govlake.registry import REGISTRY_DIR
 from govlake.settings import BUCKETS, Settings, get_settings
 from govlake.warehouse import connect
@@ -60,7 +61,7 @@ def _cleanup(settings: Settings) -> None:
         for table in ("quarantine", "batches", "deliveries", "delivered_files"):
             if conn.execute("select to_regclass(%s)", (f"platform.{table}",)).fetchone()[0]:
                 conn.execute(f"delete from platform.{table} where department = %s", (DEPT,))
-    with connect(settings, database=settings.department_db, autocommit=True) as conn:
+    with connect(settings, database=department_systems(settings).database, autocommit=True) as conn:
         conn.execute(f"drop schema if exists {DEPT} cascade")
 
 
@@ -86,7 +87,7 @@ def registry_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def _generate(settings: Settings, day: date) -> ProvinceReport:
     """Generate ``day`` and copy the two department tables into the scratch department's schema."""
     report = generate_province(settings, "tiny", SEED, day, defect_rate=RATE)
-    with connect(settings, database=settings.department_db, autocommit=True) as conn:
+    with connect(settings, database=department_systems(settings).database, autocommit=True) as conn:
         conn.execute(f"create schema if not exists {DEPT}")
         for ds in SOURCES:
             scratch = f"{DEPT}.{ds.split('__', 1)[1]}"
@@ -97,7 +98,7 @@ def _generate(settings: Settings, day: date) -> ProvinceReport:
 
 def _source(settings: Settings, ds: str, day: date) -> tuple[int, int]:
     """(rows, rows whose watermark is on ``day``) in the scratch copy."""
-    with connect(settings, database=settings.department_db) as conn:
+    with connect(settings, database=department_systems(settings).database) as conn:
         return conn.execute(
             f"select count(*), count(*) filter (where ({WATERMARK[ds]} at time zone 'Asia/Shanghai')::date = %s)"
             f" from {DEPT}.{ds.split('__', 1)[1]}",

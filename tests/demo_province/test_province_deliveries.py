@@ -13,11 +13,11 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from govlake.province import deliveries
-from govlake.province import reference as ref
-from govlake.province.defects import DefectPlanner
-from govlake.province.generator import iter_province, regional_tables
-from govlake.province.tables import (
+from demo_province import file_deliveries as deliveries
+from demo_province import reference as ref
+from demo_province.defects import DefectPlanner
+from demo_province.generator import iter_province, regional_tables
+from demo_province.tables import (
     BIRTHS,
     COLUMNS,
     CROPS,

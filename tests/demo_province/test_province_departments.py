@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 from stdnum.cn import ric
 
-from govlake.province import defects as d
-from govlake.province import findings as f
-from govlake.province import reference as ref
-from govlake.province.civil import POOR_COUNTIES
-from govlake.province.crops import CROP_NAMES
-from govlake.province.defects import DefectPlanner, manifest
-from govlake.province.generator import WATERMARKS, iter_province, regional_tables
-from govlake.province.identifiers import is_valid_ric
-from govlake.province.indicators import INDICATORS
-from govlake.province.payments import luhn_digit
-from govlake.province.tables import (
+from demo_province import defects as d
+from demo_province import findings as f
+from demo_province import reference as ref
+from demo_province.civil import POOR_COUNTIES
+from demo_province.crops import CROP_NAMES
+from demo_province.defects import DefectPlanner, manifest
+from demo_province.generator import WATERMARKS, iter_province, regional_tables
+from demo_province.identifiers import is_valid_ric
+from demo_province.indicators import INDICATORS
+from demo_province.payments import luhn_digit
+from demo_province.tables import (
     ALL_DATASETS,
     BIRTHS,
     COLUMNS,
@@ -37,7 +37,7 @@ from govlake.province.tables import (
     row_count,
     row_key,
 )
-from govlake.province.tables import (
+from demo_province.tables import (
     INDICATORS as INDICATOR_DS,
 )
 from govlake.registry import RegistryError, get_dataset, load_departments, parse_department

@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 from stdnum.cn import ric, uscc
 
-from govlake.province import defects as d
-from govlake.province import reference as ref
-from govlake.province.generator import WATERMARKS, iter_province, scale_persons
-from govlake.province.identifiers import is_valid_ric
-from govlake.province.tables import (
+from demo_province import defects as d
+from demo_province import reference as ref
+from demo_province.generator import WATERMARKS, iter_province, scale_persons
+from demo_province.identifiers import is_valid_ric
+from demo_province.tables import (
     COLUMNS,
     DATASETS,
     ENROLLMENT,
@@ -23,7 +23,7 @@ from govlake.province.tables import (
     row_count,
     rows,
 )
-from govlake.province.writers import csv_bytes
+from demo_province.writers import csv_bytes
 from govlake.registry import get_dataset
 
 DAY = date(2024, 6, 1)

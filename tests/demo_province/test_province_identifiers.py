@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from stdnum.cn import ric, uscc
 
-from govlake.province import identifiers as ids
-from govlake.province import reference as ref
+from demo_province import identifiers as ids
+from demo_province import reference as ref
 
 N = 5000
 

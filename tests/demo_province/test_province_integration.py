@@ -23,9 +23,9 @@ from datetime import date
 
 import pytest
 
-from govlake.lake import s3_client
-from govlake.province.generator import ProvinceReport, generate_province
-from govlake.province.tables import (
+from demo_province.generator import ProvinceReport, generate_province
+from demo_province.systems import department_systems
+from demo_province.tables import (
     ALL_DATASETS,
     DIBAO,
     ENROLLMENT,
@@ -35,7 +35,8 @@ from govlake.province.tables import (
     NEW_DATASETS,
     PAYMENTS,
 )
-from govlake.province.writers import DEPARTMENT_TABLES
+from demo_province.writers import DEPARTMENT_TABLES
+from govlake.lake import s3_client
 from govlake.registry import get_dataset
 from govlake.settings import PROJECT_DIR, get_settings
 from govlake.warehouse import connect
@@ -47,7 +48,7 @@ SEED = 42
 
 
 def _table_digest(table: str, order: str) -> tuple[int, str]:
-    with connect(get_settings(), database=get_settings().department_db) as conn:
+    with connect(get_settings(), database=department_systems(get_settings()).database) as conn:
         conn.execute("set timezone = 'UTC'")
         row = conn.execute(
             f"select count(*), md5(coalesce(string_agg(t::text, E'\\n' order by {order}), '')) from {table} t"
@@ -70,7 +71,7 @@ def report() -> ProvinceReport:
 
 
 def test_household_registration_is_in_the_department_database(report: ProvinceReport) -> None:
-    with connect(get_settings(), database=get_settings().department_db) as conn:
+    with connect(get_settings(), database=department_systems(get_settings()).database) as conn:
         count = conn.execute("select count(*) from public_security.household_registration").fetchone()[0]
         columns = [
             r[0]
@@ -114,7 +115,7 @@ def test_enrollment_table_and_defects_manifest(report: ProvinceReport) -> None:
 @pytest.mark.parametrize("dataset", [DIBAO, PAYMENTS, INDICATORS])
 def test_new_department_tables_hold_the_registry_columns(report: ProvinceReport, dataset: str) -> None:
     schema, table = DEPARTMENT_TABLES[dataset].split(".")
-    with connect(get_settings(), database=get_settings().department_db) as conn:
+    with connect(get_settings(), database=department_systems(get_settings()).database) as conn:
         columns = [
             r[0]
             for r in conn.execute(
@@ -184,7 +185,7 @@ def api(report: ProvinceReport):
     token = "test-token-" + str(port)
     env = {**os.environ, "GOVLAKE_DEPARTMENT_API_PORT": str(port), "GOVLAKE_DEPARTMENT_API_TOKEN": token}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "govlake.province.department_api"],
+        [sys.executable, "-m", "demo_province.department_api"],
         env=env,
         cwd=PROJECT_DIR,
         stdout=subprocess.DEVNULL,
@@ -246,7 +247,7 @@ def test_api_pages_cover_the_table_in_id_order(api, report: ProvinceReport) -> N
 def test_api_updated_since_filters_by_watermark(api) -> None:
     base, token, _ = api
     since = "2024-05-01T00:00:00+08:00"
-    with connect(get_settings(), database=get_settings().department_db) as conn:
+    with connect(get_settings(), database=department_systems(get_settings()).database) as conn:
         expected = conn.execute(
             "select count(*) from human_resources.enrollment where aae036 >= %s", [since]
         ).fetchone()[0]
@@ -279,7 +280,7 @@ def test_indicator_api_requires_the_token_and_pages_in_id_order(api, report: Pro
 
 def test_indicator_api_updated_since_filters_by_gxsj(api) -> None:
     base, token, _ = api
-    with connect(get_settings(), database=get_settings().department_db) as conn:
+    with connect(get_settings(), database=department_systems(get_settings()).database) as conn:
         expected = conn.execute(
             "select count(*) from statistics.macro_indicators where gxsj >= '2024-03-01T00:00:00+08:00'"
         ).fetchone()[0]

@@ -1,4 +1,4 @@
-"""The synthetic province is one population that evolves day by day (``govlake.province.timeline``).
+"""The synthetic province is one population that evolves day by day (``demo_province.timeline``).
 
 Consecutive dates share their persons, entities and records; what differs between them is dated the later
 day in every department database (so a watermark extract picks up exactly that); rows the departments
@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from govlake.province import defects as d
-from govlake.province.generator import DELETING, WATERMARKS, iter_province, regional_tables
-from govlake.province.tables import (
+from demo_province import defects as d
+from demo_province.generator import DELETING, WATERMARKS, iter_province, regional_tables
+from demo_province.tables import (
     COLUMNS,
     ENROLLMENT,
     ENTITIES,
@@ -24,7 +24,7 @@ from govlake.province.tables import (
     PAYMENTS,
     row_keys,
 )
-from govlake.province.timeline import PROVINCE_EPOCH, epoch_of
+from demo_province.timeline import PROVINCE_EPOCH, epoch_of
 
 SEED = 42
 PERSONS = 5_000

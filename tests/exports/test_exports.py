@@ -17,9 +17,9 @@ import requests
 
 from govlake.exports.export_files import neutralise
 from govlake.exports.run import ExportError, run_export
-from govlake.exports.subscriptions import Subscription, load_subscriptions, parse_subscription
 from govlake.lake import s3_client
 from govlake.sharing import dispatch
+from govlake.sharing.subscriptions import Subscription, load_subscriptions, parse_subscription
 
 DAY = "1999-01-01"
 

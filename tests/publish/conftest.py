@@ -15,8 +15,8 @@ import pytest
 from psycopg import sql
 
 from govlake.settings import Settings
-from govlake.sharing.roles import department_of, drop_department_role
 from govlake.warehouse import connect, ensure_platform_schema
+from govlake.warehouse.department_roles import department_of, drop_department_role
 
 from .synthetic import AUDIT, BASE, CONSUMER, FIXTURES, REFERENCE, SHARE
 

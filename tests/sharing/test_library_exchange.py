@@ -21,8 +21,8 @@ from govlake.catalog.model import CONDITIONAL, NOT_SHARED, UNCONDITIONAL
 from govlake.catalog.store import sync_catalog
 from govlake.publish.share import restrict_share, retire_consumer_group
 from govlake.sharing import dispatch
-from govlake.sharing.roles import DATA_OFFICE, connect_as, role_name
 from govlake.sharing.zone import ensure_library_views
+from govlake.warehouse.department_roles import DATA_OFFICE, connect_as, role_name
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 from psycopg import errors
 
 from govlake.sharing import dispatch
-from govlake.sharing.roles import connect_as
+from govlake.warehouse.department_roles import connect_as
 
 pytestmark = pytest.mark.integration
 

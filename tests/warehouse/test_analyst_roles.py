@@ -9,8 +9,13 @@ import pytest
 from psycopg import errors
 
 from govlake.settings import Settings
-from govlake.sharing.analysts import analyst_role, drop_analyst_role, ensure_analyst_role, grant_analysts
 from govlake.warehouse import connect
+from govlake.warehouse.analyst_roles import (
+    analyst_role,
+    drop_analyst_role,
+    ensure_analyst_role,
+    grant_analysts,
+)
 
 pytestmark = pytest.mark.integration
 

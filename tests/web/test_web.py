@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 import requests
 
-from govlake.sharing.roles import ensure_department_role
 from govlake.stack import manager, web
 from govlake.stack.process import read_pid, stop_managed
+from govlake.warehouse.department_roles import ensure_department_role
 
 pytestmark = pytest.mark.integration
 

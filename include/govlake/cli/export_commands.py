@@ -18,7 +18,7 @@ console = make_console()
 @export_app.command("list")
 def list_() -> None:
     """Every subscription (= one export DAG) and where it is defined."""
-    from govlake.exports.subscriptions import load_subscriptions
+    from govlake.sharing.subscriptions import load_subscriptions
 
     errors: list[str] = []
     subs = load_subscriptions(errors=errors)
@@ -39,7 +39,7 @@ def run(
 ) -> None:
     """Run one export now (what its DAG does) and print the manifest and download link."""
     from govlake.exports.run import ExportError, run_export
-    from govlake.exports.subscriptions import SubscriptionError, get_subscription
+    from govlake.sharing.subscriptions import SubscriptionError, get_subscription
 
     try:
         with console.status(f"exporting {subscription}"):

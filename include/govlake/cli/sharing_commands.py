@@ -36,7 +36,7 @@ def _conn():
 def _run(action):
     from govlake.catalog.model import CatalogError
     from govlake.sharing.dispatch import DispatchError
-    from govlake.sharing.roles import RoleError
+    from govlake.warehouse.department_roles import RoleError
 
     try:
         return action()
@@ -158,7 +158,7 @@ def roles(
 ) -> None:
     """Provision department login roles; passwords go to <GOVLAKE_HOME>/departments.env (0600)."""
     from govlake.settings import get_settings
-    from govlake.sharing.roles import credentials_file, ensure_department_role, role_name
+    from govlake.warehouse.department_roles import credentials_file, ensure_department_role, role_name
 
     with _conn() as conn:
         for dept in departments:
@@ -172,8 +172,8 @@ def analysts(names: Annotated[list[str], typer.Argument(help="analyst names, e.g
     """Provision read-only analyst login roles (analyst_<name>: base and open only); passwords go to
     <GOVLAKE_HOME>/departments.env (0600)."""
     from govlake.settings import get_settings
-    from govlake.sharing.analysts import analyst_role, ensure_analyst_role
-    from govlake.sharing.roles import credentials_file
+    from govlake.warehouse.analyst_roles import analyst_role, ensure_analyst_role
+    from govlake.warehouse.department_roles import credentials_file
 
     with _conn() as conn:
         for name in names:

@@ -102,7 +102,7 @@ def provision() -> None:
     authenticator over them (written to departments.env)."""
     from govlake.settings import get_settings
     from govlake.sharing.authenticator import ensure_department_logins, registry_department_codes
-    from govlake.sharing.roles import credentials_file
+    from govlake.warehouse.department_roles import credentials_file
 
     with _conn() as conn:
         roles = ensure_department_logins(conn, registry_department_codes())

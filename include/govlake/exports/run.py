@@ -26,14 +26,14 @@ from psycopg.types.json import Jsonb
 
 from govlake.catalog.store import get_entry
 from govlake.exports.export_files import write_csv, write_parquet, write_xlsx
-from govlake.exports.subscriptions import Subscription
 from govlake.lake import s3_client
 from govlake.settings import Settings, get_settings
 from govlake.sharing.access import record_access, stream_rows
 from govlake.sharing.dispatch import visible_items
-from govlake.sharing.roles import ensure_department_role, role_name
+from govlake.sharing.subscriptions import Subscription
 from govlake.sharing.zone import ZONE_SCHEMA
 from govlake.warehouse import connect
+from govlake.warehouse.department_roles import ensure_department_role, role_name
 
 log = logging.getLogger(__name__)
 

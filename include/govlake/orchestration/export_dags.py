@@ -11,9 +11,9 @@ import logging
 import pendulum
 from airflow.sdk import DAG, get_current_context, task
 
-from govlake.exports.subscriptions import Subscription, load_subscriptions
 from govlake.orchestration.dag_defaults import DEFAULT_ARGS
 from govlake.orchestration.task_queues import PUBLISH, queue_args
+from govlake.sharing.subscriptions import Subscription, load_subscriptions
 
 log = logging.getLogger(__name__)
 

@@ -142,8 +142,10 @@ def blocking_failures(results: list[dict[str, Any]]) -> list[str]:
 def publish_libraries(logical_date: str, validation_passed: bool, reason: str | None = None) -> list[dict]:
     """Swap audit → base and recreate the share views in one transaction, or record a blocked publication."""
     from govlake.publish.swap import publish_libraries as run
+    from govlake.sharing.zone import EXCHANGE_UPKEEP
 
-    return [p.as_dict() for p in run(logical_date, validation_passed, tables=PUBLISHED_TABLES, reason=reason)]
+    pubs = run(logical_date, validation_passed, tables=PUBLISHED_TABLES, reason=reason, zone=EXCHANGE_UPKEEP)
+    return [p.as_dict() for p in pubs]
 
 
 def reconcile(logical_date: str, published: bool) -> list[dict[str, Any]]:

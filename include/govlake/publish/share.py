@@ -23,7 +23,12 @@ from psycopg import sql
 
 from govlake.policy.masking import MaskingPolicy, classify_library, load_masking_policy, mask_expression
 from govlake.settings import Settings
-from govlake.sharing.roles import DEPARTMENTS_GROUP, RoleError, department_of, ensure_department_role
+from govlake.warehouse.department_roles import (
+    DEPARTMENTS_GROUP,
+    RoleError,
+    department_of,
+    ensure_department_role,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +103,7 @@ def create_share_view(
 def ensure_demo_consumer(conn: psycopg.Connection, settings: Settings) -> str | None:
     """The demo consumer department's login role (``settings.consumer_role``, e.g. ``dept_civil_affairs``).
 
-    It is an ordinary department role (govlake.sharing.roles): a member of ``govlake_departments`` and
+    It is an ordinary department role (govlake.warehouse.department_roles): a member of ``govlake_departments`` and
     nothing else, so it reads exactly what every department reads. Its password is the stack's
     ``GOVLAKE_CONSUMER_PASSWORD`` and is written to ``departments.env`` as well, so psql, the web
     service and exports all log in with the same one. Returns the role, or None (logged) when the
@@ -147,7 +152,7 @@ def restrict_share(
 ) -> None:
     """No privilege on the share schema or its views for PUBLIC, the departments' group or ``roles``, and
     none on the layers below for ``roles``. The revokes also take back a grant someone made by hand
-    since the last publication. (The group keeps what govlake.sharing.roles gives it on ``platform``:
+    since the last publication. (The group keeps what govlake.warehouse.department_roles gives it on ``platform``:
     its own grant rows, under row-level security.)"""
     present = [r for r in (DEPARTMENTS_GROUP, *roles) if _role_exists(conn, r)]
     share_grantees = sql.SQL(", ").join([sql.SQL("public"), *map(sql.Identifier, present)])

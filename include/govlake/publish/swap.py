@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 import psycopg
 from psycopg import errors, sql
@@ -29,9 +30,8 @@ from govlake.publish.share import (
     retire_consumer_group,
 )
 from govlake.settings import Settings, get_settings
-from govlake.sharing.analysts import grant_analysts
-from govlake.sharing.zone import attach_zone, detach_zone, ensure_library_views
 from govlake.warehouse import connect, ensure_platform_schema
+from govlake.warehouse.analyst_roles import grant_analysts
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +281,18 @@ def _record_blocked(
     return pubs
 
 
+class ZoneUpkeep(Protocol):
+    """What a zone over the published libraries must do inside the swap's transaction — the sharing
+    zone's exchange views (govlake.sharing.zone.EXCHANGE_UPKEEP) read share.*, which the swap recreates.
+    Passed in by the caller so that this stage never imports the zones built on it."""
+
+    def detach(self, conn: psycopg.Connection, share_schema: str, tables: Sequence[str]) -> Any: ...
+
+    def attach(
+        self, conn: psycopg.Connection, detached: Any, shared: Sequence[str], share_schema: str
+    ) -> None: ...
+
+
 def publish_libraries(
     logical_date: str | dt.date,
     validation_passed: bool,
@@ -292,12 +304,14 @@ def publish_libraries(
     base_schema: str = "base",
     share_schema: str = "share",
     policy: MaskingPolicy | None = None,
+    zone: ZoneUpkeep | None = None,
 ) -> list[Publication]:
     """Publish the audit libraries of ``logical_date`` into base and share, or record why not.
 
     ``validation_passed`` is the gate's verdict (no blocking expectation failed). When it is False,
     base and share stay exactly as they are and a 'blocked' row per table records ``reason``.
-    The schema names are parameters so tests can publish between scratch schemas.
+    The schema names are parameters so tests can publish between scratch schemas. ``zone`` keeps the
+    views built over ``share`` (the exchange) in step, in the same transaction.
     """
     date = as_date(logical_date)
     settings = settings or get_settings()
@@ -314,7 +328,9 @@ def publish_libraries(
         with conn.transaction():
             for schema in (base_schema, share_schema):
                 conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-            zone = detach_zone(conn, share_schema, tables)  # exchange views over share.*, locked first
+            detached = (
+                zone.detach(conn, share_schema, tables) if zone else None
+            )  # views over share.*, locked first
             _lock_in_order(conn, tables, (share_schema, base_schema, audit_schema))
             to_move = _tables_to_move(conn, date, tables, audit_schema, base_schema)
             for table in tables:
@@ -333,9 +349,8 @@ def publish_libraries(
                 roles=(consumer,) if consumer else (),
                 protected_schemas=(base_schema, audit_schema, "base", "audit", "raw", "platform", "staging"),
             )
-            attach_zone(conn, zone)
-            if share_schema == SHARE_SCHEMA:  # the exchange reads the real share schema, not a scratch one
-                ensure_library_views(conn, shared)
+            if zone:
+                zone.attach(conn, detached, shared, share_schema)
             if base_schema == BASE_SCHEMA:  # moved tables keep audit's privileges: grant the analysts here
                 grant_analysts(conn)
             pubs = _record_published(conn, date, tables, shared, to_move, counts, base_schema, share_schema)

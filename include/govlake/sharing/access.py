@@ -17,8 +17,8 @@ from psycopg import errors, sql
 from psycopg.types.json import Jsonb
 
 from govlake.settings import Settings
-from govlake.sharing.roles import connect_as, role_name
 from govlake.sharing.zone import ZONE_SCHEMA
+from govlake.warehouse.department_roles import connect_as, role_name
 
 FilterSpec = Mapping[str, Any]
 

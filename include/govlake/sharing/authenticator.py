@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from govlake.settings import Settings, get_settings
-from govlake.sharing.roles import (
+from govlake.warehouse.department_roles import (
     DATA_OFFICE,
     DATA_OFFICE_ROLE,
     DEPARTMENTS_GROUP,

@@ -28,8 +28,8 @@ from govlake.catalog.model import CONDITIONAL, NOT_SHARED, UNCONDITIONAL, Catalo
 from govlake.catalog.store import get_entry
 from govlake.settings import Settings, get_settings
 from govlake.sharing import audit
-from govlake.sharing.roles import DATA_OFFICE, ensure_department_role, role_name
 from govlake.sharing.zone import sync_privileges
+from govlake.warehouse.department_roles import DATA_OFFICE, ensure_department_role, role_name
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ def approve(
         conn, request_id, actor, "approved", OPEN_STATES, provision, reason=reason, settings=settings
     )
     if request.subscription:
-        from govlake.exports.subscriptions import write_request_subscription
+        from govlake.sharing.subscriptions import write_request_subscription
 
         write_request_subscription(request, settings)
     return request

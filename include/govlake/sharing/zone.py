@@ -29,7 +29,7 @@ from psycopg import sql
 
 from govlake.catalog.model import CONDITIONAL, NOT_SHARED, UNCONDITIONAL, CatalogEntry
 from govlake.settings import Settings
-from govlake.sharing.roles import DEPARTMENTS_GROUP, ensure_group
+from govlake.warehouse.department_roles import DEPARTMENTS_GROUP, ensure_group
 
 log = logging.getLogger(__name__)
 
@@ -281,3 +281,22 @@ def sync_catalog_and_zone(settings: Settings | None = None) -> dict:
         stored = sync_catalog(conn, entries)
         created = ensure_zone(conn, stored)
     return {"catalogued": len(stored), "views_created": created, "skipped": errors}
+
+
+class ExchangeUpkeep:
+    """The exchange views' part of a publish swap (govlake.publish.swap.ZoneUpkeep): they read ``share.*``,
+    which the swap drops and recreates, so they are detached first and rebuilt after, in its transaction;
+    libraries published for the first time get their exchange views then."""
+
+    def detach(self, conn: psycopg.Connection, share_schema: str, tables: Sequence[str]) -> list[str]:
+        return detach_zone(conn, share_schema, tables)
+
+    def attach(
+        self, conn: psycopg.Connection, detached: list[str], shared: Sequence[str], share_schema: str
+    ) -> None:
+        attach_zone(conn, detached)
+        if share_schema == "share":  # the exchange reads the real share schema, not a test's scratch one
+            ensure_library_views(conn, shared)
+
+
+EXCHANGE_UPKEEP = ExchangeUpkeep()

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from govlake.settings import Settings, get_settings
-from govlake.sharing.roles import RoleError, _role_exists, drop_login_role, ensure_login_role
+from govlake.warehouse.department_roles import RoleError, _role_exists, drop_login_role, ensure_login_role
 
 ANALYSTS_GROUP = "govlake_analysts"
 ANALYST_SCHEMAS = ("base", "open")

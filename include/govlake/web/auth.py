@@ -19,7 +19,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from govlake.settings import Settings, get_settings
-from govlake.sharing.roles import DATA_OFFICE, RoleError, role_name
+from govlake.warehouse.department_roles import DATA_OFFICE, RoleError, role_name
 
 basic = HTTPBasic(description="Department code and its database role password (departments.env).")
 CACHE_SECONDS = 60.0

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from govlake.catalog.model import CatalogError
 from govlake.settings import get_settings
 from govlake.sharing import dispatch
-from govlake.sharing.roles import DATA_OFFICE
+from govlake.warehouse.department_roles import DATA_OFFICE
 from govlake.web.auth import CurrentPrincipal, DataOffice, Principal
 from govlake.web.deps import Platform
 
