@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from govlake.web.api_docs import install_api_docs
+from govlake.web.portal_routes import install_portal
 from govlake.web.routers import (
     audit_api,
     catalog_api,
@@ -51,6 +52,7 @@ app = FastAPI(
 for module in (catalog_api, dispatch_api, data_api, audit_api, ckan_api, dcat_api, lineage_api):
     app.include_router(module.router)
 install_api_docs(app)
+install_portal(app)
 
 
 @app.get("/healthz", include_in_schema=False)

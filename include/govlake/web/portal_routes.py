@@ -1,0 +1,37 @@
+"""The portal's pages in the web service: routers, static files and the sign-in redirect.
+
+``install_portal(app)`` is all ``govlake.web.app`` calls; the JSON APIs are untouched (machines keep
+HTTP Basic), the pages use personal accounts (govlake.web.portal_session).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+
+from govlake.web.api_docs import mount_static
+from govlake.web.portal_session import SignInRequired, sign_in_url
+from govlake.web.routers import (
+    account_pages,
+    analysis_pages,
+    catalog_pages,
+    dispatch_pages,
+    home_pages,
+    quality_pages,
+)
+
+PAGE_ROUTERS = (account_pages, home_pages, catalog_pages, dispatch_pages, quality_pages, analysis_pages)
+
+
+def install_portal(app: FastAPI) -> None:
+    mount_static(app)
+    for module in PAGE_ROUTERS:
+        app.include_router(module.router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in_first(request: Request, exc: SignInRequired):
+        if request.headers.get("hx-request"):
+            return RedirectResponse(
+                sign_in_url(exc.next_url), status_code=303, headers={"HX-Redirect": sign_in_url(exc.next_url)}
+            )
+        return RedirectResponse(sign_in_url(exc.next_url), status_code=303)
