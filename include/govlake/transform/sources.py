@@ -6,7 +6,8 @@ thresholds never drift from the registry. Regenerate after changing the registry
 
     python -m govlake.transform.sources
 
-tests/transform/test_sources.py fails when the committed file is out of date.
+tests/transform/test_dbt_project.py (``test_raw_sources_file_is_generated_from_the_registry``) fails when
+the committed file is out of date.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ LINEAGE_DESCRIPTIONS = {
 
 HEADER = (
     "# GENERATED from include/govlake/config/departments/*.yaml by `python -m govlake.transform.sources`.\n"
-    "# Do not edit by hand: change the registry and regenerate (tests/transform/test_sources.py checks it).\n"
+    "# Do not edit by hand: change the registry and regenerate (tests/transform/test_dbt_project.py checks it).\n"
 )
 
 
