@@ -68,8 +68,16 @@ with DAG(
 
         return run(day)
 
+    @task
+    def profile_resources(day: str) -> dict:
+        """画像: each catalogued resource's profile for the portal (govlake.catalog.resource_profiles)."""
+        from govlake.catalog.resource_profiles import profile_resources as run
+
+        return run(day)
+
     day = resolve_cycle()
     day >> send_correction_lists(day)
     swapped = swap_into_place(day)
     swapped >> reconcile(day)
+    swapped >> profile_resources(day)
     swapped >> sync_catalog()
