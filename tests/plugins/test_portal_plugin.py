@@ -1,0 +1,89 @@
+"""plugins/govlake_portal.py: Airflow loads it, and a DAG's datasets link to their portal pages."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from govlake.settings import PROJECT_DIR
+
+PLUGIN_FILE = Path(PROJECT_DIR) / "plugins" / "govlake_portal.py"
+INGEST_DAG = "ingest__civil_affairs__marriage_registrations"
+INGEST_KEY = "civil_affairs__marriage_registrations"
+
+
+@pytest.fixture(scope="module")
+def plugin():
+    spec = importlib.util.spec_from_file_location("govlake_portal_under_test", PLUGIN_FILE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_plugin_declares_its_parts(plugin):
+    from airflow.plugins_manager import AirflowPlugin, is_valid_plugin
+
+    cls = plugin.GovlakePortalPlugin
+    assert issubclass(cls, AirflowPlugin) and is_valid_plugin(cls)
+    assert [link.name for link in cls.global_operator_extra_links] == ["数据门户"]
+    views = {v["destination"]: v for v in cls.external_views}
+    assert views["dag"]["href"] == "/govlake-portal/dags/{DAG_ID}" and views["dag"]["url_route"]
+    assert cls.fastapi_apps[0]["url_prefix"] == "/govlake-portal"
+
+
+def test_every_task_of_an_ingest_dag_links_to_its_resource_page(plugin, monkeypatch):
+    from airflow.models.taskinstancekey import TaskInstanceKey
+
+    from govlake.orchestration.ingest_dags import ingest_dags
+
+    monkeypatch.setenv("GOVLAKE_PORTAL_URL", "https://portal.example.gov.cn/")
+    dag = next(d for d in ingest_dags() if d.dag_id == INGEST_DAG)
+    link = plugin.PortalDatasetLink()
+    urls = {
+        task.task_id: link.get_link(task, ti_key=TaskInstanceKey(INGEST_DAG, task.task_id, "manual__1"))
+        for task in dag.tasks
+    }
+    assert "load_raw" in urls and len(urls) > 1  # the task with the outlet, and the ones before it
+    assert set(urls.values()) == {f"https://portal.example.gov.cn/catalog/{INGEST_KEY}"}
+
+
+def test_asset_uris_map_to_portal_pages():
+    from govlake.web.portal_links import asset_link, dag_links
+
+    assert asset_link("s3://raw/health/birth_certificates").path == "/catalog/health__birth_certificates"
+    assert asset_link("postgres://warehouse:5432/govlake/base/population").path == "/catalog/population"
+    assert asset_link("s3://open/population-by-county-gender-age").path == (
+        "/open/datasets/population-by-county-gender-age"
+    )
+    assert asset_link("postgres://warehouse/govlake/audit/libraries") is None
+    assert dag_links("build__libraries", ["postgres://warehouse/govlake/audit/libraries"]) == []
+
+
+@pytest.mark.integration
+def test_the_stacks_airflow_serves_the_dag_tab(stack):
+    """The local stack's API server loaded the plugin (plugins folder) and lists a DAG's datasets."""
+    from govlake.cycle.airflow_client import AirflowClient
+
+    client = AirflowClient(stack)
+    plugins = client.request("GET", "/plugins", params={"limit": 100}).json()["plugins"]
+    ours = next(p for p in plugins if p["name"] == "govlake_portal")
+    assert {v["url_route"] for v in ours["external_views"] if v.get("url_route")} == {"govlake-portal"}
+    client.wait_for_dags([INGEST_DAG, "publish__open_data"])
+
+    base = stack.airflow_url
+    links = requests.get(f"{base}/govlake-portal/dags/{INGEST_DAG}/links", timeout=30).json()
+    assert links == [
+        {"label": INGEST_KEY, "kind": "resource", "url": f"{stack.web_url}/catalog/{INGEST_KEY}"}
+    ]
+    open_links = requests.get(f"{base}/govlake-portal/dags/publish__open_data/links", timeout=30).json()
+    assert {link["kind"] for link in open_links} == {"open"} and len(open_links) >= 3
+    assert all(link["url"].startswith(f"{stack.web_url}/open/datasets/") for link in open_links)
+
+    page = requests.get(f"{base}/govlake-portal/dags/{INGEST_DAG}", timeout=30)
+    assert page.status_code == 200 and "民政厅" in page.text
+    assert f'href="{stack.web_url}/catalog/{INGEST_KEY}"' in page.text
