@@ -73,7 +73,8 @@ def test_file_matches_the_compose_specification(compose: dict[str, Any]) -> None
 
 def test_the_platform_services_are_all_there(compose: dict[str, Any]) -> None:
     names = set(compose["services"])
-    assert {"postgres", "minio", "minio-init", "department-api", *AIRFLOW_SERVICES} <= names
+    assert {"postgres", "s3", "s3-init", "department-api", "web", *AIRFLOW_SERVICES} <= names
+    assert not [n for n, s in services(compose) if "minio" in str(s.get("image", ""))], "one S3 server: SeaweedFS"
     assert compose["services"]["postgres"]["image"].startswith("postgres:16")
     assert "healthcheck" in compose["services"]["postgres"]
     assert compose["services"]["department-api"]["command"][-1] == "demo_province.department_api"
@@ -143,15 +144,15 @@ def test_env_file_speaks_the_settings_names(compose: dict[str, Any], tmp_path: P
     assert not unknown, f"deploy/compose.env sets variables Settings does not read: {unknown}"
 
     settings = load_settings({**env, "GOVLAKE_HOME": str(tmp_path)})  # no stack.env there to fall back on
-    assert settings.s3_endpoint == "minio:9000"
+    assert settings.s3_endpoint == "s3:8333"
     assert (settings.pg_host, settings.pg_port) == ("postgres", 5432)
     for dataset in iter_datasets():  # every source connection the registry names is configured
         if "connection" in dataset.source:
             assert f"AIRFLOW_CONN_{dataset.source['connection'].upper()}" in env, dataset.key
     assert env["AIRFLOW_CONN_HUMAN_RESOURCES_API"].endswith("@department-api:8090")
     assert env["POSTGRES_PASSWORD"] == env["GOVLAKE_PG_PASSWORD"]
-    assert env["MINIO_ROOT_PASSWORD"] == env["GOVLAKE_S3_SECRET_KEY"]
-    assert env["MINIO_ROOT_USER"] == env["GOVLAKE_S3_ACCESS_KEY"]
+    assert env["AWS_SECRET_ACCESS_KEY"] == env["GOVLAKE_S3_SECRET_KEY"]
+    assert env["AWS_ACCESS_KEY_ID"] == env["GOVLAKE_S3_ACCESS_KEY"]
 
 
 def test_committed_secrets_are_marked_placeholders() -> None:
