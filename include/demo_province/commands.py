@@ -89,6 +89,9 @@ def demo(
     day = today()
     generate_command(scale=scale, seed=seed, date=day, defect_rate=0.02)
     cycle_run(day=day, timeout=3600)
+    from govlake.cli.user_commands import create_demo_people, print_demo_people
+
+    print_demo_people(create_demo_people())  # the portal's URL and a sign-in per role
 
 
 def register(app: typer.Typer) -> None:

@@ -107,3 +107,69 @@ def provision() -> None:
     with _conn() as conn:
         roles = ensure_department_logins(conn, registry_department_codes())
     console.print(f"{len(roles)} logins in {credentials_file(get_settings())}: {', '.join(roles)}")
+
+
+# The demo's people: one of each department role for three departments, and the data office's staff,
+# leader and analyst. Passwords are generated once and kept in <GOVLAKE_HOME>/portal_users.env (0600).
+DEMO_PEOPLE: tuple[tuple[str, str, str, str], ...] = (
+    ("mz_requester", "民政厅 申请人", "civil_affairs", "requester"),
+    ("mz_approver", "民政厅 审批人", "civil_affairs", "approver"),
+    ("mz_steward", "民政厅 数据管理员", "civil_affairs", "steward"),
+    ("ga_requester", "公安厅 申请人", "public_security", "requester"),
+    ("ga_approver", "公安厅 审批人", "public_security", "approver"),
+    ("ga_steward", "公安厅 数据管理员", "public_security", "steward"),
+    ("wj_requester", "卫健委 申请人", "health", "requester"),
+    ("wj_approver", "卫健委 审批人", "health", "approver"),
+    ("wj_steward", "卫健委 数据管理员", "health", "steward"),
+    ("dsj_staff", "大数据局 工作人员", "data_office", "data_office"),
+    ("dsj_leader", "大数据局 领导", "data_office", "leader"),
+    ("dsj_analyst", "大数据局 分析师", "data_office", "analyst"),
+)
+
+
+def demo_people_file(settings) -> object:
+    return settings.home / "portal_users.env"
+
+
+def create_demo_people(settings=None) -> list[tuple[str, str, str, str, str]]:
+    """The demo's accounts (and every department's database login); ``(user, password, name, dept, role)``."""
+    from govlake.accounts.people import add_person, generate_password
+    from govlake.settings import get_settings
+    from govlake.sharing.authenticator import ensure_department_logins, registry_department_codes
+    from govlake.warehouse.department_roles import _read_credentials, _write_credentials
+
+    settings = settings or get_settings()
+    path = demo_people_file(settings)
+    known = _read_credentials(path)
+    people = []
+    with _conn() as conn:
+        ensure_department_logins(conn, registry_department_codes(), settings)
+        for username, name, department, role in DEMO_PEOPLE:
+            password = known.get(username) or generate_password()
+            add_person(conn, username, name, department, role, password, replace=True)
+            known[username] = password
+            people.append((username, password, name, department, role))
+    _write_credentials(path, known)
+    return people
+
+
+@users_app.command("demo")
+def demo() -> None:
+    """Create the demo's people (one per role for 民政厅, 公安厅, 卫健委 and the data office) and print
+    how to sign in to the portal."""
+    print_demo_people(create_demo_people())
+
+
+def print_demo_people(people) -> None:
+    from govlake.accounts.people import ROLES
+    from govlake.settings import get_settings
+
+    settings = get_settings()
+    table = Table("user", "password", "department", "role", title="portal sign-ins")
+    for username, password, _name, department, role in people:
+        table.add_row(username, password, department, ROLES[role])
+    console.print(table)
+    console.print(
+        f"Portal: [bold]{settings.web_url}/[/] — sign in with a user above "
+        f"(passwords also in {demo_people_file(settings)})."
+    )
