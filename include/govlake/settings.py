@@ -97,7 +97,9 @@ class Settings:
         user = user or self.pg_user
         password = self.pg_password if password is None else password
         db = database or self.warehouse_db
-        return f"postgresql://{quote(user)}:{quote(password)}@{self.pg_host}:{self.pg_port}/{db}"
+        # safe="": a "/" in a person-chosen password would otherwise end the URL's authority part
+        credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+        return f"postgresql://{credentials}@{self.pg_host}:{self.pg_port}/{db}"
 
     @property
     def warehouse_url(self) -> str:
@@ -227,7 +229,8 @@ def ensure_secrets(settings: Settings) -> Settings:
     settings.env_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     settings.env_file.chmod(0o600)
     get_settings.cache_clear()
-    return load_settings()
+    # the settings of the home just written, whatever GOVLAKE_HOME the process has
+    return load_settings({**os.environ, "GOVLAKE_HOME": str(settings.home)})
 
 
 def record_env(settings: Settings, values: dict[str, str]) -> None:
