@@ -10,7 +10,9 @@ Starts when `build__libraries` has passed its gates (Asset `audit_libraries`). F
    missing `exchange` views are created, so what departments and the public see follows every publish.
 3. **reconcile** — for every batch of the date: rows in = published + quarantined, stored in
    `platform.reconciliation`; the task fails if a batch does not balance.
-4. **correction lists** — every department with quarantined rows for the date receives its 纠错清单
+4. **cockpit** — after the catalog sync, the leader cockpit's small aggregate tables (schema `cockpit`)
+   are rebuilt from what was published (govlake.cockpit.aggregates): its pages never scan a library.
+5. **correction lists** — every department with quarantined rows for the date receives its 纠错清单
    (XLSX + CSV + manifest) in `s3://exchange/<department>/correction-lists/<date>/`.
 
 The open datasets are published by `publish__open_data`, scheduled on the base library Assets this DAG
@@ -69,6 +71,13 @@ with DAG(
         return run(day)
 
     @task
+    def build_cockpit(day: str) -> dict:
+        """The leader cockpit's aggregate tables (schema cockpit) from what was just published."""
+        from govlake.cockpit.aggregates import build_cockpit as run
+
+        return run(day)
+
+    @task
     def profile_resources(day: str) -> dict:
         """画像: each catalogued resource's profile for the portal (govlake.catalog.resource_profiles)."""
         from govlake.catalog.resource_profiles import profile_resources as run
@@ -80,4 +89,4 @@ with DAG(
     swapped = swap_into_place(day)
     swapped >> reconcile(day)
     swapped >> profile_resources(day)
-    swapped >> sync_catalog()
+    swapped >> sync_catalog() >> build_cockpit(day)

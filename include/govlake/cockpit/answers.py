@@ -81,7 +81,14 @@ def sources(conn: psycopg.Connection, *keys: str) -> list[dict]:
     return sorted(rows, key=lambda r: keys.index(r["source_key"]))
 
 
+def is_built(conn: psycopg.Connection) -> bool:
+    """The publish step has built the cockpit tables at least once."""
+    return conn.execute("select to_regclass('cockpit.sources') is not null").fetchone()[0]
+
+
 def built_for(conn: psycopg.Connection) -> str | None:
+    if conn.execute("select to_regclass('cockpit.builds')").fetchone()[0] is None:
+        return None
     row = conn.execute("select max(logical_date) from cockpit.builds").fetchone()
     return row[0].isoformat() if row and row[0] else None
 

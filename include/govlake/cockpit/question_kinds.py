@@ -243,6 +243,8 @@ def ask(conn: psycopg.Connection, question: str) -> tuple[ParsedQuestion, answer
 
     q = parse(question)
     entry = kind(q.kind) if q.kind != CLOSEST else None
+    if entry is not None and not answers.is_built(conn):
+        return q, answers.answer_closest(conn, q, reason="驾驶舱的汇总表尚未在日处理发布后构建。")
     if entry is None:
         return q, answers.answer_closest(conn, q)
     result = entry.answer(conn, q)

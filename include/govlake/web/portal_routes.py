@@ -15,12 +15,21 @@ from govlake.web.routers import (
     account_pages,
     analysis_pages,
     catalog_pages,
+    cockpit_pages,
     dispatch_pages,
     home_pages,
     quality_pages,
 )
 
-PAGE_ROUTERS = (account_pages, home_pages, catalog_pages, dispatch_pages, quality_pages, analysis_pages)
+PAGE_ROUTERS = (
+    account_pages,
+    home_pages,
+    catalog_pages,
+    dispatch_pages,
+    quality_pages,
+    analysis_pages,
+    cockpit_pages,
+)
 
 
 def install_portal(app: FastAPI) -> None:
