@@ -82,13 +82,13 @@ class LineageGraph:
         else:
             self.g.add_node(node, **attrs)
 
-    def add_edge(self, source: str, target: str, kind: str, **attrs: Any) -> None:
+    def add_edge(self, source: str, target: str, kind: str, key: str | None = None, **attrs: Any) -> None:
         if source == target:
             return
         for node in (source, target):
             if node not in self.g:
                 self.add_node(node)
-        self.g.add_edge(source, target, key=kind, kind=kind, level="relation", **attrs)
+        self.g.add_edge(source, target, key=key or kind, kind=kind, level="relation", **attrs)
 
     def add_column_edge(self, source: str, scol: str, target: str, tcol: str, kind: str = "column") -> None:
         s, t = f"{source}.{scol}", f"{target}.{tcol}"
@@ -377,8 +377,8 @@ def add_sharing(graph: LineageGraph, conn: psycopg.Connection, *, today: dt.date
         graph.add_edge(
             f"exchange.{resource}",
             f"department:{consumer}",
-            f"grant:{grant_id}",
-            kind="grant",
+            "grant",
+            key=f"grant:{grant_id}",
             grant_id=grant_id,
             request_id=request_id,
             items=list(items),
@@ -401,7 +401,6 @@ def add_sharing(graph: LineageGraph, conn: psycopg.Connection, *, today: dt.date
             f"exchange.{resource}",
             f"department:{department}",
             "read",
-            kind="read",
             weight=r["rows"],
             reads=r["reads"],
             days=r["days"],
@@ -413,14 +412,11 @@ def add_sharing(graph: LineageGraph, conn: psycopg.Connection, *, today: dt.date
     ):
         node = f"export:{sub}"
         graph.add_node(node, label=f"导出 {resource} → {consumer}", consumer=consumer)
-        graph.add_edge(
-            f"exchange.{resource}", node, "export_run", kind="export_run", weight=int(rows or 0), runs=runs
-        )
+        graph.add_edge(f"exchange.{resource}", node, "export_run", weight=int(rows or 0), runs=runs)
         graph.add_edge(
             node,
             f"department:{consumer}",
             "export_delivered",
-            kind="export_delivered",
             weight=int(rows or 0),
             runs=runs,
         )
@@ -430,7 +426,7 @@ def add_sharing(graph: LineageGraph, conn: psycopg.Connection, *, today: dt.date
         (since,),
     ):
         graph.add_node("public", label="社会公众")
-        graph.add_edge(f"open.{dataset}", "public", f"open_{kind}", kind=f"open_{kind}", weight=int(events))
+        graph.add_edge(f"open.{dataset}", "public", f"open_{kind}", weight=int(events))
 
 
 def manifest_path() -> Path:
