@@ -5,13 +5,14 @@ and docker-compose both point it at this folder):
 
 - a global operator extra link **数据门户** on every task instance: the portal page of the task's own
   dataset (its outlet), else of its DAG's one dataset (an ingest DAG names it in its id), else the DAG's
-  list below. The API server computes it on demand, so it is there for failed and running tasks too;
+  list below; a catalogued resource opens at its 质量 tab (rules, pass rates, open quarantine). The API
+  server computes the link on demand, so it is there for failed and running tasks too;
 - a **门户数据资源** tab on every DAG page (an external view, destination ``dag``): the DAG's datasets
   (the Assets its tasks produce) with links to their portal pages, served by this plugin's small
   FastAPI app under ``/govlake-portal`` on the Airflow API server;
 - a **数据门户** entry in Airflow's navigation that opens the portal.
 
-Where a dataset's page is (``/catalog/<entry>``, ``/open/datasets/<name>``) is the portal's decision:
+Where a dataset's page is (``/catalog/r/<entry>``, ``/open/dataset/<name>``) is the portal's decision:
 ``govlake.web.portal_links``. The portal's address: ``GOVLAKE_PORTAL_URL`` (the address people's
 browsers use, when the web service sits behind a proxy), else ``GOVLAKE_WEB_URL``, else the settings'.
 """
@@ -95,7 +96,8 @@ class PortalDatasetLink(BaseOperatorLink):
     def get_link(self, operator, *, ti_key) -> str:  # noqa: ANN001
         links = task_links(ti_key.dag_id, getattr(operator, "outlets", None))
         if len(links) == 1:
-            return links[0].url(portal_url())
+            link = links[0]
+            return portal_url() + (link.quality_path or link.path)
         if links:  # several datasets: the DAG's list, on the API server this request came to
             return dag_list_path(ti_key.dag_id)
         return ""  # no dataset of its own: Airflow shows the button disabled
@@ -108,7 +110,8 @@ def _page(dag_id: str, links: list[PortalLink], base: str) -> str:
         items = "\n".join(
             f'<li><a href="{esc(link.url(base))}">{esc(labels.get(link.label, link.label))}</a>'
             f' <span class="kind">{"开放数据集" if link.kind == "open" else "资源"}</span>'
-            f"<br><code>{esc(link.url(base))}</code></li>"
+            + (f' · <a href="{esc(base + link.quality_path)}">质量</a>' if link.quality_path else "")
+            + f"<br><code>{esc(link.url(base))}</code></li>"
             for link in links
         )
         body = f"<ul>{items}</ul>"

@@ -49,16 +49,16 @@ def test_every_task_of_an_ingest_dag_links_to_its_resource_page(plugin, monkeypa
         for task in dag.tasks
     }
     assert "load_raw" in urls and len(urls) > 1  # the task with the outlet, and the ones before it
-    assert set(urls.values()) == {f"https://portal.example.gov.cn/catalog/{INGEST_KEY}"}
+    assert set(urls.values()) == {f"https://portal.example.gov.cn/catalog/r/{INGEST_KEY}?tab=quality"}
 
 
 def test_asset_uris_map_to_portal_pages():
     from govlake.web.portal_links import asset_link, dag_links
 
-    assert asset_link("s3://raw/health/birth_certificates").path == "/catalog/health__birth_certificates"
-    assert asset_link("postgres://warehouse:5432/govlake/base/population").path == "/catalog/population"
+    assert asset_link("s3://raw/health/birth_certificates").path == "/catalog/r/health__birth_certificates"
+    assert asset_link("postgres://warehouse:5432/govlake/base/population").path == "/catalog/r/population"
     assert asset_link("s3://open/population-by-county-gender-age").path == (
-        "/open/datasets/population-by-county-gender-age"
+        "/open/dataset/population-by-county-gender-age"
     )
     assert asset_link("postgres://warehouse/govlake/audit/libraries") is None
     assert dag_links("build__libraries", ["postgres://warehouse/govlake/audit/libraries"]) == []
@@ -78,12 +78,12 @@ def test_the_stacks_airflow_serves_the_dag_tab(stack):
     base = stack.airflow_url
     links = requests.get(f"{base}/govlake-portal/dags/{INGEST_DAG}/links", timeout=30).json()
     assert links == [
-        {"label": INGEST_KEY, "kind": "resource", "url": f"{stack.web_url}/catalog/{INGEST_KEY}"}
+        {"label": INGEST_KEY, "kind": "resource", "url": f"{stack.web_url}/catalog/r/{INGEST_KEY}"}
     ]
     open_links = requests.get(f"{base}/govlake-portal/dags/publish__open_data/links", timeout=30).json()
     assert {link["kind"] for link in open_links} == {"open"} and len(open_links) >= 3
-    assert all(link["url"].startswith(f"{stack.web_url}/open/datasets/") for link in open_links)
+    assert all(link["url"].startswith(f"{stack.web_url}/open/dataset/") for link in open_links)
 
     page = requests.get(f"{base}/govlake-portal/dags/{INGEST_DAG}", timeout=30)
     assert page.status_code == 200 and "民政厅" in page.text
-    assert f'href="{stack.web_url}/catalog/{INGEST_KEY}"' in page.text
+    assert f'href="{stack.web_url}/catalog/r/{INGEST_KEY}"' in page.text

@@ -4,9 +4,9 @@ Used by the Airflow plugin (``plugins/govlake_portal.py``: a DAG's datasets link
 and by the portal's own pages. Kept free of heavy imports: every Airflow component imports the plugin.
 
 - a department dataset's raw partitions ``s3://raw/<department>/<dataset>`` → its catalog resource page
-  ``/catalog/<department>__<dataset>`` (the catalog entry key of a department dataset);
-- a base or theme library ``postgres://warehouse/govlake/<schema>/<model>`` → ``/catalog/<model>``;
-- an open dataset's releases ``s3://open/<name>`` → the open-data platform's page ``/open/datasets/<name>``.
+  ``/catalog/r/<department>__<dataset>`` (the catalog entry key of a department dataset);
+- a base or theme library ``postgres://warehouse/govlake/<schema>/<model>`` → ``/catalog/r/<model>``;
+- an open dataset's releases ``s3://open/<name>`` → the open-data platform's page ``/open/dataset/<name>``.
 Other Assets (e.g. the audit libraries between build and publish) have no page of their own.
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-RESOURCE_PAGE = "/catalog/{entry}"
-OPEN_DATASET_PAGE = "/open/datasets/{name}"
+RESOURCE_PAGE = "/catalog/r/{entry}"
+OPEN_DATASET_PAGE = "/open/dataset/{name}"  # the IRI the DCAT-AP catalog gives the dataset
 LIBRARY_SCHEMAS = ("base", "theme")
 INGEST_DAG_PREFIX = "ingest__"
 
@@ -31,6 +31,11 @@ class PortalLink:
 
     def url(self, base_url: str) -> str:
         return base_url.rstrip("/") + self.path
+
+    @property
+    def quality_path(self) -> str | None:
+        """The resource page opened at its 质量 tab (rules, pass rates, open quarantine)."""
+        return f"{self.path}?tab=quality" if self.kind == "resource" else None
 
 
 def resource_path(entry_key: str) -> str:
