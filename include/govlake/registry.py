@@ -197,7 +197,12 @@ def parse_department(path: Path) -> Department:
     for i, ds in enumerate(_require(doc, "datasets", "", path)):
         where = f"datasets[{i}]."
         source = _require(ds, "source", where, path)
-        _choice(_require(source, "kind", f"{where}source.", path), SOURCE_KINDS, f"{where}source.kind", path)
+        kind = _choice(
+            _require(source, "kind", f"{where}source.", path), SOURCE_KINDS, f"{where}source.kind", path
+        )
+        if kind == "database" or (kind == "rest_api" and "url" not in source):
+            # where the department system is: an AIRFLOW_CONN_<ID> connection (govlake.connections)
+            _require(source, "connection", f"{where}source.", path)
         columns = []
         for j, col in enumerate(_require(ds, "columns", where, path)):
             cw = f"{where}columns[{j}]."

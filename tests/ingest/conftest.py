@@ -96,6 +96,7 @@ def extra_datasets(api_url: str) -> list[dict]:
             "name": "低保对象",
             "source": {
                 "kind": "database",
+                "connection": "civil_affairs_db",
                 "table": f"{SCRATCH_SCHEMA}.dibao_recipients",
                 "watermark": "updated_at",
                 "deleted_flag": "is_deleted",
