@@ -10,7 +10,7 @@ GOVLAKE := $(VENV)/bin/govlake
 TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=25532 GOVLAKE_S3_ENDPOINT=127.0.0.1:25433 \
             GOVLAKE_AIRFLOW_PORT=25180 GOVLAKE_DEPARTMENT_API_PORT=25190 GOVLAKE_WEB_PORT=25170
 
-.PHONY: help system-deps venv demo up down status env test test-unit bench lint lint-sql clean
+.PHONY: help system-deps venv demo up down status env test test-unit test-scaleout bench lint lint-sql clean
 
 help:
 	@echo "make demo   set up, start the local stack, generate a province, run one daily cycle through Airflow"
@@ -31,6 +31,11 @@ system-deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "warning: /usr/bin/chromium not found; install Debian's chromium or the browser tests are skipped"; fi; \
+	fi
+	@if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; \
+	  else echo "warning: redis-server not found; install Debian's redis-server for --executor celery"; fi; \
 	fi
 
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -60,6 +65,10 @@ test: system-deps venv
 	$(TEST_ENV) $(GOVLAKE) stack up || { $(TEST_ENV) $(GOVLAKE) stack down; exit 1; }
 	set -o pipefail; $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider $(PYTEST_ARGS); status=$$?; \
 	  $(TEST_ENV) $(GOVLAKE) stack down; exit $$status
+
+# The distributed stack's fault tests alone (make test runs them too): Celery, Edge, SeaweedFS cluster, standby.
+test-scaleout: system-deps venv
+	$(PY) -m pytest -p no:cacheprovider -m scaleout tests/scaleout $(PYTEST_ARGS)
 
 test-unit: venv
 	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)

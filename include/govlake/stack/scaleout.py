@@ -85,6 +85,9 @@ def airflow_config(settings: Settings, api_url: str) -> dict[str, str]:
     if settings.executor == "celery" or settings.edge_workers:
         # A worker killed mid-task: its task is failed after a minute without heartbeat, then retried.
         config["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] = str(HEARTBEAT_TIMEOUT)
+        # A task's supervisor talks to the API server's execution API from another process (another
+        # machine): on a busy 2-core host 5 s (the default) timed out while the API server was parsing.
+        config["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "30"
     if settings.edge_workers:
         config.update(
             {
@@ -92,6 +95,12 @@ def airflow_config(settings: Settings, api_url: str) -> dict[str, str]:
                 "AIRFLOW__EDGE__API_URL": f"{api_url}/edge_worker/v1/rpcapi",
                 "AIRFLOW__EDGE__JOB_POLL_INTERVAL": "2",
                 "AIRFLOW__EDGE__HEARTBEAT_INTERVAL": "10",
+                # An edge worker's request token lives for jwt_leeway seconds and is checked with the same
+                # leeway: 30 s (the default) expired on a loaded 2-core host while the API server was busy.
+                "AIRFLOW__API_AUTH__JWT_LEEWAY": "120",
+                # Keep a day of finished edge jobs: which front-end processor ran what stays inspectable.
+                "AIRFLOW__EDGE__JOB_SUCCESS_PURGE": "1440",
+                "AIRFLOW__EDGE__JOB_FAIL_PURGE": "1440",
             }
         )
     return config
