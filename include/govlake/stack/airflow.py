@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import requests
 
+from govlake.lineage.event_store import ingest_token
 from govlake.settings import PROJECT_DIR, Settings
 from govlake.stack import scaleout
 from govlake.stack.process import StackError
@@ -185,6 +186,16 @@ def airflow_config(settings: Settings, cpus: int | None = None) -> dict[str, str
         "SCARF_ANALYTICS": "false",
         # Executor, Celery broker and Edge API of the scale-out options (LocalExecutor alone by default).
         **scaleout.airflow_config(settings, api_url),
+        # OpenLineage provider: task runs as events to the platform's own receiver (govlake.lineage)
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "govlake",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {
+                "type": "http",
+                "url": settings.web_url,
+                "endpoint": "api/v1/lineage",
+                "auth": {"type": "api_key", "apiKey": ingest_token(settings)},
+            }
+        ),
     }
 
 
