@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
 from govlake.settings import Settings, get_settings
 
 
-def _fixture_module(name: str):
-    """A fixture module beside this file, loaded by path: tests/ is not a package (--import-mode=importlib)."""
-    spec = importlib.util.spec_from_file_location(
-        f"govlake_tests_{name}", Path(__file__).with_name(f"{name}.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is created
-    spec.loader.exec_module(module)
-    return module
-
-
 def pytest_configure(config):
     # The zz_* sharing fixtures (zone, platform, outboxes) of tests/{sharing,exports,web}; lazy until asked for.
-    config.pluginmanager.register(_fixture_module("fixtures_sharing"), "govlake_tests_fixtures_sharing")
+    config.pluginmanager.register(importlib.import_module("support.sharing_fixtures"), "govlake_tests_sharing_fixtures")
 
 
 def pytest_collection_modifyitems(config, items):

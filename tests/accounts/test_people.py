@@ -18,12 +18,16 @@ def conn(warehouse):
     ensure_platform_schema(warehouse)
     yield warehouse
     warehouse.execute("delete from platform.portal_users where username like 'zz\\_%%'")
-    warehouse.execute("delete from platform.portal_sign_ins where username like 'zz\\_%%' or client like 'zz-%%'")
+    warehouse.execute(
+        "delete from platform.portal_sign_ins where username like 'zz\\_%%' or client like 'zz-%%'"
+    )
 
 
 def test_passwords_are_argon2_hashes_and_never_stored(conn):
     people.add_person(conn, "zz_alice", "爱丽丝", "civil_affairs", "requester", "correct horse 1")
-    stored = conn.execute("select password_hash from platform.portal_users where username = 'zz_alice'").fetchone()[0]
+    stored = conn.execute(
+        "select password_hash from platform.portal_users where username = 'zz_alice'"
+    ).fetchone()[0]
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
     assert people.authenticate(conn, "ZZ_Alice", "correct horse 1", "zz-1").department == "civil_affairs"
     with pytest.raises(AccountError, match="exists"):
@@ -105,7 +109,9 @@ def test_authenticator_holds_nothing_until_it_switches_role(stack, warehouse):
     ensure_department_logins(warehouse, registry_department_codes(), stack)
     roles = _read_credentials(credentials_file(stack))
     assert {"govlake_web", "govlake_data_office", "dept_public_security", "dept_civil_affairs"} <= set(roles)
-    assert warehouse.execute("select rolinherit from pg_roles where rolname = 'govlake_web'").fetchone() == (False,)
+    assert warehouse.execute("select rolinherit from pg_roles where rolname = 'govlake_web'").fetchone() == (
+        False,
+    )
     pool = AuthenticatorPool(stack)
     with pool.connection() as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

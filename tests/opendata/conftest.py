@@ -6,11 +6,10 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from support.opendata_scratch import create_scratch, drop_scratch
 
 from govlake.settings import Settings
 from govlake.warehouse import connect, ensure_platform_schema
-
-from .scratch import create_scratch, drop_scratch
 
 
 @pytest.fixture

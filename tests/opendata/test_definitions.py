@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from support.opendata_scratch import ENTITIES, POPULATION, RECORDS
 
 from govlake.opendata.definitions import (
     check_against_catalog,
@@ -15,8 +16,6 @@ from govlake.opendata.definitions import (
     source_classes,
 )
 from govlake.opendata.rules import OpenDataConfigError, Rule
-
-from .scratch import ENTITIES, POPULATION, RECORDS
 
 
 def test_the_registry_defines_the_three_kinds_of_open_dataset():

@@ -10,14 +10,7 @@ from collections import Counter
 import psycopg
 import pyarrow.parquet as pq
 import pytest
-
-from govlake.lake import s3_client
-from govlake.opendata.release import publish_open_dataset
-from govlake.opendata.scan import ReleaseBlocked
-from govlake.policy.leak_scan import scan_release
-from govlake.settings import Settings
-
-from .scratch import (
+from support.opendata_scratch import (
     CARD,
     DATE,
     ENTITIES,
@@ -29,6 +22,12 @@ from .scratch import (
     create_legal_entities,
     definition,
 )
+
+from govlake.lake import s3_client
+from govlake.opendata.release import publish_open_dataset
+from govlake.opendata.scan import ReleaseBlocked
+from govlake.policy.leak_scan import scan_release
+from govlake.settings import Settings
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,11 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
+from support.synthetic_libraries import AUDIT, BASE, CONSUMER, FIXTURES, REFERENCE, SHARE
 
 from govlake.settings import Settings
 from govlake.warehouse import connect, ensure_platform_schema
 from govlake.warehouse.department_roles import department_of, drop_department_role
-
-from .synthetic import AUDIT, BASE, CONSUMER, FIXTURES, REFERENCE, SHARE
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,19 @@ import datetime as dt
 import psycopg
 import pytest
 from psycopg import sql
+from support.synthetic_libraries import (
+    AUDIT,
+    BASE,
+    CONSUMER,
+    SHARE,
+    Person,
+    create_legal_entities,
+    create_population,
+)
 
 from govlake.policy.masking import Classification, classify_library, load_masking_policy, mask_expression
 from govlake.publish.swap import publish_libraries
 from govlake.settings import Settings
-
-from .synthetic import AUDIT, BASE, CONSUMER, SHARE, Person, create_legal_entities, create_population
 
 DATE = dt.date(2024, 3, 1)
 

@@ -9,12 +9,11 @@ import threading
 import psycopg
 import pytest
 from psycopg import sql
+from support.synthetic_libraries import AUDIT, BASE, SHARE, Person, create_legal_entities, create_population
 
 from govlake.publish.swap import PublishError, publish_libraries
 from govlake.settings import Settings
 from govlake.warehouse import connect
-
-from .synthetic import AUDIT, BASE, SHARE, Person, create_legal_entities, create_population
 
 pytestmark = pytest.mark.integration
 

@@ -14,12 +14,11 @@ from datetime import date
 
 import psycopg
 import pytest
+from support.quality_rows import insert_rows, person, record_loaded_batch, wrong_check
 
 from govlake.publish.reconcile import reconcile
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.validate import dates_to_validate, held_batches
-
-from .quality_rows import insert_rows, person, record_loaded_batch, wrong_check
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,10 @@ from datetime import date
 
 import pytest
 from psycopg.types.json import Jsonb
+from support.quality_rows import enrollment, entity, insert_rows, person
 
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.sql import latest_clean_rows
-
-from .quality_rows import enrollment, entity, insert_rows, person
 
 HOUSEHOLD = "stg_public_security__household_registrations"
 MARKET = "stg_market_regulation__market_entities"

@@ -12,12 +12,11 @@ from datetime import date
 import pytest
 from openpyxl import load_workbook
 from psycopg.types.json import Jsonb
+from support.quality_rows import insert_rows, person, wrong_check
 
 from govlake.lake import s3_client
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.corrections import file_stem, neutralise, object_prefix, publish_correction_lists
-
-from .quality_rows import insert_rows, person, wrong_check
 
 HOUSEHOLD = "stg_public_security__household_registrations"
 DAY = date(1999, 1, 5)

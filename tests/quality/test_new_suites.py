@@ -6,10 +6,9 @@ import random
 from datetime import date
 
 import pytest
+from support.quality_rows import insert_rows, lineage, make_ric, wrong_check
 
 from govlake.quality import get_suite, load_suites, quarantine_failures, validate
-
-from .quality_rows import insert_rows, lineage, make_ric, wrong_check
 
 pytestmark = pytest.mark.integration
 

@@ -7,12 +7,11 @@ import random
 from datetime import date
 
 import pytest
+from support.quality_rows import enrollment, entity, insert_rows, make_ric, person, wrong_check
 
 from govlake.lake import s3_client
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.suites import DIMENSIONS
-
-from .quality_rows import enrollment, entity, insert_rows, make_ric, person, wrong_check
 
 pytestmark = pytest.mark.integration
 

@@ -11,14 +11,13 @@ from collections import Counter
 from datetime import UTC, date, datetime
 
 import pytest
+from support.quality_rows import insert_rows
 
 from demo_province.defects import CROSS_DEPARTMENT_CONFLICT, MISSING_REQUIRED
 from demo_province.generator import iter_province
 from demo_province.tables import DATASETS
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.registry import Dataset, get_dataset
-
-from .quality_rows import insert_rows
 
 pytestmark = pytest.mark.integration
 

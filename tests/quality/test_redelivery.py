@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from support.quality_rows import insert_rows, person, record_loaded_batch
 
 from govlake.lake import s3_client
 from govlake.publish.reconcile import reconcile
@@ -23,8 +24,6 @@ from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.corrections import object_prefix, publish_correction_lists
 from govlake.quality.validate import held_batches
 from govlake.scorecards import run_scorecards
-
-from .quality_rows import insert_rows, person, record_loaded_batch
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,10 @@ from datetime import date
 
 import pytest
 from psycopg.types.json import Jsonb
+from support.quality_rows import insert_rows, person
 
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.resolution import resolve_corrected
-
-from .quality_rows import insert_rows, person
 
 pytestmark = pytest.mark.integration
 

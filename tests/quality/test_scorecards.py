@@ -10,13 +10,12 @@ from datetime import date, timedelta
 
 import psycopg
 import pytest
+from support.platform_records import add_department_days, resolve_some
 
 from govlake.lake import s3_client
 from govlake.scorecards import compute_scorecards, period_containing, periods_closed_by, run_scorecards
 from govlake.scorecards.charts import bars, radar, trend
 from govlake.scorecards.compute import DIMENSIONS, WEIGHTS, DimensionScore, dimension_score, overall_score
-
-from .platform_records import add_department_days, resolve_some
 
 WEEK = [date(1999, 1, 4) + timedelta(days=i) for i in range(7)]  # ISO week 1999-W01
 PREVIOUS = [date(1998, 12, 28) + timedelta(days=i) for i in range(7)]

@@ -8,11 +8,10 @@ import random
 from datetime import date
 
 import pytest
+from support.quality_rows import insert_rows, person, wrong_check
 
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.registry import TOMBSTONE_FILE_SUFFIX
-
-from .quality_rows import insert_rows, person, wrong_check
 
 pytestmark = pytest.mark.integration
 

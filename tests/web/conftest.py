@@ -82,3 +82,75 @@ def screenshot(screenshot_dir: Path) -> Callable[..., Path]:
         return path
 
     return take
+
+
+def _opendata_scratch():
+    """The zz-* open datasets' scratch libraries (tests/support/opendata_scratch.py)."""
+    from support import opendata_scratch
+
+    return opendata_scratch
+
+
+# Strings a department delivered that must show as text on every page (never markup, never a formula).
+HOSTILE_NAME = "<script>alert(1)</script>贵州测试公司"
+HOSTILE_FORMULA = '=HYPERLINK("http://evil.example","点我")'
+
+
+@pytest.fixture(scope="module")
+def open_published(stack):
+    """The three zz-* open datasets published from scratch libraries, for the open-data pages.
+
+    Besides tests/opendata's rows (贵阳市, and one 盘州市 company that is suppressed), 12 companies in
+    盘州市 make 六盘水市 a second prefecture with published data in the two market-entity datasets (not
+    in the population one); two of them carry hostile names. An app built on two datasets is registered.
+    Everything zz-* is removed afterwards."""
+    import datetime as dt
+
+    from govlake.opendata.release import publish_open_dataset
+    from govlake.warehouse import connect, ensure_platform_schema
+
+    scratch = _opendata_scratch()
+    with connect(stack, autocommit=True) as conn:
+        ensure_platform_schema(conn)
+        scratch.drop_scratch(conn, stack)
+        scratch.create_scratch(conn)
+        names = [HOSTILE_NAME, HOSTILE_FORMULA] + [f"盘州测试实业有限公司{i}" for i in range(10)]
+        for i, name in enumerate(names):
+            conn.execute(
+                "insert into od_test_base.legal_entities values "
+                "(%s, %s, '有限责任公司', '李四', %s, 'C', 200, %s, '520281', '盘州市某路2号', '存续')",
+                (
+                    f"91520281MA6PZ{i:05d}",
+                    name,
+                    scratch.resident_id("520281", dt.date(1981, 2, 3), i),
+                    dt.date(1997, 6, 1 + i),
+                ),
+            )
+        releases = {
+            name: publish_open_dataset(
+                scratch.definition(name, **changes), scratch.DATE, stack, reference_schema=scratch.REFERENCE
+            )
+            for name, changes in (
+                (scratch.POPULATION, {}),
+                (scratch.ENTITIES, {}),
+                (scratch.RECORDS, {"max_suppressed_share": 0.1}),
+            )
+        }
+        conn.execute(
+            "insert into platform.open_apps (name, url, description, datasets, client) values (%s, %s, %s, %s, 'tests')",
+            (
+                f"zz {HOSTILE_NAME}",
+                "https://apps.example.org/entities-map",
+                HOSTILE_FORMULA,
+                [scratch.PREFIX + scratch.ENTITIES, scratch.PREFIX + scratch.RECORDS],
+            ),
+        )
+        yield {
+            "releases": releases,
+            "prefix": scratch.PREFIX,
+            "population": scratch.PREFIX + scratch.POPULATION,
+            "entities": scratch.PREFIX + scratch.ENTITIES,
+            "records": scratch.PREFIX + scratch.RECORDS,
+            "date": scratch.DATE,
+        }
+        scratch.drop_scratch(conn, stack)

@@ -3,9 +3,7 @@ downloads of every version, usage counted, apps registered, and the DCAT-AP 3 ca
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,23 +11,12 @@ import ckanapi
 import psycopg
 import pytest
 import requests
+from support import opendata_scratch as scratch  # noqa: E402
 
 from govlake.opendata.release import publish_open_dataset
 from govlake.settings import Settings
 from govlake.warehouse import connect, ensure_platform_schema
 
-
-def _scratch():
-    """tests/opendata/scratch.py, loaded by path: tests/ is not a package, so no relative import reaches it."""
-    path = Path(__file__).resolve().parents[1] / "opendata" / "scratch.py"
-    spec = importlib.util.spec_from_file_location("govlake_tests_opendata_scratch", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-scratch = _scratch()
 DATE, ENTITIES, POPULATION, RECORDS, REFERENCE = (
     scratch.DATE, scratch.ENTITIES, scratch.POPULATION, scratch.RECORDS, scratch.REFERENCE
 )  # fmt: skip

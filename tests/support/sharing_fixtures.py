@@ -24,7 +24,7 @@ from psycopg import sql
 from govlake.catalog.model import CatalogEntry
 from govlake.settings import Settings
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "sharing" / "zz_health.yaml"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "sharing" / "zz_health.yaml"
 RESOURCE = "zz_health__zz_births"
 PROVIDER, CONSUMER, OTHER = "zz_health", "zz_civil", "zz_other"
 BATCH = "zz_health__zz_births__1999-01-01"
