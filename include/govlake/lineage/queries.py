@@ -181,3 +181,17 @@ def column_path(graph: LineageGraph, column: str) -> dict[str, Any]:
 def relation_columns(graph: LineageGraph, relation: str) -> list[str]:
     rel = graph.resolve(relation)
     return sorted(graph._columns_of(rel))
+
+
+def affected_consumers(dataset_key: str) -> list[str]:
+    """For an alert about a dataset's ingest: the consumer departments, exports, open releases and
+    cockpit numbers downstream, as short labels (empty when the graph cannot be read)."""
+    from govlake.lineage.graph import load_graph
+    from govlake.warehouse import connect
+
+    with connect(autocommit=True, connect_timeout=3) as conn:
+        result = impact(load_graph(conn), f"dataset:{dataset_key}")
+    groups = result["affected"]
+    labels = [f"{a.get('name') or a['label']}" for a in groups["consumer_departments"]]
+    labels += [a["id"] for key in ("exports", "open_releases", "cockpit_and_exposures") for a in groups[key]]
+    return labels

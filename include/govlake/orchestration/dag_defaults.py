@@ -64,6 +64,14 @@ def notify_failure(context: dict[str, Any]) -> None:
         f"error: {fields['error']}",
         f"log: {fields['log_url']}",
     ]
+    if str(fields["dag_id"] or "").startswith("ingest__"):  # who is affected when this delivery is missing
+        try:
+            from govlake.lineage.queries import affected_consumers
+
+            fields["affected"] = affected_consumers(str(fields["dag_id"]).removeprefix("ingest__"))
+            lines.append(f"affected: {', '.join(fields['affected']) or '-'}")
+        except Exception:  # noqa: BLE001 - the alert goes out even when the lineage graph cannot be read
+            fields["affected"] = None
     send_alert(title, lines, fields)
 
 
