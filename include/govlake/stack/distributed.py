@@ -150,10 +150,23 @@ def start_component(settings: Settings, name: str) -> None:
 def stop(settings: Settings, timeout: float) -> dict[str, str]:
     """Stop the workers first (their tasks end), then the broker and the S3 cluster; the standby last but
     one (before the primary, which the manager stops)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     results = {}
-    for name in all_names():
-        if read_pid(settings, name):
-            results[name] = stop_managed(settings, name, min(timeout, 30.0))
+    # Workers, then the broker and the S3 cluster, each group in parallel (a volume server takes ~10 s).
+    groups = [
+        scaleout.all_possible_components() + [scaleout.edge_name(d) for d in scaleout.front_end_departments()]
+    ]
+    groups.append([redis_broker.NAME, *s3_cluster.ALL_NAMES])
+    for group in groups:
+        running = [name for name in group if read_pid(settings, name)]
+        if not running:
+            continue
+        with ThreadPoolExecutor(max_workers=len(running)) as pool:
+            futures = {
+                name: pool.submit(stop_managed, settings, name, min(timeout, 30.0)) for name in running
+            }
+            results.update({name: future.result() for name, future in futures.items()})
     if pg_standby.standby_pid(settings):
         results[pg_standby.NAME] = pg_standby.stop(settings, timeout)
     from govlake.stack.process import pid_path
