@@ -70,6 +70,7 @@ class LineageGraph:
 
     g: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
     columns: dict[str, str] = field(default_factory=dict)
+    by_relation: dict[str, list[str]] = field(default_factory=dict)  # relation -> its column nodes
 
     # -- building ------------------------------------------------------------------------------------
     def add_node(self, node: str, **attrs: Any) -> None:
@@ -99,13 +100,16 @@ class LineageGraph:
                 self.add_node(rel)
             if node not in self.g:
                 self.g.add_node(node, type="column", label=node, relation=rel, column=node[len(rel) + 1 :])
-            self.columns[node] = rel
+                self.columns[node] = rel
+                self.by_relation.setdefault(rel, []).append(node)
         self.g.add_edge(s, t, key=kind, kind=kind, level="column")
         if not self.g.has_edge(source, target):
             self.add_edge(source, target, "lineage")
 
     def copy(self) -> LineageGraph:
-        return LineageGraph(self.g.copy(), dict(self.columns))
+        return LineageGraph(
+            self.g.copy(), dict(self.columns), {k: list(v) for k, v in self.by_relation.items()}
+        )
 
     # -- reading -------------------------------------------------------------------------------------
     def resolve(self, name: str) -> str:
@@ -148,7 +152,7 @@ class LineageGraph:
         return {k: v for k, v in data.items() if k != "columns_known" or "columns" not in data}
 
     def _columns_of(self, relation: str) -> list[str]:
-        return [c for c, r in self.columns.items() if r == relation]
+        return list(self.by_relation.get(relation, ()))
 
 
 # -- loading -----------------------------------------------------------------------------------------

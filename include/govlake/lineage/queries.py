@@ -27,17 +27,16 @@ class Hop:
 
 
 def _neighbours(graph: LineageGraph, node: str, direction: str):
-    g = graph.g
-    edges = (
-        g.in_edges(node, keys=True, data=True) if direction == UP else g.out_edges(node, keys=True, data=True)
-    )
-    for s, t, _key, data in edges:
-        yield (s if direction == UP else t), data
+    adjacency = graph.g._pred[node] if direction == UP else graph.g._succ[node]  # noqa: SLF001 - hot path
+    for other, keyed in adjacency.items():
+        for data in keyed.values():
+            yield other, data
 
 
 def walk(graph: LineageGraph, start: str, direction: str, depth: int | None = None) -> list[Hop]:
     """Breadth-first from ``start``; ``depth`` None means to the end."""
-    is_column = graph.g.nodes[start].get("type") == "column"
+    attrs = graph.g._node  # noqa: SLF001 - hot path: the node attribute dicts
+    is_column = attrs[start].get("type") == "column"
     seen = {start}
     out: list[Hop] = []
     queue: deque[tuple[str, int]] = deque([(start, 0)])
@@ -45,7 +44,7 @@ def walk(graph: LineageGraph, start: str, direction: str, depth: int | None = No
         node, d = queue.popleft()
         if depth is not None and d >= depth:
             continue
-        ntype = graph.g.nodes[node].get("type")
+        ntype = attrs[node].get("type")
         steps = []
         if ntype == "column":
             steps = [
@@ -89,7 +88,7 @@ def trace(graph: LineageGraph, name: str, direction: str, depth: int | None = No
 
 
 def _brief(graph: LineageGraph, node: str) -> dict[str, Any]:
-    data = graph.g.nodes[node]
+    data = graph.g._node[node]  # noqa: SLF001
     brief = {"type": data.get("type"), "label": data.get("label", node)}
     if data.get("type") == "department":
         brief["name"] = data.get("name")
@@ -143,18 +142,21 @@ def neighbourhood(graph: LineageGraph, name: str, up: int = 1, down: int = 1) ->
 def subgraph(graph: LineageGraph, nodes: set[str], focus: str | None = None) -> dict[str, Any]:
     g = graph.g
     edges = []
-    for s, t, key, data in g.edges(keys=True, data=True):
-        if s in nodes and t in nodes:
-            edges.append(
-                {
-                    "source": s,
-                    "target": t,
-                    "kind": data.get("kind", key),
-                    "level": data.get("level"),
-                    "weight": data.get("weight"),
-                    "items": data.get("items"),
-                }
-            )
+    for s in nodes:
+        for t, keyed in g._succ[s].items():  # noqa: SLF001 - only the edges among these nodes
+            if t not in nodes:
+                continue
+            for key, data in keyed.items():
+                edges.append(
+                    {
+                        "source": s,
+                        "target": t,
+                        "kind": data.get("kind", key),
+                        "level": data.get("level"),
+                        "weight": data.get("weight"),
+                        "items": data.get("items"),
+                    }
+                )
     return {
         "focus": focus,
         "nodes": [

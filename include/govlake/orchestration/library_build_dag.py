@@ -114,6 +114,15 @@ def publish_dbt_docs(day: str) -> dict:
     return publish_docs(day).as_dict()
 
 
+@task(retries=1)
+def collect_lineage(day: str) -> dict:
+    """OpenLineage events of the cycle's ingests and models (from the manifest docs generate just wrote),
+    sent to the platform's receiver over the HTTP transport."""
+    from govlake.lineage.collection import collect
+
+    return collect(logical_date=day, via_http=True).as_dict()
+
+
 def validation_order(datasets: list[Dataset]) -> list[Dataset]:
     """The authoritative register first, then every other dataset (stable)."""
     return sorted(datasets, key=lambda d: not d.authoritative)
@@ -174,5 +183,7 @@ def build_libraries_dag(doc_md: str | None = None) -> DAG:
 
         gated = gate(day, [*staging_results, *library_results])
         gated >> record_blocked(day)
-        gated >> [record_history(day), publish_dbt_docs(day)] >> release(day)
+        docs = publish_dbt_docs(day)
+        gated >> [record_history(day), docs] >> release(day)
+        docs >> collect_lineage(day)  # lineage never holds the release back
     return dag
