@@ -25,7 +25,7 @@ templates.env.autoescape = True  # every string from data is text, never markup
 # (path, label): the top navigation of every page. Areas other engineers add may answer 404 until then.
 NAV: tuple[tuple[str, str], ...] = (
     ("/", "首页"),
-    ("/catalog", "目录"),
+    ("/catalog/search", "目录"),
     ("/dispatch", "数据调度"),
     ("/quality", "质量"),
     ("/open", "开放平台"),

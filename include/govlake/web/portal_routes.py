@@ -7,9 +7,12 @@ HTTP Basic), the pages use personal accounts (govlake.web.portal_session).
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govlake.web.api_docs import mount_static
+from govlake.web.page_render import render
 from govlake.web.portal_session import SignInRequired, sign_in_url
 from govlake.web.routers import (
     account_pages,
@@ -21,6 +24,8 @@ from govlake.web.routers import (
     quality_pages,
 )
 
+# Paths that answer machines: their errors stay JSON.
+MACHINE_PREFIXES = ("/api", "/download", "/catalog.", "/openapi", "/docs", "/static", "/healthz")
 PAGE_ROUTERS = (
     account_pages,
     home_pages,
@@ -44,3 +49,15 @@ def install_portal(app: FastAPI) -> None:
                 sign_in_url(exc.next_url), status_code=303, headers={"HX-Redirect": sign_in_url(exc.next_url)}
             )
         return RedirectResponse(sign_in_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _error_page(request: Request, exc: StarletteHTTPException):
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if (
+            wants_html
+            and not request.url.path.startswith(MACHINE_PREFIXES)
+            and request.url.path != "/catalog"
+        ):
+            context = {"status": exc.status_code, "message": exc.detail}
+            return render(request, "error.html", context, status_code=exc.status_code)
+        return await http_exception_handler(request, exc)

@@ -41,7 +41,7 @@ def _url(q: str, filters: dict[str, list[str]], page: int = 1, **change: Any) ->
         params += [(key, v) for v in values]
     if page > 1:
         params.append(("page", str(page)))
-    return "/catalog" + (f"?{urlencode(params)}" if params else "")
+    return "/catalog/search" + (f"?{urlencode(params)}" if params else "")
 
 
 def _toggle(q: str, filters: dict[str, list[str]], key: str, value: str) -> str:
@@ -50,7 +50,7 @@ def _toggle(q: str, filters: dict[str, list[str]], key: str, value: str) -> str:
     return _url(q, {**filters, key: current})
 
 
-@router.get("/catalog")
+@router.get("/catalog/search")
 def catalog(request: Request, q: str = "", page: int = Query(1, ge=1, le=10_000)):
     q = q[:MAX_QUERY_CHARS]
     filters = {k: [v[:200] for v in request.query_params.getlist(k)][:20] for k in FACETS}

@@ -38,7 +38,7 @@ def cycle_status(conn, departments) -> tuple[dt.date | None, list[dict[str, Any]
     cutoff = dt.datetime.combine(latest + dt.timedelta(days=1), dt.time(LATE_AFTER_HOUR), CST)
     rows = []
     for d in departments:
-        daily = [ds.dataset for ds in d.datasets if ds.is_daily]
+        daily = [ds.code for ds in d.datasets if ds.is_daily]
         mine = {b[1]: b for b in batches if b[0] == d.code}
         missing = [ds for ds in daily if ds not in mine or mine[ds][2] != "loaded"]
         late = [b[1] for b in mine.values() if b[3] and b[3] > cutoff]
