@@ -147,32 +147,31 @@ def _regions_sql() -> str:
 
 
 def _county_values_sql() -> str:
-    """One row per county x indicator that is counted at county level (rolled up to prefecture/province)."""
+    """One row per county x indicator that is counted at county level (rolled up to prefecture/province).
+    A library's division may be a township: ``administrative_divisions.county_code`` places it."""
     return """
         select county_code, 'registered_population' as indicator, living_persons::numeric as value,
                living_persons::numeric as n
         from base.population_development
         union all
-        select division_code, 'market_births', sum(births), sum(births)
-        from base.entity_births_and_closures
-        where division_code is not null
-          and month > date_trunc('month', %(d)s::date) - interval '12 months'
-          and month <= %(d)s::date
-        group by division_code
+        select ad.county_code, unnest(array['market_births', 'market_closures']),
+               unnest(array[sum(e.births), sum(e.closures)])::numeric,
+               unnest(array[sum(e.births), sum(e.closures)])::numeric
+        from base.entity_births_and_closures e
+        join base.administrative_divisions ad on ad.division_code = e.division_code
+        where ad.county_code is not null
+          and e.month > date_trunc('month', %(d)s::date) - interval '12 months'
+          and e.month <= %(d)s::date
+        group by ad.county_code
         union all
-        select division_code, 'market_closures', sum(closures), sum(closures)
-        from base.entity_births_and_closures
-        where division_code is not null
-          and month > date_trunc('month', %(d)s::date) - interval '12 months'
-          and month <= %(d)s::date
-        group by division_code
-        union all
-        select c.county_code, 'subsidy_findings', count(f.finding_id), count(f.finding_id)
-        from base.counties c left join base.subsidy_audit_findings f on f.division_code = c.county_code
-        group by c.county_code
-        union all
-        select c.county_code, 'subsidy_amount', coalesce(sum(f.amount), 0), count(f.finding_id)
-        from base.counties c left join base.subsidy_audit_findings f on f.division_code = c.county_code
+        select c.county_code, unnest(array['subsidy_findings', 'subsidy_amount']),
+               unnest(array[count(f.finding_id)::numeric, coalesce(sum(f.amount), 0)]),
+               count(f.finding_id)::numeric
+        from base.counties c
+        left join (select ad.county_code, f.finding_id, f.amount
+                   from base.subsidy_audit_findings f
+                   join base.administrative_divisions ad on ad.division_code = f.division_code) f
+          on f.county_code = c.county_code
         group by c.county_code
     """
 
@@ -307,12 +306,13 @@ def _build_region_series(conn: psycopg.Connection, day: dt.date) -> None:
           and period_year <= extract(year from %(d)s::date)
         union all
         select r.code, s.indicator, s.year, sum(s.value), '户', 'entity_births_and_closures'
-        from (select division_code, prefecture_code, extract(year from month)::int as year,
+        from (select ad.county_code, ad.prefecture_code, extract(year from e.month)::int as year,
                      unnest(array['新设市场主体', '注销吊销市场主体']) as indicator,
-                     unnest(array[births, closures])::numeric as value
-              from base.entity_births_and_closures
-              where month <= %(d)s::date and division_code is not null) s
-        cross join lateral (values (s.division_code), (s.prefecture_code), ('520000')) as r(code)
+                     unnest(array[e.births, e.closures])::numeric as value
+              from base.entity_births_and_closures e
+              left join base.administrative_divisions ad on ad.division_code = e.division_code
+              where e.month <= %(d)s::date) s
+        cross join lateral (values (s.county_code), (s.prefecture_code), ('520000')) as r(code)
         where r.code is not null
         group by r.code, s.indicator, s.year
         """,
@@ -533,13 +533,12 @@ def _build_subsidy_findings(conn: psycopg.Connection, k_persons: int) -> None:
     conn.execute(
         """
         create table cockpit._new_subsidy_findings as
-        with regions as (select county_code, prefecture_code from base.counties)
         select r.code as region_code, f.finding_type, max(f.finding_label) as finding_label,
                count(*) as findings, round(sum(f.amount), 2) as amount, count(*) < %(k)s as suppressed,
                %(k)s as k
         from base.subsidy_audit_findings f
-        left join regions c on c.county_code = f.division_code
-        cross join lateral (values (f.division_code), (c.prefecture_code), ('520000')) as r(code)
+        left join base.administrative_divisions ad on ad.division_code = f.division_code
+        cross join lateral (values (ad.county_code), (ad.prefecture_code), ('520000')) as r(code)
         where r.code is not null
         group by r.code, f.finding_type
         """,
@@ -590,8 +589,8 @@ def _build_sources(conn: psycopg.Connection, day: dt.date) -> None:
             "select resource_code from platform.catalog_entries where entry_key = %s", (spec.library,)
         ).fetchone()
         published = conn.execute(
-            "select max(published_at) from platform.publications where table_name = %s and logical_date = %s",
-            (spec.library, day),
+            "select max(published_at) from platform.publications where target = %s and logical_date = %s",
+            (f"base.{spec.library}", day),
         ).fetchone()
         conn.execute(
             "insert into cockpit._new_sources values (%s, %s, %s, %s, %s, %s, %s, %s)",
@@ -637,7 +636,9 @@ def build_cockpit(logical_date: str | dt.date, settings: Settings | None = None)
             _build_subsidy_findings(conn, k_persons)
             _build_sources(conn, day)
             published = conn.execute(
-                "select max(published_at) from platform.publications where logical_date = %s", (day,)
+                "select max(published_at) from platform.publications where logical_date = %s and zone = 'base'"
+                " and status = 'published'",
+                (day,),
             ).fetchone()[0]
             _swap_into_place(conn)
             seconds = round(time.monotonic() - started, 2)
