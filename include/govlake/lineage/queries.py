@@ -182,7 +182,7 @@ def column_path(graph: LineageGraph, column: str) -> dict[str, Any]:
 
 def relation_columns(graph: LineageGraph, relation: str) -> list[str]:
     rel = graph.resolve(relation)
-    return sorted(graph._columns_of(rel))
+    return sorted(c[len(rel) + 1 :] for c in graph._columns_of(rel))
 
 
 def affected_consumers(dataset_key: str) -> list[str]:
