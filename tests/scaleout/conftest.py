@@ -46,6 +46,12 @@ def dist() -> Iterator[Settings]:
     env = free_stack_env(home, BASE_PORT)
     if env is None:
         raise StackError(f"no free port family from {BASE_PORT} for the scale-out stack")
+    # The cycle runner's REST calls wait up to 30 s; on a 2-core runner shared with ~20 stack processes the
+    # API server has been slower than that for a moment. Same calls, more patience.
+    from govlake.cycle.airflow_client import AirflowClient
+
+    patience = pytest.MonkeyPatch()
+    patience.setattr(AirflowClient.__init__, "__defaults__", (None, 120))
     with environment(scaleout_env(env)):
         settings = load_settings()
         try:
@@ -56,6 +62,7 @@ def dist() -> Iterator[Settings]:
             yield load_settings()
         finally:
             down(settings, timeout=60)
+            patience.undo()
     remove_stack_dir(home)
 
 

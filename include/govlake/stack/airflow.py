@@ -232,7 +232,8 @@ def prepare(settings: Settings) -> None:
 def component_argv(name: str, settings: Settings) -> list[str]:
     argv = [str(airflow_binary()), *COMPONENTS[name]]
     if name == "airflow-api-server":
-        argv += ["--host", settings.airflow_host, "--port", str(settings.airflow_port), "--workers", "1"]
+        workers = scaleout.api_workers(settings)
+        argv += ["--host", settings.airflow_host, "--port", str(settings.airflow_port), "--workers", workers]
     return argv
 
 

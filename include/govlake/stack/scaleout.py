@@ -65,9 +65,18 @@ def core_executor(settings: Settings) -> str:
     return f"{first},{EDGE_EXECUTOR}" if settings.edge_workers else first
 
 
+def api_workers(settings: Settings) -> str:
+    """API server processes: two when Celery or edge workers talk to its execution API (one process
+    starved on a loaded 2-core host and timed out the workers' and the cycle runner's calls), else one."""
+    return "2" if settings.executor == "celery" or settings.edge_workers else "1"
+
+
 def airflow_config(settings: Settings, api_url: str) -> dict[str, str]:
     """The AIRFLOW__ settings the scale-out options add to the stack's (executor, broker, edge API)."""
-    config = {"AIRFLOW__CORE__EXECUTOR": core_executor(settings)}
+    config = {
+        "AIRFLOW__CORE__EXECUTOR": core_executor(settings),
+        "AIRFLOW__API__WORKERS": api_workers(settings),
+    }
     if settings.executor == "celery":
         from govlake.stack.redis_broker import broker_url
 
@@ -93,8 +102,7 @@ def airflow_config(settings: Settings, api_url: str) -> dict[str, str]:
             {
                 "AIRFLOW__EDGE__API_ENABLED": "True",
                 "AIRFLOW__EDGE__API_URL": f"{api_url}/edge_worker/v1/rpcapi",
-                "AIRFLOW__EDGE__JOB_POLL_INTERVAL": "2",
-                "AIRFLOW__EDGE__HEARTBEAT_INTERVAL": "10",
+                "AIRFLOW__EDGE__JOB_POLL_INTERVAL": "5",
                 # An edge worker's request token lives for jwt_leeway seconds and is checked with the same
                 # leeway: 30 s (the default) expired on a loaded 2-core host while the API server was busy.
                 "AIRFLOW__API_AUTH__JWT_LEEWAY": "120",
