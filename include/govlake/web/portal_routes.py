@@ -21,6 +21,7 @@ from govlake.web.routers import (
     cockpit_pages,
     dispatch_pages,
     home_pages,
+    open_pages,
     quality_pages,
 )
 
@@ -34,6 +35,7 @@ PAGE_ROUTERS = (
     quality_pages,
     analysis_pages,
     cockpit_pages,
+    open_pages,
 )
 
 
