@@ -75,9 +75,6 @@ class Settings:
     standby: bool = False
     pg_standby_port: int = 55433
 
-    # The demo consumer department's database role in the sharing zone.
-    consumer_role: str = "dept_civil_affairs"
-    consumer_password: str = field(default="", repr=False)
 
     # How the build DAG runs dbt: per_model (cosmos watcher) | per_model_local | whole.
     dbt_tasks: str = "per_model"
@@ -161,7 +158,6 @@ class Settings:
             "GOVLAKE_AIRFLOW_URL": self.airflow_url,
             "GOVLAKE_AIRFLOW_USER": self.airflow_user,
             "GOVLAKE_AIRFLOW_PASSWORD": self.airflow_password,
-            "GOVLAKE_CONSUMER_PASSWORD": self.consumer_password,
             "GOVLAKE_WEB_URL": self.web_url,
         }
         return [f"export {k}='{v}'" for k, v in values.items()]
@@ -171,7 +167,6 @@ _SECRET_FIELDS = (
     "pg_password",
     "s3_secret_key",
     "airflow_password",
-    "consumer_password",
 )
 
 

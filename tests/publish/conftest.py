@@ -6,8 +6,6 @@ Platform rows the tests write carry ``pub_test`` targets or batch ids and are de
 from __future__ import annotations
 
 import csv
-import dataclasses
-import secrets
 from collections.abc import Iterator
 
 import psycopg
@@ -22,13 +20,13 @@ from govlake.warehouse.department_roles import department_of, drop_department_ro
 
 @pytest.fixture(scope="session")
 def pub_settings(settings: Settings) -> Settings:
-    """Settings with a scratch consumer role, after checking the dev stack answers."""
+    """The stack's settings, after checking its PostgreSQL answers."""
     try:
         with connect(settings) as conn:
             ensure_platform_schema(conn)
     except psycopg.OperationalError as exc:
         pytest.fail(f"the dev stack's PostgreSQL is not reachable ({exc}); run `govlake stack up`")
-    return dataclasses.replace(settings, consumer_role=CONSUMER, consumer_password=secrets.token_urlsafe(16))
+    return settings
 
 
 @pytest.fixture

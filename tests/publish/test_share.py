@@ -19,7 +19,9 @@ from support.synthetic_libraries import (
 
 from govlake.policy.masking import Classification, classify_library, load_masking_policy, mask_expression
 from govlake.publish.swap import publish_libraries
+from govlake.registry import load_departments
 from govlake.settings import Settings
+from govlake.warehouse.department_roles import DATA_OFFICE, department_of, ensure_department_role, role_name
 
 DATE = dt.date(2024, 3, 1)
 
@@ -86,6 +88,7 @@ def test_share_views_are_masked_and_no_department_reads_them(
         "create role govlake_consumers nologin; end if; end $$"
     )
     pg.execute(f"grant usage on schema {AUDIT} to govlake_consumers")
+    password = ensure_department_role(pg, department_of(CONSUMER), scratch)  # a department, as any other
     publish_libraries(DATE, True, settings=scratch, audit_schema=AUDIT, base_schema=BASE, share_schema=SHARE)
 
     row = pg.execute(
@@ -105,7 +108,7 @@ def test_share_views_are_masked_and_no_department_reads_them(
     ).fetchone()
     assert (rep_name, rep_id[6:14], address) == ("李*", "********", "贵州省贵阳市南明区遵义路1号")
 
-    url = scratch.pg_url(user=CONSUMER, password=scratch.consumer_password)
+    url = scratch.pg_url(user=CONSUMER, password=password)
     with psycopg.connect(url, autocommit=True) as consumer:
         for forbidden in (
             f"{SHARE}.population",
@@ -132,6 +135,15 @@ def test_share_views_are_masked_and_no_department_reads_them(
         (CONSUMER, CONSUMER),
     ).fetchone()
     assert login and department
+    # publishing gives every registry department (and the data office) a login of its own
+    registry_roles = {role_name(d.code) for d in load_departments()} | {role_name(DATA_OFFICE)}
+    logins = {
+        r
+        for (r,) in pg.execute(
+            "select rolname from pg_roles where rolcanlogin and rolname = any(%s)", (list(registry_roles),)
+        )
+    }
+    assert logins == registry_roles
     assert pg.execute("select count(*) from pg_roles where rolname = 'govlake_consumers'").fetchone()[0] == 0
     assert pg.execute(
         "select 'security_barrier=true' = any(reloptions) from pg_class where oid = 'pub_test_share.population'::regclass"

@@ -41,8 +41,8 @@ _cycles = importlib.import_module("e2e.cycles")
 test_every_batch_reconciles = _e2e.test_every_batch_reconciles
 test_the_injected_defects_are_quarantined = _e2e.test_the_injected_defects_are_quarantined
 test_published_libraries_hold_only_valid_people = _e2e.test_published_libraries_hold_only_valid_people
-test_consumer_role_reads_only_the_unconditional_items = (
-    _e2e.test_consumer_role_reads_only_the_unconditional_items
+test_a_department_reads_only_the_unconditional_items = (
+    _e2e.test_a_department_reads_only_the_unconditional_items
 )
 test_every_zone_has_the_day = _e2e.test_every_zone_has_the_day
 
@@ -151,7 +151,9 @@ def test_a_department_on_the_standby_sees_what_it_sees_on_the_primary(cycle, dis
     from govlake.catalog.store import get_entry
 
     pg_standby.wait_caught_up(dist)
-    role, password = dist.consumer_role, dist.consumer_password
+    from govlake.warehouse.department_roles import department_password, role_name
+
+    role, password = role_name("civil_affairs"), department_password("civil_affairs", dist)
     with psycopg.connect(dist.warehouse_url, autocommit=True) as conn:
         entry = get_entry(conn, "population")
     free = ", ".join(entry.items_of(UNCONDITIONAL))

@@ -146,7 +146,7 @@ def render(report: CycleReport, settings: Settings | None = None) -> Group:
     access = Panel.fit(
         f"Airflow UI   {settings.airflow_url}   login {settings.airflow_user} / {settings.airflow_password}\n"
         f"Analysts     psql '{settings.warehouse_url}'\n"
-        f"Departments  psql as {settings.consumer_role} (password: GOVLAKE_CONSUMER_PASSWORD in `govlake stack env`): "
+        f"Departments  psql as dept_<department> (each department's password in {settings.home / 'departments.env'}): "
         "exchange.* — 无条件共享 items at once, 有条件共享 ones by `govlake request submit`\n"
         f"S3 (lake)    {settings.s3_url}   (keys: `govlake stack env`)\n"
         f"Stop         make down",

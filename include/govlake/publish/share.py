@@ -22,12 +22,8 @@ import psycopg
 from psycopg import sql
 
 from govlake.policy.masking import MaskingPolicy, classify_library, load_masking_policy, mask_expression
-from govlake.settings import Settings
 from govlake.warehouse.department_roles import (
     DEPARTMENTS_GROUP,
-    RoleError,
-    department_of,
-    ensure_department_role,
 )
 
 log = logging.getLogger(__name__)
@@ -98,24 +94,6 @@ def create_share_view(
             ),
         )
     )
-
-
-def ensure_demo_consumer(conn: psycopg.Connection, settings: Settings) -> str | None:
-    """The demo consumer department's login role (``settings.consumer_role``, e.g. ``dept_civil_affairs``).
-
-    It is an ordinary department role (govlake.warehouse.department_roles): a member of ``govlake_departments`` and
-    nothing else, so it reads exactly what every department reads. Its password is the stack's
-    ``GOVLAKE_CONSUMER_PASSWORD`` and is written to ``departments.env`` as well, so psql, the web
-    service and exports all log in with the same one. Returns the role, or None (logged) when the
-    setting names no department role — a demo convenience must not block publishing.
-    """
-    try:
-        department = department_of(settings.consumer_role)
-    except RoleError as exc:
-        log.error("GOVLAKE_CONSUMER_ROLE: %s; no demo consumer role provisioned", exc)
-        return None
-    ensure_department_role(conn, department, settings, password=settings.consumer_password or None)
-    return settings.consumer_role
 
 
 def _role_exists(conn: psycopg.Connection, role: str) -> bool:

@@ -25,13 +25,13 @@ from govlake.policy.masking import MaskingPolicy, load_masking_policy
 from govlake.publish.publications import BLOCKED, PUBLISHED, Publication, as_date, record_publication
 from govlake.publish.share import (
     create_share_view,
-    ensure_demo_consumer,
     restrict_share,
     retire_consumer_group,
 )
 from govlake.settings import Settings, get_settings
 from govlake.warehouse import connect, ensure_platform_schema
 from govlake.warehouse.analyst_roles import grant_analysts
+from govlake.warehouse.department_roles import ensure_registry_department_roles
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +323,7 @@ def publish_libraries(
                 conn, date, tables, reason or "a blocking expectation failed", audit_schema, base_schema
             )
         retire_consumer_group(conn)
-        consumer = ensure_demo_consumer(conn, settings)
+        logins = ensure_registry_department_roles(conn, settings)
         counts = _row_counts(conn, tables, audit_schema, base_schema)
         with conn.transaction():
             for schema in (base_schema, share_schema):
@@ -346,7 +346,7 @@ def publish_libraries(
                 conn,
                 shared,
                 share_schema,
-                roles=(consumer,) if consumer else (),
+                roles=logins,
                 protected_schemas=(base_schema, audit_schema, "base", "audit", "raw", "platform", "staging"),
             )
             if zone:

@@ -146,6 +146,19 @@ def ensure_department_role(
     )
 
 
+def ensure_registry_department_roles(conn: psycopg.Connection, settings: Settings | None = None) -> list[str]:
+    """A login role for every department in the registry and for the data office, each with its own
+    password in ``departments.env``: every department can sign in to the sharing zone from the start.
+    Returns the role names."""
+    from govlake.registry import load_departments
+
+    settings = settings or get_settings()
+    codes = [d.code for d in load_departments()]
+    for code in dict.fromkeys([*codes, DATA_OFFICE]):
+        ensure_department_role(conn, code, settings)
+    return [role_name(code) for code in dict.fromkeys([*codes, DATA_OFFICE])]
+
+
 def connect_as(department: str, settings: Settings | None = None, password: str | None = None, **kwargs):
     """A connection to the warehouse as the department's own role: the database decides what it sees."""
     settings = settings or get_settings()
