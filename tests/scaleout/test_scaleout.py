@@ -245,40 +245,46 @@ def _inject(settings: Settings, day: str, faults: Faults, finished: threading.Ev
     daily_others = [ds.dag_id for ds in iter_datasets() if ds.is_daily and ds.department != EDGE_DEPARTMENT]
     deadline = time.monotonic() + 1500
     while not finished.is_set() and time.monotonic() < deadline:
-        if faults.killed_worker is None:
-            for dag_id, task_id, run_id, try_number, pid in _running_ingest(settings):
-                worker = _worker_of(settings, pid)
-                if worker:
-                    os.killpg(read_pid(settings, worker).pid, signal.SIGKILL)
-                    faults.killed_worker, faults.killed_task = worker, (dag_id, task_id, run_id, try_number)
-                    faults.log.append(f"{time.monotonic():.0f} SIGKILL {worker} running {dag_id}.{task_id}")
-                    break
-        if faults.killed_worker and faults.volume_killed_at is None:
-            record = read_pid(settings, KILL_VOLUME)
-            os.kill(record.pid, signal.SIGKILL)
-            faults.volume_killed_at = time.monotonic()
-            faults.log.append(f"{faults.volume_killed_at:.0f} SIGKILL {KILL_VOLUME}")
-        if faults.volume_killed_at and faults.redis_restarted_at is None:
-            time.sleep(5)
-            stop_managed(settings, redis_broker.NAME, 10)
-            distributed.start_component(settings, redis_broker.NAME)
-            faults.redis_restarted_at = time.monotonic()
-            faults.log.append(f"{faults.redis_restarted_at:.0f} restarted redis")
-        if faults.edge_restarted_at is None:
-            landed, edge_state = _daily_ingests_done(settings, day)
-            if set(daily_others) <= set(landed):
-                with connect(settings, autocommit=True) as conn:
-                    _, rows = cycle_status(conn, load_departments())
-                faults.late_seen = {r["code"]: (r["state"], r["missing"]) for r in rows}
-                faults.others_landed_while_edge_down = landed
-                faults.log.append(
-                    f"{time.monotonic():.0f} others landed, {EDGE_DAG} {edge_state}: start edge"
-                )
-                if faults.killed_worker and read_pid(settings, faults.killed_worker) is None:
-                    distributed.start_component(settings, faults.killed_worker)
-                distributed.start_component(settings, scaleout.edge_name(EDGE_DEPARTMENT))
-                faults.edge_restarted_at = time.monotonic()
+        try:
+            _inject_step(settings, day, faults, daily_others, cycle_status, load_departments, connect)
+        except Exception as exc:  # noqa: BLE001 - a busy database or API must not end the injector
+            faults.log.append(f"{time.monotonic():.0f} injector: {type(exc).__name__}: {exc}")
         time.sleep(0.3)
+
+
+def _inject_step(settings, day, faults, daily_others, cycle_status, load_departments, connect) -> None:  # noqa: ANN001
+    """One look at the running cycle; each fault is injected once."""
+    if faults.killed_worker is None:
+        for dag_id, task_id, run_id, try_number, pid in _running_ingest(settings):
+            worker = _worker_of(settings, pid)
+            if worker:
+                os.killpg(read_pid(settings, worker).pid, signal.SIGKILL)
+                faults.killed_worker, faults.killed_task = worker, (dag_id, task_id, run_id, try_number)
+                faults.log.append(f"{time.monotonic():.0f} SIGKILL {worker} running {dag_id}.{task_id}")
+                break
+    if faults.killed_worker and faults.volume_killed_at is None:
+        record = read_pid(settings, KILL_VOLUME)
+        os.kill(record.pid, signal.SIGKILL)
+        faults.volume_killed_at = time.monotonic()
+        faults.log.append(f"{faults.volume_killed_at:.0f} SIGKILL {KILL_VOLUME}")
+    if faults.volume_killed_at and faults.redis_restarted_at is None:
+        time.sleep(5)
+        stop_managed(settings, redis_broker.NAME, 10)
+        distributed.start_component(settings, redis_broker.NAME)
+        faults.redis_restarted_at = time.monotonic()
+        faults.log.append(f"{faults.redis_restarted_at:.0f} restarted redis")
+    if faults.edge_restarted_at is None:
+        landed, edge_state = _daily_ingests_done(settings, day)
+        if set(daily_others) <= set(landed):
+            with connect(settings, autocommit=True) as conn:
+                _, rows = cycle_status(conn, load_departments())
+            faults.late_seen = {r["code"]: (r["state"], r["missing"]) for r in rows}
+            faults.others_landed_while_edge_down = landed
+            faults.log.append(f"{time.monotonic():.0f} others landed, {EDGE_DAG} {edge_state}: start edge")
+            if faults.killed_worker and read_pid(settings, faults.killed_worker) is None:
+                distributed.start_component(settings, faults.killed_worker)
+            distributed.start_component(settings, scaleout.edge_name(EDGE_DEPARTMENT))
+            faults.edge_restarted_at = time.monotonic()
 
 
 @pytest.fixture(scope="module")
