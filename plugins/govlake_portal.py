@@ -13,8 +13,8 @@ and docker-compose both point it at this folder):
 - a **数据门户** entry in Airflow's navigation that opens the portal.
 
 Where a dataset's page is (``/catalog/r/<entry>``, ``/open/dataset/<name>``) is the portal's decision:
-``govlake.web.portal_links``. The portal's address: ``GOVLAKE_PORTAL_URL`` (the address people's
-browsers use, when the web service sits behind a proxy), else ``GOVLAKE_WEB_URL``, else the settings'.
+``govlake.web.portal_links``. The portal's address: ``GOVLAKE_PORTAL_URL`` (Settings.portal_url, the
+address people's browsers use, e.g. behind a proxy), else the web service's (``GOVLAKE_WEB_URL``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,8 @@ def portal_url() -> str:
     if not url:
         from govlake.settings import get_settings
 
-        url = get_settings().web_url
+        settings = get_settings()
+        url = settings.portal_url or settings.web_url
     return url.rstrip("/")
 
 

@@ -62,6 +62,9 @@ class Settings:
     # The platform's web service (catalog, data dispatch, sharing API; govlake.web.app:app).
     web_host: str = "127.0.0.1"
     web_port: int = 18070
+    # The portal's address as people's browsers reach it, for links from elsewhere (the Airflow plugin);
+    # empty: the web service's own address (web_url). Set it when the service sits behind a proxy.
+    portal_url: str = ""
 
     # Beyond one machine (docs/SCALING.md): the executor (local | celery), Celery workers and their Redis
     # broker and Flower, department front-end processors on Airflow's Edge executor, the S3 lake on a

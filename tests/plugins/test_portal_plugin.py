@@ -87,3 +87,21 @@ def test_the_stacks_airflow_serves_the_dag_tab(stack):
     page = requests.get(f"{base}/govlake-portal/dags/{INGEST_DAG}", timeout=30)
     assert page.status_code == 200 and "民政厅" in page.text
     assert f'href="{stack.web_url}/catalog/r/{INGEST_KEY}"' in page.text
+
+
+def test_docker_compose_airflow_loads_the_plugins_folder():
+    """Every Airflow service of docker-compose.yaml mounts plugins/ where [core] plugins_folder points."""
+    import yaml
+
+    compose = yaml.safe_load((Path(PROJECT_DIR) / "docker-compose.yaml").read_text(encoding="utf-8"))
+    env = dict(
+        line.split("=", 1)
+        for line in (Path(PROJECT_DIR) / "deploy" / "compose.env").read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    folder = env["AIRFLOW__CORE__PLUGINS_FOLDER"]
+    airflow = {name: s for name, s in compose["services"].items() if s.get("command", [None])[0] == "airflow"}
+    assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"} <= set(airflow)
+    for name, service in airflow.items():
+        assert f"./plugins:{folder}:ro" in service.get("volumes", []), name
+    assert env["GOVLAKE_PORTAL_URL"].startswith("http")
