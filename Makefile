@@ -82,8 +82,8 @@ bench: venv
 	$(BENCH_ENV) $(PY) bench/run_bench.py $(BENCH_ARGS); status=$$?; $(BENCH_ENV) $(GOVLAKE) stack down; exit $$status
 
 lint: venv lint-sql
-	$(VENV)/bin/ruff check include dags tests bench
-	$(VENV)/bin/ruff format --check include dags tests bench
+	$(VENV)/bin/ruff check include dags plugins tests bench
+	$(VENV)/bin/ruff format --check include dags plugins tests bench
 
 # The dbt project's SQL style (dbt_project/.sqlfluff); renders the models without a database.
 # `make fix-sql` is not offered on purpose: read what `sqlfluff fix` would change, file by file.
