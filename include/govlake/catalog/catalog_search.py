@@ -49,7 +49,7 @@ def _document(row: tuple) -> Document:
         "update_cycle": doc["update_cycle"],
         "format": doc["format"],
         "publish_date": doc.get("publish_date"),
-        "items": len(items),
+        "item_count": len(items),
     }
     return Document(
         key=doc["entry_key"],
