@@ -127,8 +127,24 @@ def start_late(settings: Settings, env: dict[str, str], started: list[str], alre
         if read_pid(settings, name):
             already.append(name)
             continue
+        if name.startswith("edge-worker-"):
+            _wait_for_api_server(settings)  # an edge worker that cannot reach it at start exits
         spawn(settings, name, scaleout.argv(name, settings), env, cwd=airflow_home(settings))
         started.append(name)
+
+
+def _wait_for_api_server(settings: Settings, timeout: float = 600) -> None:
+    import time
+
+    from govlake.stack.airflow import fetch_health
+
+    deadline = time.monotonic() + timeout
+    while fetch_health(settings) is None:
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"the Airflow API server did not answer within {timeout:.0f}s; edge workers need it"
+            )
+        time.sleep(2)
 
 
 def start_component(settings: Settings, name: str) -> None:
