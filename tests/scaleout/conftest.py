@@ -63,7 +63,7 @@ def dist() -> Iterator[Settings]:
         finally:
             down(settings, timeout=60)
             patience.undo()
-    remove_stack_dir(home)
+            remove_stack_dir(home)
 
 
 @pytest.fixture(scope="session")
