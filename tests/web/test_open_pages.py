@@ -131,3 +131,17 @@ def test_bad_input_gets_a_page_never_a_500(portal_url, open_published):
         timeout=30,
     )
     assert odd.status_code == 200 and "<svg onload=x>" not in odd.text
+
+
+def test_pages_fit_a_phone(page, portal_url, open_published, screenshot):
+    """At a phone's width nothing but the wide tables (which scroll inside their frame) overflows."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path, shot in (
+        ("/open?q=zz", "open_search_phone"),
+        (f"/open/dataset/{open_published['records']}", "open_dataset_phone"),
+        ("/open/stats", "open_stats_phone"),
+        ("/open/apps", "open_apps_phone"),
+    ):
+        page.goto(f"{portal_url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        screenshot(page, shot, full_page=False)
