@@ -145,3 +145,17 @@ def test_pages_fit_a_phone(page, portal_url, open_published, screenshot):
         page.goto(f"{portal_url}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         screenshot(page, shot, full_page=False)
+
+
+def test_dcat_iris_of_datasets_and_files_dereference(portal_url, open_published):
+    """The DCAT-AP catalog's IRIs (/open/dataset/<name>, /open/resource/<id>) answer with the page and file."""
+    catalog = requests.get(f"{portal_url}/catalog.jsonld", timeout=30).text
+    name = open_published["records"]
+    assert f"/open/dataset/{name}" in catalog
+    page = requests.get(f"{portal_url}/open/dataset/{name}", timeout=30)
+    assert page.status_code == 200 and "数据字典" in page.text
+    pkg = requests.get(f"{portal_url}/api/3/action/package_show", params={"id": name}, timeout=30).json()
+    csv_id = next(r["id"] for r in pkg["result"]["resources"] if r["file"] == "data.csv")
+    moved = requests.get(f"{portal_url}/open/resource/{csv_id}", allow_redirects=False, timeout=30)
+    assert moved.status_code == 307
+    assert moved.headers["location"].endswith(f"/download/{name}/{open_published['date']}/data.csv")
