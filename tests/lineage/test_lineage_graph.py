@@ -153,8 +153,10 @@ def test_a_model_added_to_dbt_appears_without_code_changes(compiled_manifest):
 def test_lateral_values_and_newest_version_columns_are_traced(compiled_manifest):
     models = derive(load_manifest(compiled_manifest), iter_datasets(), PROJECT_DIR / "dbt_project")
     # parents' names come through `cross join lateral (values ...)` by position
-    names = {c for _r, c in models["intermediate.int_persons_certified"].column_sources["name"]}
-    assert {"mother_name", "father_name"} <= names
+    certified = models["intermediate.int_persons_certified"].column_sources
+    assert {c for _r, c in certified["name"]} == {"newborn_name", "mother_name", "father_name"}
+    assert {"mother_id", "father_id"} <= {c for _r, c in certified["resident_id"]}
+    assert certified["role"] == ()  # a literal in the VALUES rows
     # newest_version's `ranked.*` is expanded from the staging model's columns
     versioned = models["intermediate.int_persons_versioned"].column_sources["gender"]
     assert versioned == (("staging.stg_public_security__household_registrations", "gender"),)

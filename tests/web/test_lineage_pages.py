@@ -88,3 +88,34 @@ def test_click_expands_a_node_and_a_column_path_lights_up(page, portal_url, inge
 def test_resource_tab_partial_loads_with_htmx(page, portal_url, ingest_lineage):
     response = page.request.get(f"{portal_url}/lineage/resource/{HOUSEHOLD}/graph")
     assert response.ok and 'data-lineage-node="dataset:' in response.text()
+
+
+PASSWORD = "lineage test passw0rd"
+
+
+def test_sharing_graph_shows_a_departments_flow_with_its_rows(page, portal_url, zone, platform, screenshot):
+    """A grant and reads of the zz dataset appear as the provider → consumer flow, filtered by department."""
+    from govlake.accounts.people import add_person
+    from govlake.sharing import dispatch
+    from govlake.sharing.access import record_access
+
+    add_person(
+        platform, "zz_lineage_viewer", "测试血缘", "data_office", "data_office", PASSWORD, replace=True
+    )
+    try:
+        request = zone.submit(platform)
+        dispatch.approve(platform, request.request_id, zone.provider, settings=zone.settings)
+        record_access(platform, zone.consumer, "api", zone.resource, ["resident_id"], 7)
+        page.context.clear_cookies()
+        page.goto(f"{portal_url}/signin?next=/lineage?department={zone.consumer}")
+        page.get_by_label("用户名").fill("zz_lineage_viewer")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(re.compile(r"/lineage\?department="))
+        uses = page.locator("h2", has_text="我使用了谁的").locator("xpath=..").locator("tbody tr")
+        assert uses.count() >= 1
+        assert "7" in uses.first.inner_text() and zone.resource in uses.first.inner_text()
+        page.wait_for_function("() => window.govlakeSharing && window.govlakeSharing.edges().length > 0")
+        screenshot(page, "lineage-sharing-graph")
+    finally:
+        platform.execute("delete from platform.portal_users where username = 'zz_lineage_viewer'")

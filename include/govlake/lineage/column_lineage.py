@@ -8,7 +8,7 @@ platform names plus the lineage columns every raw row carries), seeds from their
 sources from the manifest's declared columns or the warehouse catalog, and each model's own columns from
 its qualified SELECT — a model added to dbt is picked up with no code change. sqlglot's ``lineage`` then
 walks each output column through CTEs, subqueries and unions to the parent columns; a lateral ``VALUES``
-list is resolved by its positions (sqlglot leaves a VALUES row opaque). A model's reference to itself (an
+list is resolved by position (sqlglot links each of its columns to every column the rows mention). A model's reference to itself (an
 incremental model reading ``{{ this }}``) is not lineage and is dropped.
 
 Relations are named by layer: ``raw.<dataset key>``, ``staging.<model>``, ``intermediate.<model>``,
@@ -124,70 +124,56 @@ def _toposort(nodes: dict[str, dict]) -> list[str]:
 
 
 def _leaf_sources(root: Node) -> set[tuple[tuple[str, str], str]]:
-    """The (physical table, column) pairs at the leaves of a sqlglot lineage tree."""
-    found = set()
-    for node in root.walk():
-        if node.downstream or not isinstance(node.source, exp.Table):
+    """The (physical table, column) pairs at the leaves of a sqlglot lineage tree.
+
+    sqlglot links a column of ``lateral (values ...) as t(a, b)`` to every column any row mentions; only
+    the cells at the column's own position feed it, so the walk keeps just those.
+    """
+    found: set[tuple[tuple[str, str], str]] = set()
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
             continue
-        table = node.source
-        column = node.name.rsplit(".", 1)[-1]
-        found.add(((table.db, table.name), column))
+        seen.add(id(node))
+        if not node.downstream:
+            if isinstance(node.source, exp.Table):
+                found.add(((node.source.db, node.source.name), node.name.rsplit(".", 1)[-1]))
+            continue
+        children = node.downstream
+        if isinstance(node.source, exp.Lateral):
+            allowed = _lateral_cells(node.source, node.name.rsplit(".", 1)[-1])
+            if allowed is not None:
+                children = [c for c in children if c.name in allowed]
+        stack.extend(children)
     return found
 
 
-def _values_positions(expression: exp.Expression) -> dict[tuple[str, str], list[exp.Expression]]:
-    """(alias, column) -> the expressions at that column's position in every row of each lateral VALUES."""
-    out: dict[tuple[str, str], list[exp.Expression]] = {}
-    for values in expression.find_all(exp.Values):
-        alias = values.args.get("alias")
-        if not alias or not alias.columns:
-            continue
-        names = [c.name for c in alias.columns]
-        for row in values.expressions:
-            cells = row.expressions if isinstance(row, exp.Tuple) else [row]
-            for name, cell in zip(names, cells, strict=False):
-                out.setdefault((alias.name, name), []).append(cell)
-    return out
+def _lateral_cells(lateral: exp.Lateral, column: str) -> set[str] | None:
+    """``table.column`` of every column reference in the VALUES cells at ``column``'s position."""
+    values = lateral.find(exp.Values)
+    alias = lateral.args.get("alias") or (values.args.get("alias") if values else None)
+    if values is None or alias is None or not alias.columns:
+        return None
+    names = [c.name for c in alias.columns]
+    if column not in names:
+        return None
+    position = names.index(column)
+    refs: set[str] = set()
+    for row in values.expressions:
+        cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+        if position < len(cells):
+            refs |= {
+                f"{c.table}.{c.name}" if c.table else c.name for c in cells[position].find_all(exp.Column)
+            }
+    return refs
 
 
 def _column_sources(
-    column: str,
-    qualified: exp.Expression,
-    scope,
-    schema: dict,
-    values_cells: dict[tuple[str, str], list[exp.Expression]],
+    column: str, qualified: exp.Expression, scope, schema: dict
 ) -> set[tuple[tuple[str, str], str]]:
     root = lineage(column, qualified, schema=schema, dialect=DIALECT, scope=scope, copy=False)
-    found = _leaf_sources(root)
-    # sqlglot stops at a lateral VALUES column (a leaf without a table): follow its cells' column refs
-    for node in root.walk():
-        if node.downstream or isinstance(node.source, exp.Table):
-            continue
-        for col in node.expression.find_all(exp.Column) if node.expression else ():
-            for cell in values_cells.get((col.table, col.name), ()):
-                for ref in cell.find_all(exp.Column):
-                    found |= _resolve_ref(ref, qualified, scope, schema)
-    return found
-
-
-def _resolve_ref(ref: exp.Column, qualified: exp.Expression, scope, schema: dict) -> set:
-    """A column referenced inside a VALUES row, traced from the scope that defines its table alias."""
-    from sqlglot.optimizer.scope import traverse_scope
-
-    for sc in traverse_scope(qualified):
-        source = sc.sources.get(ref.table)
-        if source is None:
-            continue
-        if isinstance(source, exp.Table):
-            return {((source.db, source.name), ref.name)}
-        try:
-            sub = lineage(
-                ref.name, source.expression, schema=schema, dialect=DIALECT, scope=source, copy=False
-            )
-        except (SqlglotError, ValueError, KeyError):
-            return set()
-        return _leaf_sources(sub)
-    return set()
+    return _leaf_sources(root)
 
 
 def derive(
@@ -300,11 +286,10 @@ def _model_columns(
     if scope is None:
         raise ValueError("no scope")
     columns = list(dict.fromkeys(qualified.named_selects))
-    values_cells = _values_positions(qualified)
     sources = {}
     for col in columns:
         try:
-            sources[col] = _column_sources(col, qualified, scope, schema, values_cells)
+            sources[col] = _column_sources(col, qualified, scope, schema)
         except (SqlglotError, ValueError, KeyError) as exc:
             log.debug("column %s: %s", col, exc)
             sources[col] = set()
