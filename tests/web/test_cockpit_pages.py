@@ -53,7 +53,7 @@ def _map_ready(page, layer: str, regions: int) -> None:
         "([layer, n]) => { const m = document.getElementById('cockpit-map');"
         " return m && m.dataset.layer === layer && m.dataset.regions === String(n) && m.querySelector('canvas'); }",
         arg=[layer, regions],
-        timeout=20_000,
+        timeout=60_000,
     )
 
 
@@ -65,6 +65,7 @@ def test_map_draws_the_prefectures_and_drills_into_bijie(page, portal_url, cockp
     assert len(names) == 9 and "毕节市" in names and "黔南布依族苗族自治州" in names
     screenshot(page, "cockpit_province_map")
     # a click on Bijie (where the map draws it) drills into its 8 counties
+    page.locator("#cockpit-map").scroll_into_view_if_needed()
     x, y = page.evaluate("window.cockpitMap.pixelOf('520500')")
     box = page.locator("#cockpit-map").bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)

@@ -66,7 +66,8 @@
                    calculable: true, left: 10, bottom: 10, text: ["高", "低"],
                    inRange: { color: dark ? ["#123a5c", "#1f8fff", "#7df9ff"] : ["#e0f3f8", "#4575b4", "#08306b"] } },
       series: [{ type: "map", map: layer, roam: false, selectedMode: false,
-                 label: { show: true, fontSize: dark ? 14 : 10, color: dark ? "#fff" : "#222" },
+                 label: { show: true, fontSize: dark ? 14 : 11, color: dark ? "#fff" : "#1a1a1a",
+                          textBorderColor: dark ? "#07142b" : "#fff", textBorderWidth: 2 },
                  data: features.map(function (f) {
                    var v = values.find(function (x) { return x.code === f.id; });
                    return { name: f.properties.name, code: f.id, value: v ? v.value : null };
