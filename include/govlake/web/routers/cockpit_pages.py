@@ -244,7 +244,13 @@ def cockpit_overview(person: Viewer, conn: Conn, region: Annotated[str, Query(ma
 def cockpit_ask(request: Request, person: Viewer, conn: Conn, q: str = ""):
     question = q[:10_000]
     parsed, answer = ask(conn, question) if question.strip() else (None, None)
-    context = {"question": question, "parsed": parsed, "answer": answer, "kinds": KINDS}
+    context = {
+        "question": question,
+        "parsed": parsed,
+        "answer": answer,
+        "kinds": KINDS,
+        "region_name": vocabulary.region_name(parsed.region) if parsed and parsed.region else None,
+    }
     if request.headers.get("hx-request"):
         return templates.TemplateResponse(request, "cockpit/_answer.html", context)
     return render(request, "cockpit/ask.html", context)
@@ -263,8 +269,18 @@ def cockpit_sources(request: Request, person: Viewer, conn: Conn, key: str):
     found = sources(conn, key) if _build(conn) else []
     indicator = request.query_params.get("indicator")
     label = INDICATORS[indicator][0] if indicator in INDICATORS else None
+    region = request.query_params.get("region")
+    region = region if region in vocabulary.divisions() else None
     return templates.TemplateResponse(
-        request, "cockpit/_sources.html", {"sources": found, "label": label, "person": person}
+        request,
+        "cockpit/_sources.html",
+        {
+            "sources": found,
+            "label": label,
+            "person": person,
+            "region": region,
+            "region_name": vocabulary.region_name(region) if region else None,
+        },
     )
 
 
