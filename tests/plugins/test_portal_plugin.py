@@ -105,3 +105,36 @@ def test_docker_compose_airflow_loads_the_plugins_folder():
     for name, service in airflow.items():
         assert f"./plugins:{folder}:ro" in service.get("volumes", []), name
     assert env["GOVLAKE_PORTAL_URL"].startswith("http")
+
+
+@pytest.mark.integration
+def test_the_api_server_gives_every_task_instance_its_portal_link(stack):
+    """Airflow's extra-links API (what the task instance page shows) answers 数据门户 for each task.
+
+    It reads a task instance of the ingest DAG: an existing run's, or, while the DAG is paused (as it is
+    at creation), a run made for the check and deleted after — a paused DAG's run is never executed."""
+    from govlake.cycle.airflow_client import AirflowClient
+
+    client = AirflowClient(stack)
+    client.wait_for_dags([INGEST_DAG])
+    runs = client._json("GET", f"/dags/{INGEST_DAG}/dagRuns", params={"limit": 1})["dag_runs"]
+    probe = None
+    if runs:
+        run_id = runs[0]["dag_run_id"]
+    elif client._json("GET", f"/dags/{INGEST_DAG}")["is_paused"]:
+        probe = run_id = "portal_link_check"
+        client._json("POST", f"/dags/{INGEST_DAG}/dagRuns", json={"logical_date": None, "dag_run_id": run_id})
+    else:
+        pytest.skip(f"{INGEST_DAG} has no run and is unpaused: a run made here would execute")
+    try:
+        expected = f"{stack.web_url}/catalog/r/{INGEST_KEY}?tab=quality"
+        tasks = client.task_instances(INGEST_DAG, run_id)
+        assert {t["task_id"] for t in tasks} >= {"load_raw"}
+        for task in tasks:
+            links = client._json(
+                "GET", f"/dags/{INGEST_DAG}/dagRuns/{run_id}/taskInstances/{task['task_id']}/links"
+            )["extra_links"]
+            assert links == {"数据门户": expected}, task["task_id"]
+    finally:
+        if probe:
+            client.request("DELETE", f"/dags/{INGEST_DAG}/dagRuns/{probe}")
