@@ -716,24 +716,22 @@ def answer_transport(conn: psycopg.Connection, q: ParsedQuestion) -> Answer | No
 
 # -- the fallback ------------------------------------------------------------------------------------
 def closest_resources(conn: psycopg.Connection, q: ParsedQuestion, limit: int = 5) -> list[dict]:
-    """Catalog entries ranked by how many of the question's words they contain (no match: none)."""
-    words = [w for w in dict.fromkeys(q.tokens) if len(w) >= 2 and w not in STOPWORDS][:20]
-    crops_regions = [*(q.crops or []), *(vocabulary.region_name(r) for r in q.regions or [])]
-    words = list(dict.fromkeys([*words, *crops_regions]))
-    if not words:
-        return []
-    score = " + ".join(["(search_text like '%%' || lower(%s) || '%%')::int"] * len(words))
-    return _rows(
-        conn,
-        f"""
-        select resource_code, name, provider, summary, {score} as hits
-        from platform.catalog_entries
-        where ({score}) > 0
-        order by hits desc, name
-        limit {int(limit)}
-        """,
-        [*words, *words],
-    )
+    """Catalog entries closest to the question: the portal's catalog search (jieba, field weights, idf)
+    asked word by word, scores added — an entry matching more of the question's words ranks higher; an
+    entry matching none is not offered."""
+    from govlake.catalog.catalog_search import search_catalog
+
+    names = [*(q.crops or []), *(vocabulary.region_name(r) for r in q.regions or [])]
+    tokens = [*q.tokens, *(half for t in q.tokens if len(t) >= 4 for half in (t[:2], t[2:]))]
+    words = [w for w in dict.fromkeys([*tokens, *names]) if len(w) >= 2 and w not in STOPWORDS][:12]
+    scores: dict[str, float] = {}
+    entries: dict[str, dict] = {}
+    for word in words:
+        for doc, score in search_catalog(conn, word, page_size=50).hits:
+            scores[doc.key] = scores.get(doc.key, 0.0) + score
+            entries[doc.key] = doc.payload
+    ranked = sorted(scores, key=lambda key: (-scores[key], key))[:limit]
+    return [{**entries[key], "hits": round(scores[key], 2)} for key in ranked]
 
 
 def answer_closest(conn: psycopg.Connection, q: ParsedQuestion, reason: str | None = None) -> Answer:
