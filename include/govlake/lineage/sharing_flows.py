@@ -17,9 +17,15 @@ CONSUMER_KINDS = ("grant", "read", "export_run", "export_subscription", "open_do
 
 def _providers(graph: LineageGraph, node: str, cache: dict[str, list[str]]) -> list[str]:
     if node not in cache:
-        cache[node] = sorted(
+        found = sorted(
             h.node for h in walk(graph, node, UP) if graph.g.nodes[h.node].get("type") == "department"
         )
+        owner = graph.g.nodes[node].get("owner") or graph.g.nodes[node].get("organization")
+        if not found and owner:  # no department upstream in the registry: the catalog entry's owner
+            found = [f"department:{owner}"]
+            if found[0] not in graph.g:
+                graph.add_node(found[0], label=owner, code=owner)
+        cache[node] = found
     return cache[node]
 
 
@@ -43,7 +49,7 @@ def sharing_flows(
 ) -> dict[str, Any]:
     cache: dict[str, list[str]] = {}
     flows: dict[tuple[str, str], dict[str, Any]] = {}
-    for source, target, data in graph.g.edges(data=True):
+    for source, target, data in list(graph.g.edges(data=True)):  # providers may add an owner node
         kind = data.get("kind")
         if kind not in CONSUMER_KINDS:
             continue

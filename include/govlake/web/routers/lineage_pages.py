@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
 
 from govlake.lineage import queries
 from govlake.lineage.graph import LineageGraph, load_graph
@@ -48,7 +49,10 @@ def _or_404(fn, *args, **kwargs) -> Any:
 @router.get("/lineage/resource/{key:path}/graph")
 def resource_graph(request: Request, key: str, person: MaybePerson):
     """The 血缘 tab's content (htmx partial): a layered graph one hop up and down from the resource."""
-    node = _or_404(resource_node, _graph(), key)
+    try:
+        node = resource_node(_graph(), key)
+    except KeyError:  # an htmx tab swaps 200s only: say so instead of leaving the placeholder
+        return HTMLResponse('<p class="muted">血缘中还没有这个资源：下一次构建收集血缘后出现。</p>')
     return templates.TemplateResponse(request, "lineage/graph_partial.html", {"node": node, "person": person})
 
 
