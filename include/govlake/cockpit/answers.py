@@ -167,9 +167,11 @@ def crop_evidence(rows: list[dict], conn: psycopg.Connection) -> tuple[list[str]
         model = [r["backtest_error_pct"] for r in fitted if r["backtest_error_pct"] is not None]
         naive = [r["naive_error_pct"] for r in fitted if r["naive_error_pct"] is not None]
         if model and naive:
+            model_mape, naive_mape = sum(model) / len(model), sum(naive) / len(naive)
             evidence.append(
                 f"回测（{fitted[0]['backtest_year']}年，留出最后一年）：模型平均绝对百分比误差 "
-                f"{sum(model) / len(model):.1f}%，朴素预测（沿用上一年）{sum(naive) / len(naive):.1f}%"
+                f"{model_mape:.1f}%，朴素预测（沿用上一年）{naive_mape:.1f}%"
+                + ("；模型优于朴素预测" if model_mape < naive_mape else "；模型未优于朴素预测，预测只作参考")
             )
     unknowns = [
         "亩均收益按产值÷面积计算，不含投入成本（种苗、化肥、人工），不是净利润；",
