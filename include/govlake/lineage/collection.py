@@ -16,12 +16,12 @@ from govlake.lineage.column_lineage import ModelLineage, derive, load_manifest
 from govlake.lineage.event_store import ingest_token, store_events
 from govlake.lineage.events import dbt_events, ingest_event, to_json
 from govlake.registry import iter_datasets
-from govlake.settings import PROJECT_DIR, Settings, get_settings
+from govlake.settings import Settings, get_settings
+from govlake.transform.runner import DBT_PROJECT_DIR
 from govlake.warehouse import connect
 
 log = logging.getLogger(__name__)
 
-DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 
 

@@ -28,9 +28,9 @@ import networkx as nx
 import psycopg
 
 from govlake.registry import load_departments
-from govlake.settings import PROJECT_DIR
+from govlake.transform.runner import DBT_PROJECT_DIR
 
-MANIFEST = PROJECT_DIR / "dbt_project" / "target" / "manifest.json"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"  # what the build (dbt docs generate) leaves
 WINDOW_DAYS = 30
 # node types that are tables/views (have columns) vs the rest
 TABLE_TYPES = frozenset(
