@@ -244,8 +244,10 @@ def answer_crop_vs_corn(conn: psycopg.Connection, q: ParsedQuestion) -> Answer |
     if transport:
         latest = max(r["year"] for r in transport)
         total = sum(float(r["passengers_wan"]) for r in transport if r["year"] == latest)
+        months = min(int(r["months"]) for r in transport if r["year"] == latest)
         evidence.append(
-            f"交通：毕节市{latest}年旅客运输量 {total:,.0f} 万人次（交通运输厅，仅有市州级，无分县数据）"
+            f"交通：毕节市{latest}年{'' if months >= 12 else f'前{months}个月'}旅客运输量 {total:,.0f} 万人次"
+            "（交通运输厅，仅有市州级，无分县数据）"
         )
     else:
         unknowns.append("交通运输厅数据在平台上没有毕节分县的运输数据。")
