@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import unicodedata
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -80,32 +81,49 @@ class Results:
 
 
 class Index:
-    """Documents with weighted fields, searched by :meth:`search`."""
+    """Documents with weighted fields, searched by :meth:`search`.
+
+    Each field of every document is kept in one string (documents separated by NUL), so finding a word
+    in all documents is one C-level ``str.find`` scan per field; the hits per document give both the
+    match and the term frequencies BM25 needs. Hits per word are cached (queries repeat)."""
 
     def __init__(self, documents: Iterable[Document], weights: Mapping[str, float]):
         self.weights = dict(weights)
         self.documents = list(documents)
-        self._texts = [{f: normalise(d.fields.get(f, "")) for f in self.weights} for d in self.documents]
-        self._whole = [" ".join(t.values()) for t in self._texts]
-        self._lengths = {
-            f: (sum(len(t[f]) for t in self._texts) / len(self._texts) if self._texts else 1.0) or 1.0
-            for f in self.weights
-        }
+        self._blobs: dict[str, tuple[str, list[int]]] = {}
+        self._norms: dict[str, list[float]] = {}
+        for f in self.weights:
+            texts = [normalise(d.fields.get(f, "")).replace("\0", " ") for d in self.documents]
+            starts, offset = [], 0
+            for text in texts:
+                starts.append(offset)
+                offset += len(text) + 1
+            self._blobs[f] = ("\0".join(texts), starts)
+            average = (sum(map(len, texts)) / len(texts) if texts else 1.0) or 1.0
+            self._norms[f] = [1 - B + B * len(t) / average for t in texts]
+        self._hits: dict[str, dict[str, dict[int, int]]] = {}
 
     def __len__(self) -> int:
         return len(self.documents)
 
-    def _score(self, texts: dict[str, str], terms: Sequence[str], idf: dict[str, float]) -> float:
-        score = 0.0
-        for term in terms:
-            weighted = 0.0
-            for f, weight in self.weights.items():
-                tf = texts[f].count(term)
-                if tf:
-                    norm = 1 - B + B * len(texts[f]) / self._lengths[f]
-                    weighted += weight * tf * (K1 + 1) / (tf + K1 * norm)
-            score += idf[term] * weighted
-        return score
+    def hits(self, term: str) -> dict[str, dict[int, int]]:
+        """``{field: {document number: occurrences}}`` of a word (non-overlapping, like ``str.count``)."""
+        cached = self._hits.get(term)
+        if cached is not None:
+            return cached
+        found: dict[str, dict[int, int]] = {}
+        for f, (blob, starts) in self._blobs.items():
+            counts: dict[int, int] = {}
+            at = blob.find(term)
+            while at != -1:
+                n = bisect_right(starts, at) - 1
+                counts[n] = counts.get(n, 0) + 1
+                at = blob.find(term, at + len(term))
+            found[f] = counts
+        if len(self._hits) > 1024:
+            self._hits.clear()
+        self._hits[term] = found
+        return found
 
     def search(
         self,
@@ -121,21 +139,35 @@ class Index:
         ``filters`` keep documents having one of the given values for each facet named."""
         terms = query_terms(query or "")
         wanted = {k: set(v) for k, v in (filters or {}).items() if v}
-        matched: list[tuple[int, dict[str, str]]] = []
-        for n, (doc, texts) in enumerate(zip(self.documents, self._texts, strict=True)):
-            if any(not wanted[k].intersection(doc.facets.get(k, ())) for k in wanted):
-                continue
-            if terms and not substring_matches(self._whole[n], terms):
-                continue
-            matched.append((n, texts))
+
+        def kept(n: int) -> bool:
+            facets = self.documents[n].facets
+            return all(wanted[k].intersection(facets.get(k, ())) for k in wanted)
+
         if terms:
+            hits = {t: self.hits(t) for t in terms}
+            per_term = {t: set().union(*(h.keys() for h in hits[t].values())) for t in terms}
             total = len(self.documents)
-            df = {t: sum(1 for whole in self._whole if t in whole) for t in terms}
-            idf = {t: math.log(1 + (total - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}
-            scored = [(self.documents[n], self._score(texts, terms, idf)) for n, texts in matched]
-            scored.sort(key=lambda hit: -hit[1])
+            idf = {
+                t: math.log(1 + (total - len(per_term[t]) + 0.5) / (len(per_term[t]) + 0.5)) for t in terms
+            }
+            matched = set.intersection(*per_term.values())
+            scored = []
+            for n in matched:
+                if wanted and not kept(n):
+                    continue
+                score = 0.0
+                for t in terms:
+                    weighted = 0.0
+                    for f, weight in self.weights.items():
+                        tf = hits[t][f].get(n)
+                        if tf:
+                            weighted += weight * tf * (K1 + 1) / (tf + K1 * self._norms[f][n])
+                    score += idf[t] * weighted
+                scored.append((self.documents[n], score))
+            scored.sort(key=lambda hit: (-hit[1], hit[0].key))
         else:
-            scored = [(self.documents[n], 0.0) for n, _ in matched]
+            scored = [(d, 0.0) for n, d in enumerate(self.documents) if not wanted or kept(n)]
             if sort:
                 scored.sort(key=lambda hit: sort(hit[0]))
         facets: dict[str, list[tuple[str, int]]] = {}

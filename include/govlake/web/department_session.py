@@ -16,7 +16,7 @@ import psycopg
 from govlake.accounts.people import Person
 from govlake.settings import get_settings
 from govlake.sharing.authenticator import AuthenticatorPool, as_department, grant_to_authenticator
-from govlake.warehouse import connect
+from govlake.web.portal_db import connect
 
 
 @lru_cache(maxsize=1)

@@ -50,7 +50,7 @@ _published: dict[str, Any] = {"at": 0.0, "value": None}
 def published_on() -> dt.date | None:
     """The latest logical date anything was published for (cached for a minute)."""
     if time.monotonic() - _published["at"] > 60:
-        from govlake.warehouse import connect
+        from govlake.web.portal_db import connect
 
         with connect(autocommit=True) as conn:
             row = conn.execute(

@@ -6,6 +6,8 @@ HTTP Basic), the pages use personal accounts (govlake.web.portal_session).
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse
@@ -39,8 +41,16 @@ PAGE_ROUTERS = (
 )
 
 
+def _warm_up() -> None:
+    """Load jieba's dictionary before the first search asks for it (a second or more on a busy machine)."""
+    from govlake.search import query_terms
+
+    query_terms("人口基础库")
+
+
 def install_portal(app: FastAPI) -> None:
     mount_static(app)
+    threading.Thread(target=_warm_up, name="portal-warm-up", daemon=True).start()
     for module in PAGE_ROUTERS:
         app.include_router(module.router)
 

@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from govlake.accounts.people import Person, get_person
 from govlake.settings import get_settings
-from govlake.warehouse import connect
+from govlake.web.portal_db import connect
 
 SESSION_COOKIE = "govlake_session"
 CSRF_COOKIE = "govlake_csrf"

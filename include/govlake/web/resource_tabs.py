@@ -18,9 +18,9 @@ from govlake.settings import get_settings
 from govlake.sharing.access import record_access
 from govlake.sharing.dispatch import visible_items
 from govlake.sharing.zone import ZONE_SCHEMA
-from govlake.warehouse import connect
 from govlake.warehouse.department_roles import role_name
 from govlake.web.department_session import as_person, department_of
+from govlake.web.portal_db import connect
 
 PREVIEW_ROWS = 20
 

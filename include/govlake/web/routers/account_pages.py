@@ -9,8 +9,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from govlake.accounts.people import SignInError, authenticate
-from govlake.warehouse import connect
 from govlake.web.page_render import render
+from govlake.web.portal_db import connect
 from govlake.web.portal_session import CsrfChecked, end_session, safe_next, start_session
 
 router = APIRouter(include_in_schema=False)

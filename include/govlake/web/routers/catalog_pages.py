@@ -15,9 +15,9 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from govlake.catalog.catalog_search import FACETS, PAGE_SIZE, search_catalog
 from govlake.catalog.model import CONDITIONAL, NOT_SHARED, UNCONDITIONAL, CatalogError
 from govlake.catalog.store import get_entry
-from govlake.warehouse import connect
 from govlake.web import resource_tabs
 from govlake.web.page_render import render, templates
+from govlake.web.portal_db import connect
 from govlake.web.portal_session import MaybePerson
 
 router = APIRouter(include_in_schema=False)

@@ -16,9 +16,9 @@ from govlake.catalog.store import get_entry
 from govlake.settings import get_settings
 from govlake.sharing import dispatch
 from govlake.sharing.person_audit import acting
-from govlake.warehouse import connect
 from govlake.web.department_session import department_of
 from govlake.web.page_render import render
+from govlake.web.portal_db import connect
 from govlake.web.portal_session import CsrfChecked, SignedIn
 
 router = APIRouter(include_in_schema=False)

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from govlake.registry import load_departments
-from govlake.warehouse import connect
 from govlake.web.page_render import render
+from govlake.web.portal_db import connect
 
 router = APIRouter(include_in_schema=False)
 # A department's daily delivery counts as late when its batch landed after this hour (Beijing time)

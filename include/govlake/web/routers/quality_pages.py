@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from govlake.lake import s3_client
 from govlake.scorecards.compute import DIMENSIONS_ZH, PROVINCE
 from govlake.settings import get_settings
-from govlake.warehouse import connect
 from govlake.web.department_session import department_of
 from govlake.web.page_render import render
+from govlake.web.portal_db import connect
 from govlake.web.portal_session import SignedIn
 
 router = APIRouter(include_in_schema=False)
