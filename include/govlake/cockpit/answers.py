@@ -173,7 +173,14 @@ def crop_evidence(rows: list[dict], conn: psycopg.Connection) -> tuple[list[str]
                 f"{model_mape:.1f}%，朴素预测（沿用上一年）{naive_mape:.1f}%"
                 + ("；模型优于朴素预测" if model_mape < naive_mape else "；模型未优于朴素预测，预测只作参考")
             )
-    unknowns = [
+    unknowns = []
+    if len(counties) > 1:
+        missing = [d.name for d in vocabulary.counties_of(vocabulary.BIJIE_CODE) if d.code not in counties]
+        if missing:
+            unknowns.append(
+                f"{'、'.join(missing)}：平台上没有可与玉米同年对比的亩均数据（农业农村厅未报送该县玉米或作物面积），未参与排名；"
+            )
+    unknowns += [
         "亩均收益按产值÷面积计算，不含投入成本（种苗、化肥、人工），不是净利润；",
         "未考虑市场容量：多县同时改种同一作物可能压低价格；",
         "畜牧（生猪、牛羊、家禽）按头/羽计，无亩均数据，未参与对比；",
