@@ -2,6 +2,15 @@
 
     .venv/bin/python bench/validation_bench.py                 # 10,000,000 rows, 1 % defects
     .venv/bin/python bench/validation_bench.py --rows 1000000
+    .venv/bin/python bench/validation_bench.py --rows 1000000 --engines one_pass,per_rule --repeat 2
+
+Each engine (``one_pass``: every row rule in one scan, failing rows kept for the quarantine's INSERT …
+SELECT; ``per_rule``: GX counts each rule's query, the quarantine runs each failing rule's query again)
+runs validate + quarantine on the same rows, next to the baseline "plain SQL": one hand-written
+``select count(*) filter (where <check>) …`` over the batch computing the suite's checks (the same
+predicates, the uniqueness rule a window over the same scan) and nothing else — no messages, no rows
+written, no records. ``--repeat`` alternates baseline and engines (a shared machine's load moves); the
+table shows every run and the ratio of each engine run to the baseline run just before it.
 
 The rows are generated inside PostgreSQL (``generate_series``) in a scratch database on the configured
 cluster — 公安厅 household registrations with valid resident IDs, with a share of them broken in the ways
@@ -107,11 +116,36 @@ def _generate(conn: psycopg.Connection, rows: int, defect_rate: float) -> None:
     conn.execute("analyze staging.stg_public_security__household_registrations")
 
 
+def plain_sql_checks(conn: psycopg.Connection, batch_sql: str) -> dict[str, int]:
+    """The baseline: the suite's row checks as one counting query over the batch (no rows kept)."""
+    from govlake.quality.rule_scan import FoldedRule, fold_suite
+    from govlake.quality.suites import get_suite
+
+    suite = get_suite(SUITE)
+    folded, separate = fold_suite(suite)
+    assert not separate, "every rule of the bench suite folds"
+    checks: dict[int, FoldedRule] = folded
+    verdicts = ", ".join(f"{f.verdict} as v{i}" for i, f in checks.items())
+    from_items = "".join(f", {f.from_item}" for f in checks.values() if f.from_item)
+    counts = ", ".join(f"count(*) filter (where v{i})" for i in checks)
+    row = conn.execute(
+        f"select count(*), {counts} from (select {verdicts} from ({batch_sql}) AS b{from_items}) b"
+    ).fetchone()
+    return {"rows": row[0]} | {suite.rules[i - 1].rule: n for i, n in zip(checks, row[1:], strict=True)}
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--defect-rate", type=float, default=0.01)
+    parser.add_argument("--engines", default="one_pass", help="comma-separated: one_pass, per_rule")
+    parser.add_argument("--repeat", type=int, default=1, help="alternate baseline and engines this often")
     args = parser.parse_args()
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
 
     base = get_settings()
     name = "govlake_validation_bench"
@@ -119,7 +153,7 @@ def main() -> None:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     settings = dataclasses.replace(base, warehouse_db=name)
-    steps: list[tuple[str, float, float, str]] = []
+    steps: list[tuple[str, float, float, str, str]] = []
     try:
         with connect(settings, autocommit=True) as conn:
             ensure_platform_schema(conn)
@@ -127,27 +161,60 @@ def main() -> None:
             t = time.perf_counter()
             with console.status(f"generating {args.rows:,} rows in PostgreSQL"):
                 _generate(conn, args.rows, args.defect_rate)
-            steps.append(("generate (SQL)", time.perf_counter() - t, peak_mb(), ""))
+            steps.append(("generate (SQL)", time.perf_counter() - t, peak_mb(), "", _load()))
 
-        from govlake.quality import quarantine_failures, validate
+        from govlake.quality import get_suite, quarantine_failures, validate
         from govlake.quality.resolution import resolve_corrected
+        from govlake.quality.validate import date_literal
 
-        t = time.perf_counter()
-        with console.status("validate: GX suite, every rule a SQL count"):
-            outcome = validate(SUITE, DAY, settings)
-        failing = {r.rule: r.unexpected_count for r in outcome.results if r.unexpected_count}
-        steps.append(("validate", time.perf_counter() - t, peak_mb(), json.dumps(failing)))
-
-        t = time.perf_counter()
-        with console.status("quarantine: INSERT … SELECT + JSONL to S3"):
-            summary = quarantine_failures(SUITE, DAY, outcome, settings)
-        steps.append(
-            ("quarantine", time.perf_counter() - t, peak_mb(), f"{summary.rows_quarantined:,} records")
-        )
+        batch_sql = get_suite(SUITE).batch_sql(date_literal(DAY))
+        with console.status("importing Great Expectations (a task's fixed start-up, not timed)"):
+            import govlake.quality.gx_runner  # noqa: F401
+        for _ in range(args.repeat):
+            with connect(settings, autocommit=True) as conn:
+                t = time.perf_counter()
+                with console.status("plain SQL: the suite's checks as one counting query"):
+                    plain = plain_sql_checks(conn, batch_sql)
+                baseline = time.perf_counter() - t
+            plain_failing = {k: v for k, v in plain.items() if v and k != "rows"}
+            steps.append(("plain SQL checks", baseline, peak_mb(), json.dumps(plain_failing), _load()))
+            for engine in engines:
+                t = time.perf_counter()
+                with console.status(f"validate ({engine})"):
+                    outcome = validate(SUITE, DAY, settings, engine=engine)
+                validated = time.perf_counter() - t
+                failing = {r.rule: r.unexpected_count for r in outcome.results if r.unexpected_count}
+                assert failing == plain_failing, (engine, failing, plain_failing)
+                steps.append((f"validate ({engine})", validated, peak_mb(), json.dumps(failing), _load()))
+                t = time.perf_counter()
+                with console.status("quarantine: INSERT … SELECT + JSONL to S3"):
+                    summary = quarantine_failures(SUITE, DAY, outcome, settings)
+                quarantined = time.perf_counter() - t
+                steps.append(
+                    (
+                        f"quarantine ({engine})",
+                        quarantined,
+                        peak_mb(),
+                        f"{summary.rows_quarantined:,} records",
+                        _load(),
+                    )
+                )
+                total = validated + quarantined
+                steps.append(
+                    (
+                        f"**validate + quarantine ({engine})**",
+                        total,
+                        peak_mb(),
+                        f"{baseline / total:.0%} of plain SQL (its run just before)",
+                        _load(),
+                    )
+                )
 
         t = time.perf_counter()
         resolved = resolve_corrected("public_security__household_registration", DAY, settings)
-        steps.append(("resolve_corrected", time.perf_counter() - t, peak_mb(), f"{resolved} resolved"))
+        steps.append(
+            ("resolve_corrected", time.perf_counter() - t, peak_mb(), f"{resolved} resolved", _load())
+        )
     finally:
         from govlake.lake import s3_client
 
@@ -158,11 +225,12 @@ def main() -> None:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
     table = Table(title=f"Quality gate on {args.rows:,} staging rows ({args.defect_rate:.1%} defects)")
-    for column in ("step", "seconds", "rows/s", "peak RSS (MB, Python)", "result"):
+    for column in ("step", "seconds", "rows/s", "peak RSS (MB, Python)", "load avg 1/5/15", "result"):
         table.add_column(column)
-    for step, seconds, mb, note in steps:
-        table.add_row(step, f"{seconds:.1f}", f"{args.rows / seconds:,.0f}", f"{mb:.0f}", note)
+    for step, seconds, mb, note, load in steps:
+        table.add_row(step, f"{seconds:.1f}", f"{args.rows / seconds:,.0f}", f"{mb:.0f}", load, note)
     console.print(table)
+    print(json.dumps({"rows": args.rows, "steps": steps}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

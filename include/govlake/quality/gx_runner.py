@@ -11,10 +11,14 @@ import logging
 from typing import ClassVar
 
 import great_expectations as gx
-from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+from great_expectations.core.expectation_validation_result import (
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations import UnexpectedRowsExpectation
 from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+from great_expectations.validator.validation_statistics import calc_validation_statistics
 
 from govlake.quality.suites import Suite
 
@@ -83,3 +87,48 @@ def run_suite(suite: Suite, batch_sql: str, connection_string: str) -> Expectati
         return definition.run(result_format="SUMMARY")
     finally:
         datasource.get_engine().dispose()
+
+
+def suite_result_from_counts(
+    suite: Suite, element_count: int, unexpected: dict[str, int]
+) -> ExpectationSuiteValidationResult:
+    """The suite's GX validation result from row counts computed elsewhere (one SQL pass over the batch).
+
+    Each row rule is judged by its own expectation class (``_validate`` with the two metrics GX would
+    have computed: the batch's row count and the rule query's row count), so ``mostly``, the result
+    dict and the statistics are GX's, exactly as :func:`run_suite` records them.
+    """
+    gx_suite = _gx_suite(suite)
+    results = []
+    for rule, expectation in zip(suite.rules, gx_suite.expectations, strict=True):
+        if not rule.is_row_rule:
+            raise ValueError(f"{suite.name}.{rule.rule} is a {rule.type}: only row rules are counted in SQL")
+        metrics = {
+            "table.row_count": element_count,
+            "unexpected_rows_query.row_count": unexpected[rule.rule],
+        }
+        verdict = expectation._validate(metrics)
+        results.append(
+            ExpectationValidationResult(
+                success=verdict["success"],
+                expectation_config=expectation.configuration,
+                result=verdict["result"],
+                exception_info={
+                    "raised_exception": False,
+                    "exception_traceback": None,
+                    "exception_message": None,
+                },
+            )
+        )
+    statistics = calc_validation_statistics(results)
+    return ExpectationSuiteValidationResult(
+        success=statistics.success,
+        results=results,
+        suite_name=suite.name,
+        statistics={
+            "evaluated_expectations": statistics.evaluated_expectations,
+            "successful_expectations": statistics.successful_expectations,
+            "unsuccessful_expectations": statistics.unsuccessful_expectations,
+            "success_percent": statistics.success_percent,
+        },
+    )

@@ -29,6 +29,7 @@ from psycopg import sql
 
 from govlake.lake import s3_client
 from govlake.ledger import Replacement, row_key, same_findings, set_aside, settle
+from govlake.quality.rule_scan import VERDICTS, discard
 from govlake.quality.suites import Rule, Suite, get_suite
 from govlake.quality.validate import ValidationOutcome, date_literal
 from govlake.registry import Dataset, get_dataset
@@ -116,6 +117,44 @@ def _insert_sql(suite: Suite, rule: Rule, logical_date: date, version: datetime 
     )
 
 
+def _insert_verdicts_sql(
+    suite: Suite, rules: list[Rule], run_id: str, logical_date: date, version: datetime | None
+) -> sql.Composed:
+    """Move the failing rows the one-pass scan recorded (:mod:`rule_scan`) for ``rules`` into
+    ``validate_failing``, with the same columns and message as :func:`_insert_sql`; counts per rule."""
+    numbers = {r.rule: i for i, r in enumerate(suite.rules, start=1)}
+    meta = sql.SQL(", ").join(
+        sql.SQL("({}, {}, {}, {}, {}::text)").format(
+            sql.Literal(numbers[r.rule]),
+            sql.Literal(r.rule),
+            sql.Literal(r.dimension),
+            sql.Literal(r.severity),
+            sql.Literal(r.column),
+        )
+        for r in rules
+    )
+    return sql.SQL(
+        "with ins as (insert into validate_failing ({columns})"
+        " select v.batch_id, {department}, {dataset}, {logical_date}, {stage}, v.source_file, v.source_row,"
+        " r.rule, r.dimension, r.severity, r.column_name, v.message || ' — rule ' || r.rule, v.record,"
+        " {version}::timestamptz, now()"
+        " from {verdicts} v, (values {meta}) r (rule_no, rule, dimension, severity, column_name)"
+        " where v.run_id = {run_id}::uuid and v.rule_no = r.rule_no"
+        " order by v.rule_no, v.source_file, v.source_row returning rule)"
+        " select rule, count(*) from ins group by rule"
+    ).format(
+        columns=_RECORD_COLUMNS,
+        department=sql.Literal(suite.department),
+        dataset=sql.Literal(suite.dataset),
+        logical_date=sql.Literal(logical_date),
+        stage=sql.Literal(STAGE),
+        version=sql.Literal(version),
+        verdicts=sql.SQL(VERDICTS),
+        meta=meta,
+        run_id=sql.Literal(run_id),
+    )
+
+
 _SCOPE = "department = %s and dataset = %s and logical_date = %s and stage = %s"
 _CURRENT = f"{_SCOPE} and superseded_at is null"  # the date's records of the delivery now loaded
 
@@ -164,7 +203,13 @@ class _Replaced:
     resolved: int
 
 
-def _replace_rows(conn: psycopg.Connection, suite: Suite, rules: list[Rule], logical_date: date) -> _Replaced:
+def _replace_rows(
+    conn: psycopg.Connection,
+    suite: Suite,
+    rules: list[Rule],
+    logical_date: date,
+    scan_run_id: str | None = None,
+) -> _Replaced:
     dataset = get_dataset(f"{suite.department}__{suite.dataset}")
     counts: dict[str, int] = {}
     with conn.transaction():
@@ -183,7 +228,15 @@ def _replace_rows(conn: psycopg.Connection, suite: Suite, rules: list[Rule], log
                 " select {} from platform.quarantine with no data"
             ).format(_RECORD_COLUMNS)
         )
-        for rule in rules:
+        if scan_run_id and rules:
+            try:
+                found = conn.execute(
+                    _insert_verdicts_sql(suite, rules, scan_run_id, logical_date, delivery.version)
+                ).fetchall()
+            except psycopg.Error as exc:
+                raise QuarantineError(f"{suite.name}: cannot quarantine the scan's rows: {exc}") from exc
+            counts = {r.rule: 0 for r in rules} | {rule: int(n) for rule, n in found}
+        for rule in rules if not scan_run_id else ():
             try:
                 counts[rule.rule] = conn.execute(
                     _insert_sql(suite, rule, logical_date, delivery.version)
@@ -301,7 +354,9 @@ def quarantine_failures(
     rules = _rules_to_quarantine(suite, outcome)
     with connect(settings, autocommit=True) as conn:
         ensure_platform_schema(conn)
-        replaced = _replace_rows(conn, suite, rules, logical_date)
+        replaced = _replace_rows(conn, suite, rules, logical_date, outcome.scan_run_id)
+        if outcome.scan_run_id:
+            discard(conn, outcome.scan_run_id)
         counts = replaced.counts
         distinct = _distinct_rows(conn, suite, logical_date)
         uri = _write_object(conn, settings, suite, logical_date, sum(counts.values()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -57,6 +58,8 @@ class ValidationOutcome:
     success: bool
     results: tuple[RuleResult, ...]
     duration_seconds: float
+    # the one-pass scan's run in platform.rule_verdicts (its failing rows, for the quarantine), if any
+    scan_run_id: str | None = None
 
     @property
     def blocking_failures(self) -> tuple[RuleResult, ...]:
@@ -226,8 +229,56 @@ def _store_verdict(conn, suite: Suite, outcome: ValidationOutcome, verdict: Batc
     )
 
 
+ENGINES = ("one_pass", "per_rule")
+
+
+def _engine(engine: str | None) -> str:
+    """``one_pass`` (default): a staging suite's row rules in one SQL scan; ``per_rule``: GX runs each
+    rule's query (and the quarantine runs it again). ``GOVLAKE_VALIDATION_ENGINE`` sets the default."""
+    chosen = engine or os.environ.get("GOVLAKE_VALIDATION_ENGINE") or "one_pass"
+    if chosen not in ENGINES:
+        raise ValueError(f"validation engine {chosen!r} is not one of {', '.join(ENGINES)}")
+    return chosen
+
+
+def _one_pass(settings: Settings, suite: Suite, logical_date: date) -> tuple[Any, Any] | None:
+    """The suite's GX result computed from one scan of the batch, or ``None`` when it cannot be (a library
+    suite, an expectation that is not a row rule, or SQL that fails: GX then runs and records the error)."""
+    import psycopg
+
+    from govlake.quality import rule_scan
+    from govlake.quality.gx_runner import suite_result_from_counts
+
+    if suite.kind != "staging" or not all(r.is_row_rule for r in suite.rules):
+        return None
+    literal = date_literal(logical_date)
+    try:
+        with connect(settings, autocommit=True) as conn:
+            scan = rule_scan.scan(
+                conn,
+                suite,
+                suite.batch_sql(literal),
+                lambda rule: suite.failing_rows_sql(rule, literal),
+                validation_id(suite, logical_date),
+            )
+    except psycopg.Error as exc:
+        log.warning(
+            "%s %s: one-pass scan failed (%s); Great Expectations runs each rule",
+            suite.name,
+            logical_date,
+            exc,
+        )
+        return None
+    return scan, suite_result_from_counts(suite, scan.element_count, scan.counts)
+
+
 def validate(
-    target: str, logical_date: date, settings: Settings | None = None, *, cycle_date: date | None = None
+    target: str,
+    logical_date: date,
+    settings: Settings | None = None,
+    *,
+    cycle_date: date | None = None,
+    engine: str | None = None,
 ) -> ValidationOutcome:
     """Run the suite of ``target`` (suite name or relation) on the logical date's batch and record it.
 
@@ -248,14 +299,15 @@ def validate(
             started_at = conn.execute("select clock_timestamp()").fetchone()[0]
         verdict = BatchVerdict(cycle_date or logical_date, started_at)
     started = time.monotonic()
-    gx_result = run_suite(suite, batch_sql, settings.warehouse_url)
+    scanned = _one_pass(settings, suite, logical_date) if _engine(engine) == "one_pass" else None
+    scan, gx_result = scanned if scanned else (None, run_suite(suite, batch_sql, settings.warehouse_url))
     duration = time.monotonic() - started
 
     by_rule = {r.expectation_config.meta["rule"]: r for r in gx_result.results}
     results = tuple(_rule_result(rule, by_rule[rule.rule]) for rule in suite.rules)
     with connect(settings, autocommit=True) as conn:
         ensure_platform_schema(conn)
-        _add_samples(conn, suite, logical_date, results)
+        _add_samples(conn, suite, logical_date, results, scan.run_id if scan else None)
         outcome = ValidationOutcome(
             validation_id=validation_id(suite, logical_date),
             suite=suite.name,
@@ -264,22 +316,31 @@ def validate(
             success=not any(r.blocking_failure for r in results),
             results=results,
             duration_seconds=round(duration, 3),
+            scan_run_id=scan.run_id if scan else None,
         )
         statistics = {
             **json.loads(json.dumps(gx_result.statistics, default=str)),
             "duration_seconds": duration,
         }
         statistics["element_count"] = max((r.element_count or 0 for r in results), default=0)
+        if scan:
+            statistics["engine"] = {"one_pass": list(scan.folded), "own_query": list(scan.separate)}
         _store(conn, suite, outcome, statistics, verdict)
     (log.info if outcome.success else log.warning)("%s", outcome.summary())
     return outcome
 
 
-def _add_samples(conn, suite: Suite, logical_date: date, results: tuple[RuleResult, ...]) -> None:
+def _add_samples(
+    conn, suite: Suite, logical_date: date, results: tuple[RuleResult, ...], run_id: str | None = None
+) -> None:
     """Put a few failing rows' messages into each failing row rule's details (what a reader sees first)."""
-    for result in results:
+    from govlake.quality import rule_scan
+
+    for index, result in enumerate(results, start=1):
         rule = suite.rule(result.rule)
-        if rule.is_row_rule and result.unexpected_count:
+        if run_id and result.unexpected_count:  # results follow the suite's order: index = rule_no
+            result.details["sample_messages"] = rule_scan.sample_messages(conn, run_id, index, SAMPLE_SIZE)
+        elif rule.is_row_rule and result.unexpected_count:
             sql = suite.failing_rows_sql(rule, date_literal(logical_date))
             result.details["sample_messages"] = _sample_messages(conn, sql)
 

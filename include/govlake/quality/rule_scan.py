@@ -1,0 +1,296 @@
+"""Every row rule of a staging suite in ONE scan of the batch, failing rows written by INSERT … SELECT.
+
+A suite's row rules are ``unexpected_rows_mostly_expectation``s whose query reads ``{batch}``. Run one by
+one (what Great Expectations does: a ``count(*)`` per rule, then the quarantine's INSERT per rule) the batch
+is read 2 × rules times. Here the suite is folded into one statement::
+
+    insert into platform.rule_verdicts (…)
+    select …, x.rule_no, x.message, to_jsonb(b) - <verdict columns>
+    from (select b.*, <rule 1's WHERE> as _rule_v1, …, <rule n's WHERE> as _rule_vn
+          from (<batch>) b) b,
+         lateral (select 1, <rule 1's _message> where b._rule_v1 union all …) x
+    where b._rule_v1 or … or b._rule_vn
+
+The inner select is the one pass: every rule's verdict per row (a uniqueness rule's ``row_number()`` too,
+a window over the same scan); the outer lateral writes one record per failing (row, rule), with the
+rule's own ``_message`` expression evaluated on the failing rows only. No row passes through Python.
+
+The fold is exact, not a re-implementation: each verdict is the text of the rule's own ``WHERE`` and each
+message the text of its own ``_message`` expression, cut out of the rendered query of ``expectations/``
+(the suites stay the one definition of a rule). A rule is folded when its query has the shape every
+suite's single-row rules share — ``with b as (select * from {batch}) select b.*, <message> as _message
+from b [, lateral (select …) c] where <condition>`` — or is the ``later_duplicates_in_batch`` macro.
+Any other rule (a cross-department comparison reading another staging view) runs its own query in its own
+INSERT … SELECT into the same table, exactly as before. The counts per rule come back from the INSERTs'
+``returning``; Great Expectations turns them into its validation result (:mod:`gx_runner`).
+
+``platform.rule_verdicts`` is an unlogged scratch table: the records of one validation run (``run_id``)
+live from :func:`validate` to the quarantine step that reads them, which deletes them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from govlake.quality.sql import later_duplicates_in_batch
+from govlake.quality.suites import Rule, Suite
+
+VERDICTS = "platform.rule_verdicts"
+_PREFIX = "with b as (select * from {batch}) select b.*, "
+_DUPLICATES = re.compile(
+    r"^\s*\{\{\s*later_duplicates_in_batch\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)\s*\}\}\s*$"
+)
+_LATERAL = re.compile(r"^lateral \((select .*)\) ([a-z_][a-z0-9_]*)$", re.DOTALL)
+
+_DDL = f"""
+create unlogged table if not exists {VERDICTS} (
+    run_id uuid not null,
+    validation_id text not null,
+    rule_no integer not null,
+    batch_id text,
+    source_file text,
+    source_row bigint,
+    message text,
+    record jsonb,
+    created_at timestamptz not null default now()
+);
+create index if not exists rule_verdicts_run on {VERDICTS} (run_id, rule_no);
+create index if not exists rule_verdicts_validation on {VERDICTS} (validation_id);
+"""
+
+
+@dataclass(frozen=True)
+class FoldedRule:
+    """A row rule cut into the pieces the one pass needs."""
+
+    verdict: str  # boolean SQL over the batch row ``b`` (may hold a window function)
+    message: str  # the rule's ``_message`` expression over ``b``
+    scope: str = ""  # the rule's own FROM items after ``b`` (a lateral subselect), if any
+    from_item: str = ""  # a lateral FROM item of the one pass computing the verdict (``verdict`` reads it)
+    extra: tuple[tuple[str, str], ...] = ()  # more inner columns (name, SQL), e.g. a duplicate's first row
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What one validation run found: per rule index its failing-row count, and the batch's size."""
+
+    run_id: str
+    validation_id: str
+    element_count: int
+    counts: dict[str, int]  # rule id -> failing rows (every row rule of the suite, 0 included)
+    folded: tuple[str, ...]  # rule ids computed in the one pass
+    separate: tuple[str, ...]  # rule ids that ran their own query
+
+
+def _top_level(text: str) -> list[tuple[int, str]]:
+    """(position, character) of the characters outside parentheses, quotes and double-quoted names."""
+    out: list[tuple[int, str]] = []
+    depth, quote = 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append((i, ch))
+    return out
+
+
+def _find_top(text: str, needle: str) -> int:
+    """The first position of ``needle`` (case-insensitive) that starts and lies wholly at the top level."""
+    top = {i for i, _ in _top_level(text)}
+    lowered, low_needle = text.lower(), needle.lower()
+    start = lowered.find(low_needle)
+    while start >= 0:
+        if all(j in top for j in range(start, start + len(needle))):
+            return start
+        start = lowered.find(low_needle, start + 1)
+    return -1
+
+
+def _flag(index: int) -> str:
+    return f"_rule_v{index}"
+
+
+def fold_rule(rule: Rule, index: int) -> FoldedRule | None:
+    """The rule as a verdict column and a message branch, or ``None`` when it must run on its own."""
+    template = str(rule.kwargs.get("unexpected_rows_query", ""))
+    duplicates = _DUPLICATES.match(template)
+    if duplicates:
+        keys, label = duplicates.groups()
+        later_duplicates_in_batch(keys, label)  # the same validation of its arguments as the macro
+        columns = [c.strip() for c in keys.split(",")]
+        first = f"_rule_first{index}"
+        window = f"over (partition by {', '.join(f'b.{c}' for c in columns)} order by b._source_file, b._source_row)"
+        not_null = " and ".join(f"b.{c} is not null" for c in columns)
+        shown = ", ' / ', ".join(f"b.{c}" for c in columns)
+        return FoldedRule(
+            verdict=f"coalesce({not_null} and row_number() {window} > 1, false)",
+            message=f"concat('{label} ', {shown}, ' 在本批次中重复 (首次出现在第 ', b.{first}, ' 行)')",
+            extra=((first, f"first_value(b._source_row) {window}"),),
+        )
+    query = rule.query or ""
+    if not query.startswith(_PREFIX):
+        return None
+    body = query[len(_PREFIX) :]
+    cut = _find_top(body, " as _message from b")
+    if cut < 0:
+        return None
+    message = body[:cut]
+    rest = body[cut + len(" as _message from b") :]
+    where = _find_top(rest, " where ")
+    if where < 0:
+        return None
+    items, condition = rest[:where].strip(), rest[where + len(" where ") :]
+    if any(ch == ";" for _, ch in _top_level(condition + message)):
+        return None
+    if not items:
+        return FoldedRule(verdict=f"coalesce(({condition}), false)", message=message)
+    lateral = _LATERAL.match(items[1:].strip()) if items.startswith(",") else None
+    # one lateral subselect without FROM yields exactly one row per batch row: as a scalar subquery it
+    # selects the same rows as the rule's join
+    if lateral is None or _find_top(lateral.group(1), " from ") >= 0:
+        return None
+    scope = items[1:].strip()
+    # a FROM item rather than a scalar subquery: PostgreSQL pulls the one-row subselects up into the scan
+    alias = f"_rule_s{index}"
+    return FoldedRule(
+        verdict=f"{alias}.v",
+        from_item=f"lateral (select coalesce(({condition}), false) as v from {scope}) {alias}",
+        message=message,
+        scope=scope,
+    )
+
+
+def fold_suite(suite: Suite) -> tuple[dict[int, FoldedRule], list[int]]:
+    """The suite's row rules by position: those folded into the one pass, and those that run alone."""
+    folded: dict[int, FoldedRule] = {}
+    separate: list[int] = []
+    for index, rule in enumerate(suite.rules, start=1):
+        if not rule.is_row_rule:
+            continue
+        fold = fold_rule(rule, index)
+        if fold is None:
+            separate.append(index)
+        else:
+            folded[index] = fold
+    return folded, separate
+
+
+def one_pass_sql(batch_sql: str, folded: dict[int, FoldedRule], run_id: str, validation_id: str) -> str:
+    """The SELECT of every (failing row, folded rule), in the column order of ``rule_verdicts``."""
+    inner_cols = [f"{fold.verdict} as {_flag(i)}" for i, fold in folded.items()]
+    inner_cols += [f"{expr} as {name}" for fold in folded.values() for name, expr in fold.extra]
+    hidden = [_flag(i) for i in folded] + [name for fold in folded.values() for name, _ in fold.extra]
+    branches = " union all ".join(
+        f"select {i} as rule_no, ({fold.message}) as message"
+        f"{f' from {fold.scope}' if fold.scope else ''} where b.{_flag(i)}"
+        for i, fold in folded.items()
+    )
+    hidden_array = "array[" + ", ".join(f"'{h}'" for h in hidden) + "]::text[]"
+    any_failing = " or ".join(f"b.{_flag(i)}" for i in folded)
+    from_items = "".join(f", {fold.from_item}" for fold in folded.values() if fold.from_item)
+    return (
+        f"select '{uuid.UUID(run_id)}'::uuid, {_literal(validation_id)}, x.rule_no, b._batch_id,"
+        f" b._source_file, b._source_row, x.message, to_jsonb(b) - {hidden_array}"
+        f" from (select b.*, {', '.join(inner_cols)} from ({batch_sql}) AS b{from_items}) b,"
+        f" lateral ({branches}) x"
+        f" where {any_failing}"
+    )
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal of a validation id (suite name and ISO date: no quotes, no braces)."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", text):
+        raise ValueError(f"not a validation id: {text!r}")
+    return f"'{text}'"
+
+
+def ensure_verdicts_table(conn: psycopg.Connection) -> None:
+    """Create the scratch table once. Checked first: CREATE INDEX IF NOT EXISTS would lock the table
+    against a concurrent validation's INSERT for as long as that runs."""
+    if conn.execute("select to_regclass('platform.rule_verdicts_validation')").fetchone()[0]:
+        return
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('platform.rule_verdicts ddl'))")
+        conn.execute(_DDL)
+
+
+def scan(
+    conn: psycopg.Connection, suite: Suite, batch_sql: str, failing_rows_sql, validation_id: str
+) -> ScanResult:
+    """Run the suite's row rules on ``batch_sql`` and keep every failing (row, rule) in ``rule_verdicts``.
+
+    ``failing_rows_sql(rule)`` gives a rule's own failing-rows query (for the rules not folded). Raises
+    ``psycopg.Error`` when a rule's SQL fails (the caller lets Great Expectations record the error).
+    """
+    ensure_verdicts_table(conn)
+    run_id = str(uuid.uuid4())
+    folded, separate = fold_suite(suite)
+    counts = {r.rule: 0 for r in suite.rules if r.is_row_rule}
+    insert = (
+        f"insert into {VERDICTS} (run_id, validation_id, rule_no, batch_id, source_file, source_row, message,"
+        " record) "
+    )
+    with conn.transaction():
+        # an earlier run of this validation, and whatever a run left that no quarantine step read
+        conn.execute(
+            f"delete from {VERDICTS} where validation_id = %s or created_at < now() - interval '1 day'",
+            (validation_id,),
+        )
+        element_count = conn.execute(f"select count(*) from ({batch_sql}) AS b").fetchone()[0]
+        if folded:
+            # no parameters: psycopg sends the text as is (a '%' in a rule stays an operator)
+            rows = conn.execute(
+                f"with ins as ({insert}{one_pass_sql(batch_sql, folded, run_id, validation_id)}"
+                " returning rule_no) select rule_no, count(*) from ins group by rule_no"
+            ).fetchall()
+            for rule_no, count in rows:
+                counts[suite.rules[rule_no - 1].rule] = int(count)
+        for index in separate:
+            rule = suite.rules[index - 1]
+            own = sql.SQL(
+                "with ins as ({insert} select {run}::uuid, {vid}, {no}, q._batch_id, q._source_file,"
+                " q._source_row, q._message, to_jsonb(q) - '_message' from ({failing}) q returning 1)"
+                " select count(*) from ins"
+            ).format(
+                insert=sql.SQL(insert.strip()),
+                run=sql.Literal(run_id),
+                vid=sql.Literal(validation_id),
+                no=sql.Literal(index),
+                failing=sql.SQL(failing_rows_sql(rule)),  # type: ignore[arg-type]
+            )
+            counts[rule.rule] = int(conn.execute(own).fetchone()[0])
+    return ScanResult(
+        run_id=run_id,
+        validation_id=validation_id,
+        element_count=int(element_count),
+        counts=counts,
+        folded=tuple(suite.rules[i - 1].rule for i in folded),
+        separate=tuple(suite.rules[i - 1].rule for i in separate),
+    )
+
+
+def sample_messages(conn: psycopg.Connection, run_id: str, rule_no: int, limit: int) -> list[str]:
+    """The first failing rows' messages of one rule (by source file and row)."""
+    rows = conn.execute(
+        f"select message from {VERDICTS} where run_id = %s and rule_no = %s"
+        " order by source_file, source_row limit %s",
+        (run_id, rule_no, limit),
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def discard(conn: psycopg.Connection, run_id: str) -> None:
+    conn.execute(f"delete from {VERDICTS} where run_id = %s", (run_id,))
