@@ -70,8 +70,10 @@ test: system-deps venv
 test-scaleout: system-deps venv
 	$(PY) -m pytest -p no:cacheprovider -m scaleout tests/scaleout $(PYTEST_ARGS)
 
+# Pure-logic tests: no stack (a test using the `stack` fixture is integration: tests/conftest.py), no
+# whole-project SQL lint (`make lint-sql`); under a minute on 2 cores.
 test-unit: venv
-	$(PY) -m pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:cacheprovider -m "not integration and not e2e and not lint" $(PYTEST_ARGS)
 
 # The benchmark also runs on a stack of its own, so its million-person province doesn't mix with the demo's.
 BENCH_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/bench GOVLAKE_PG_PORT=25632 GOVLAKE_S3_ENDPOINT=127.0.0.1:25533 \

@@ -19,7 +19,17 @@ def pytest_configure(config):
     config.pluginmanager.register(importlib.import_module("support.sharing_fixtures"), "govlake_tests_sharing_fixtures")
 
 
+# Fixtures that start or reach the running stack: a test using one (directly or through another fixture)
+# is an integration test whatever its marks say, so `make test-unit` never starts a stack.
+STACK_FIXTURES = frozenset({"stack"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        needs_stack = STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if needs_stack and not (item.get_closest_marker("integration") or item.get_closest_marker("e2e")):
+            item.add_marker(pytest.mark.integration)
     # Integration and end-to-end tests run against the real stack; keep them after the fast unit tests.
     order = {"e2e": 2, "integration": 1}
     items.sort(key=lambda it: max((order.get(m.name, 0) for m in it.iter_markers()), default=0))

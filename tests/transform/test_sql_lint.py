@@ -1,5 +1,8 @@
 """The dbt project's SQL is sqlfluff-clean: the lint `make lint-sql` runs, with no database.
 
+Linting the whole project takes minutes of CPU (sqlfluff renders and parses every model), so those tests
+carry the ``lint`` mark: `make test` and `make lint-sql` run them, `make test-unit` leaves them out.
+
 The lint renders each model through dbt_project/sqlfluff_context (vars from dbt_project.yml, the project's
 macros); a model that fails to render or parse is a violation too (TMP / PRS), so it cannot pass unlinted.
 """
@@ -46,6 +49,7 @@ def project_report() -> list[dict]:
     return _sqlfluff("lint", ".", "--processes", "1")
 
 
+@pytest.mark.lint
 def test_every_model_is_linted(project_report):
     linted = {file["filepath"] for file in project_report}
     models = {str(path.relative_to(PROJECT_DIR)) for path in (PROJECT_DIR / "models").rglob("*.sql")}
@@ -53,6 +57,7 @@ def test_every_model_is_linted(project_report):
     assert models <= linted, f"models the lint skipped (check .sqlfluffignore): {sorted(models - linted)}"
 
 
+@pytest.mark.lint
 def test_project_sql_is_sqlfluff_clean(project_report):
     violations = _described(project_report)
     assert not violations, (
