@@ -18,19 +18,20 @@ def test_an_engineer_goes_from_a_dag_to_its_resource_page(page, stack, portal_ur
     from govlake.cycle.airflow_client import AirflowClient
 
     AirflowClient(stack).wait_for_dags([INGEST_DAG])
-    page.goto(f"{stack.airflow_url}/auth/login")
+    page.set_default_timeout(90_000)  # Airflow's UI is a large single-page app: slow on a busy machine
+    page.goto(f"{stack.airflow_url}/auth/login", wait_until="domcontentloaded")
     page.locator("input[name=username]").fill(stack.airflow_user)
     page.locator("input[name=password]").fill(stack.airflow_password)
     page.keyboard.press("Enter")
-    expect(page).not_to_have_url(re.compile(r"/auth/login"), timeout=30_000)
+    expect(page).not_to_have_url(re.compile(r"/auth/login"), timeout=90_000)
 
-    page.goto(f"{stack.airflow_url}/dags/{INGEST_DAG}/plugin/govlake-portal")
+    page.goto(f"{stack.airflow_url}/dags/{INGEST_DAG}/plugin/govlake-portal", wait_until="domcontentloaded")
     expect(
         page.get_by_role("tab", name="门户数据资源").or_(page.get_by_text("门户数据资源")).first
-    ).to_be_visible(timeout=30_000)
+    ).to_be_visible(timeout=90_000)
     frame = page.frame_locator("iframe[title='门户数据资源']")
     resource = frame.get_by_role("link", name=re.compile("民政厅"))
-    expect(resource).to_have_attribute("href", f"{portal_url}/catalog/r/{INGEST_KEY}", timeout=30_000)
+    expect(resource).to_have_attribute("href", f"{portal_url}/catalog/r/{INGEST_KEY}", timeout=90_000)
     expect(frame.get_by_role("link", name="质量")).to_have_attribute(
         "href", f"{portal_url}/catalog/r/{INGEST_KEY}?tab=quality"
     )
