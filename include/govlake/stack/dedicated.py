@@ -41,7 +41,9 @@ def free_stack_env(home: Path, base: int) -> dict[str, str] | None:
 
     for shift in range(0, FAMILY_STEP * FAMILY_TRIES, FAMILY_STEP):
         env = stack_env(home, base + shift)
-        if not any(port_open("127.0.0.1", p, timeout=0.2) for p in stack_ports(load_settings(env)).values()):
+        with environment(env):  # stack services (e.g. the simulated systems) read their ports from it
+            ports = stack_ports(load_settings())
+        if not any(port_open("127.0.0.1", p, timeout=0.2) for p in ports.values()):
             return env
     return None
 
