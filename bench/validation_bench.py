@@ -30,6 +30,7 @@ import json
 import resource
 import time
 from datetime import date
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -134,6 +135,50 @@ def plain_sql_checks(conn: psycopg.Connection, batch_sql: str) -> dict[str, int]
     return {"rows": row[0]} | {suite.rules[i - 1].rule: n for i, n in zip(checks, row[1:], strict=True)}
 
 
+class CpuClock:
+    """CPU seconds of this process plus the PostgreSQL cluster it talks to (when it runs on this machine).
+
+    On a machine shared by many runnable processes wall time mostly measures the queue; the CPU a step
+    used does not. The cluster's CPU is its postmaster's own and reaped children's time plus every live
+    child's (backends, GX's pool connections, autovacuum, WAL writer). ``None`` when the cluster's
+    processes cannot be read (another machine, a container).
+    """
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.postmaster: int | None = None
+        try:
+            data = conn.execute("show data_directory").fetchone()[0]
+            self.postmaster = int(Path(data, "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, psycopg.Error):
+            self.postmaster = None
+        self.ticks = __import__("os").sysconf("SC_CLK_TCK")
+
+    def _stat(self, pid: int) -> list[str]:
+        text = Path(f"/proc/{pid}/stat").read_text()
+        return text[text.rindex(")") + 2 :].split()
+
+    def seconds(self) -> float | None:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        total = own.ru_utime + own.ru_stime
+        if self.postmaster is None:
+            return None
+        try:
+            fields = self._stat(self.postmaster)  # fields[11:15]: utime stime cutime cstime
+            total += sum(int(x) for x in fields[11:15]) / self.ticks
+            for proc in Path("/proc").iterdir():
+                if not proc.name.isdigit():
+                    continue
+                try:
+                    fields = self._stat(int(proc.name))
+                except OSError:
+                    continue  # exited between the listing and the read: counted in cutime next time
+                if int(fields[1]) == self.postmaster:
+                    total += sum(int(x) for x in fields[11:13]) / self.ticks
+        except OSError:
+            return None
+        return total
+
+
 def _load() -> str:
     return " ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
 
@@ -153,15 +198,23 @@ def main() -> None:
         admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     settings = dataclasses.replace(base, warehouse_db=name)
-    steps: list[tuple[str, float, float, str, str]] = []
+    steps: list[tuple[str, float, float, str, str, float | None]] = []
+    cpu: CpuClock | None = None
+
+    def used(before: float | None) -> float | None:
+        after = cpu.seconds() if cpu else None
+        return None if before is None or after is None else after - before
+
     try:
         with connect(settings, autocommit=True) as conn:
             ensure_platform_schema(conn)
             _create(conn)
+            cpu = CpuClock(conn)
+            c0 = cpu.seconds()
             t = time.perf_counter()
             with console.status(f"generating {args.rows:,} rows in PostgreSQL"):
                 _generate(conn, args.rows, args.defect_rate)
-            steps.append(("generate (SQL)", time.perf_counter() - t, peak_mb(), "", _load()))
+            steps.append(("generate (SQL)", time.perf_counter() - t, peak_mb(), "", _load(), used(c0)))
 
         from govlake.quality import get_suite, quarantine_failures, validate
         from govlake.quality.resolution import resolve_corrected
@@ -172,24 +225,36 @@ def main() -> None:
             import govlake.quality.gx_runner  # noqa: F401
         for _ in range(args.repeat):
             with connect(settings, autocommit=True) as conn:
-                t = time.perf_counter()
+                c0, t = cpu.seconds(), time.perf_counter()
                 with console.status("plain SQL: the suite's checks as one counting query"):
                     plain = plain_sql_checks(conn, batch_sql)
                 baseline = time.perf_counter() - t
+                baseline_cpu = used(c0)
             plain_failing = {k: v for k, v in plain.items() if v and k != "rows"}
-            steps.append(("plain SQL checks", baseline, peak_mb(), json.dumps(plain_failing), _load()))
+            steps.append(
+                ("plain SQL checks", baseline, peak_mb(), json.dumps(plain_failing), _load(), baseline_cpu)
+            )
             for engine in engines:
-                t = time.perf_counter()
+                c0, t = cpu.seconds(), time.perf_counter()
                 with console.status(f"validate ({engine})"):
                     outcome = validate(SUITE, DAY, settings, engine=engine)
-                validated = time.perf_counter() - t
+                validated, validated_cpu = time.perf_counter() - t, used(c0)
                 failing = {r.rule: r.unexpected_count for r in outcome.results if r.unexpected_count}
                 assert failing == plain_failing, (engine, failing, plain_failing)
-                steps.append((f"validate ({engine})", validated, peak_mb(), json.dumps(failing), _load()))
-                t = time.perf_counter()
+                steps.append(
+                    (
+                        f"validate ({engine})",
+                        validated,
+                        peak_mb(),
+                        json.dumps(failing),
+                        _load(),
+                        validated_cpu,
+                    )
+                )
+                c0, t = cpu.seconds(), time.perf_counter()
                 with console.status("quarantine: INSERT … SELECT + JSONL to S3"):
                     summary = quarantine_failures(SUITE, DAY, outcome, settings)
-                quarantined = time.perf_counter() - t
+                quarantined, quarantined_cpu = time.perf_counter() - t, used(c0)
                 steps.append(
                     (
                         f"quarantine ({engine})",
@@ -197,23 +262,33 @@ def main() -> None:
                         peak_mb(),
                         f"{summary.rows_quarantined:,} records",
                         _load(),
+                        quarantined_cpu,
                     )
                 )
                 total = validated + quarantined
+                total_cpu = (
+                    None
+                    if validated_cpu is None or quarantined_cpu is None
+                    else validated_cpu + quarantined_cpu
+                )
+                ratio = f"wall {baseline / total:.0%} of plain SQL (its run just before)"
+                if total_cpu and baseline_cpu:
+                    ratio += f", CPU {baseline_cpu / total_cpu:.0%}"
                 steps.append(
-                    (
-                        f"**validate + quarantine ({engine})**",
-                        total,
-                        peak_mb(),
-                        f"{baseline / total:.0%} of plain SQL (its run just before)",
-                        _load(),
-                    )
+                    (f"**validate + quarantine ({engine})**", total, peak_mb(), ratio, _load(), total_cpu)
                 )
 
-        t = time.perf_counter()
+        c0, t = cpu.seconds(), time.perf_counter()
         resolved = resolve_corrected("public_security__household_registration", DAY, settings)
         steps.append(
-            ("resolve_corrected", time.perf_counter() - t, peak_mb(), f"{resolved} resolved", _load())
+            (
+                "resolve_corrected",
+                time.perf_counter() - t,
+                peak_mb(),
+                f"{resolved} resolved",
+                _load(),
+                used(c0),
+            )
         )
     finally:
         from govlake.lake import s3_client
@@ -225,10 +300,15 @@ def main() -> None:
             admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
     table = Table(title=f"Quality gate on {args.rows:,} staging rows ({args.defect_rate:.1%} defects)")
-    for column in ("step", "seconds", "rows/s", "peak RSS (MB, Python)", "load avg 1/5/15", "result"):
+    columns = ("step", "seconds", "rows/s", "CPU s (PG + Python)", "rows per CPU s", "peak RSS (MB, Python)")
+    for column in (*columns, "load avg 1/5/15", "result"):
         table.add_column(column)
-    for step, seconds, mb, note, load in steps:
-        table.add_row(step, f"{seconds:.1f}", f"{args.rows / seconds:,.0f}", f"{mb:.0f}", load, note)
+    for step, seconds, mb, note, load, cpu_s in steps:
+        per_cpu = f"{args.rows / cpu_s:,.0f}" if cpu_s else "-"
+        cpu_text = f"{cpu_s:.1f}" if cpu_s is not None else "-"
+        table.add_row(
+            step, f"{seconds:.1f}", f"{args.rows / seconds:,.0f}", cpu_text, per_cpu, f"{mb:.0f}", load, note
+        )
     console.print(table)
     print(json.dumps({"rows": args.rows, "steps": steps}, ensure_ascii=False))
 
