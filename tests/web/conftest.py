@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = Path(os.environ.get("GOVLAKE_CHROMIUM", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
@@ -57,6 +58,19 @@ def browser_context_args(browser_context_args: dict) -> dict:
         "timezone_id": "Asia/Shanghai",
         "accept_downloads": True,
     }
+
+
+# Patience for a 2-core CI machine running the whole stack beside the browser: waits end as soon as the
+# page is ready, so they cost nothing when it is fast.
+expect.set_options(timeout=15_000)
+
+
+@pytest.fixture
+def page(page):
+    """pytest-playwright's page, with navigation and action timeouts for a busy machine."""
+    page.set_default_timeout(60_000)
+    page.set_default_navigation_timeout(90_000)
+    return page
 
 
 @pytest.fixture(scope="session")
