@@ -209,15 +209,21 @@ def _running_ingest(settings: Settings) -> list[tuple[str, str, str, int, int]]:
 
 
 def _worker_of(settings: Settings, pid: int) -> str | None:
-    """The Celery worker whose process group holds ``pid`` (each worker leads its own group)."""
-    try:
-        group = os.getpgid(pid)
-    except ProcessLookupError:
-        return None
+    """The Celery worker running ``pid``: the task process leads a process group of its own (Airflow's
+    supervisor starts it so), so walk up its parents to the worker that leads theirs."""
+    workers = {}
     for i in range(1, settings.celery_workers + 1):
         record = read_pid(settings, scaleout.worker_name(i))
-        if record and record.pid == group:
-            return scaleout.worker_name(i)
+        if record:
+            workers[record.pid] = scaleout.worker_name(i)
+    while pid > 1:
+        try:
+            if os.getpgid(pid) in workers:
+                return workers[os.getpgid(pid)]
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        except (OSError, ValueError):
+            return None
     return None
 
 
@@ -259,6 +265,7 @@ def _inject_step(settings, day, faults, daily_others, cycle_status, load_departm
             worker = _worker_of(settings, pid)
             if worker:
                 os.killpg(read_pid(settings, worker).pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)  # the task process, in a process group of its own
                 faults.killed_worker, faults.killed_task = worker, (dag_id, task_id, run_id, try_number)
                 faults.log.append(f"{time.monotonic():.0f} SIGKILL {worker} running {dag_id}.{task_id}")
                 break
