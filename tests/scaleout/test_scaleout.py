@@ -14,6 +14,7 @@ Two daily cycles on the shared distributed stack (tests/scaleout/conftest.py):
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import signal
@@ -265,7 +266,8 @@ def _inject_step(settings, day, faults, daily_others, cycle_status, load_departm
             worker = _worker_of(settings, pid)
             if worker:
                 os.killpg(read_pid(settings, worker).pid, signal.SIGKILL)
-                os.kill(pid, signal.SIGKILL)  # the task process, in a process group of its own
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # the task process, in a process group of its own
                 faults.killed_worker, faults.killed_task = worker, (dag_id, task_id, run_id, try_number)
                 faults.log.append(f"{time.monotonic():.0f} SIGKILL {worker} running {dag_id}.{task_id}")
                 break
