@@ -23,8 +23,8 @@ from govlake.cockpit.aggregates import INDICATORS, MAP_INDICATORS
 from govlake.cockpit.answers import Answer, bijie_crop_rows, crop_evidence, sources, transport_rows
 from govlake.cockpit.question_kinds import KINDS, ask
 from govlake.cockpit.suppression import display
-from govlake.warehouse import connect
 from govlake.web.page_render import render, templates
+from govlake.web.portal_db import connect
 from govlake.web.portal_session import signed_in
 
 router = APIRouter(include_in_schema=False)
