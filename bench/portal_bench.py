@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import random
 import re
 import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 from psycopg.types.json import Jsonb
@@ -31,7 +33,49 @@ from govlake.accounts.people import add_person
 from govlake.settings import get_settings
 from govlake.warehouse import connect, ensure_platform_schema
 
-WORDS = ["人口", "户籍", "出生", "婚姻", "低保", "救助", "社保", "养老", "医疗", "就业", "企业", "法人", "市场", "登记", "许可", "税务", "财政", "补贴", "农业", "种植", "粮食", "交通", "客运", "货运", "道路", "自然", "资源", "土地", "行政", "区划", "统计", "宏观", "经济", "指标", "教育", "学校", "卫生", "健康", "疫苗", "住房", "公积金"]
+WORDS = [
+    "人口",
+    "户籍",
+    "出生",
+    "婚姻",
+    "低保",
+    "救助",
+    "社保",
+    "养老",
+    "医疗",
+    "就业",
+    "企业",
+    "法人",
+    "市场",
+    "登记",
+    "许可",
+    "税务",
+    "财政",
+    "补贴",
+    "农业",
+    "种植",
+    "粮食",
+    "交通",
+    "客运",
+    "货运",
+    "道路",
+    "自然",
+    "资源",
+    "土地",
+    "行政",
+    "区划",
+    "统计",
+    "宏观",
+    "经济",
+    "指标",
+    "教育",
+    "学校",
+    "卫生",
+    "健康",
+    "疫苗",
+    "住房",
+    "公积金",
+]
 QUERIES = [
     "人口",
     "户籍 人口",
@@ -132,7 +176,15 @@ def measure(base: str, cookies, paths: list[str], clients: int) -> tuple[list[fl
     return times, time.perf_counter() - started
 
 
-def report(name: str, times: list[float], seconds: float, target: float) -> dict:
+def server_cpu(pid: int | None) -> float:
+    """CPU seconds the web server process has used (user + system), or 0 without a pid."""
+    if not pid:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(name: str, times: list[float], seconds: float, target: float, cpu: float = 0.0) -> dict:
     qs = statistics.quantiles(times, n=100)
     row = {
         "page": name,
@@ -141,6 +193,7 @@ def report(name: str, times: list[float], seconds: float, target: float) -> dict
         "p95_ms": round(qs[94], 1),
         "p99_ms": round(qs[98], 1),
         "per_second": round(len(times) / seconds, 1),
+        "server_cpu_ms_per_request": round(1000 * cpu / len(times), 1) if cpu else None,
         "target_p95_ms": target,
         "met": qs[94] < target,
     }
@@ -154,6 +207,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--requests", type=int, default=1000, help="requests per page kind")
     parser.add_argument("--url", default=None, help="the web service (default: the stack's)")
+    parser.add_argument("--server-pid", type=int, default=None, help="the web server's pid: CPU per request")
     args = parser.parse_args()
     settings = get_settings()
     base = (args.url or settings.web_url).rstrip("/")
@@ -184,10 +238,11 @@ def main() -> None:
                 path += "&page=2"
             searches.append(path)
         pages = [f"/catalog/r/{rng.choice(keys)}" for _ in range(args.requests)]
-        results = [
-            report("catalog search", *measure(base, cookies, searches, args.clients), 200),
-            report("resource page", *measure(base, cookies, pages, args.clients), 300),
-        ]
+        results = []
+        for name, paths, target in (("catalog search", searches, 200), ("resource page", pages, 300)):
+            cpu = server_cpu(args.server_pid)
+            times, seconds = measure(base, cookies, paths, args.clients)
+            results.append(report(name, times, seconds, target, server_cpu(args.server_pid) - cpu))
     finally:
         with connect(settings, autocommit=True) as conn:
             cleanup(conn)

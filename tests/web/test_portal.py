@@ -206,3 +206,19 @@ def test_dispatch_journey_through_the_pages(portal, stack, zone, people, platfor
         (zone.resource,),
     ).fetchall()
     assert (people["requester"],) in reads
+
+
+def test_data_office_sweep_and_department_users_cannot(portal, stack, people, platform):
+    from govlake.accounts.people import add_person
+
+    add_person(platform, "zz_p_dsj", "测试大数据局", "data_office", "data_office", PASSWORD, replace=True)
+    try:
+        assert portal.sign_in(people["requester"]).status_code == 303
+        assert portal.post("/dispatch/sweep", {}).status_code == 403
+        office = Portal(stack.web_url)
+        office.sign_in("zz_p_dsj")
+        assert "升级到大数据局的申请" in office.get("/dispatch").text
+        done = office.post("/dispatch/sweep", {})
+        assert done.status_code == 303 and "/dispatch?done=" in done.headers["location"]
+    finally:
+        platform.execute("delete from platform.portal_users where username = 'zz_p_dsj'")

@@ -163,6 +163,7 @@ def demo() -> None:
 def print_demo_people(people) -> None:
     from govlake.accounts.people import ROLES
     from govlake.settings import get_settings
+    from govlake.warehouse.department_roles import credentials_file
 
     settings = get_settings()
     table = Table("user", "password", "department", "role", title="portal sign-ins")
@@ -172,4 +173,8 @@ def print_demo_people(people) -> None:
     console.print(
         f"Portal: [bold]{settings.web_url}/[/] — sign in with a user above "
         f"(passwords also in {demo_people_file(settings)})."
+    )
+    console.print(
+        f"Department database logins (psql, and HTTP Basic on /api/v1 as <department code> / password; "
+        f"data_office for the data office): {credentials_file(settings)}"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -236,3 +237,19 @@ def decide(
             }
             return render(request, "dispatch/request.html", context, status_code=409)
     return RedirectResponse(f"/dispatch/requests/{request_id}?done={action}", status_code=303)
+
+
+@router.post("/dispatch/sweep", dependencies=[CsrfChecked])
+def sweep(person: SignedIn):
+    """The data office's clock: overdue requests escalate, grants whose period ended expire."""
+    if not person.is_data_office:
+        raise HTTPException(403, "只有大数据局可以执行")
+    with connect(autocommit=True) as conn:
+        escalated = dispatch.escalate_overdue(
+            conn, actor=f"data_office/{person.username}", settings=get_settings()
+        )
+        expired = dispatch.expire_grants(
+            conn, actor=f"data_office/{person.username}", settings=get_settings()
+        )
+    message = f"升级 {len(escalated)} 个超时申请，收回 {len(expired)} 个到期授权"
+    return RedirectResponse(f"/dispatch?done={quote(message)}", status_code=303)
