@@ -3,7 +3,7 @@
     python bench/portal_bench.py                      # against the stack of GOVLAKE_HOME (its web service)
     python bench/portal_bench.py --entries 5000 --clients 32 --requests 2000
 
-Adds ``--entries`` generated entries (keys ``zz_bench_*``, cloned from the catalog's own entries with
+Adds ``--entries`` generated entries (keys ``bench_portal_*``, cloned from the catalog's own entries with
 generated names, summaries and items) to ``platform.catalog_entries``, signs a portal user in, then lets
 ``--clients`` threads fire ``--requests`` page requests each kind through the running web service:
 catalog searches (one or two words, some with a facet, some on page 2) and resource pages (header and the
@@ -90,7 +90,7 @@ QUERIES = [
     "婚姻",
 ]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-USER, PASSWORD = "zz_bench_user", "bench password 1"
+USER, PASSWORD = "bench_portal_user", "bench password 1"
 
 
 def generate(conn, count: int, seed: int = 7) -> list[str]:
@@ -102,7 +102,7 @@ def generate(conn, count: int, seed: int = 7) -> list[str]:
     for n in range(count):
         doc = copy.deepcopy(rng.choice(templates))
         words = rng.sample(WORDS, 3)
-        key = f"zz_bench_{n:05d}"
+        key = f"bench_portal_{n:05d}"
         code = f"{doc['classification_code']}/{900000 + n:06d}"
         doc.update(
             entry_key=key,
@@ -135,7 +135,7 @@ def generate(conn, count: int, seed: int = 7) -> list[str]:
 
 
 def cleanup(conn) -> None:
-    conn.execute("delete from platform.catalog_entries where entry_key like 'zz\\_bench\\_%%'")
+    conn.execute("delete from platform.catalog_entries where entry_key like 'bench\\_portal\\_%%'")
     conn.execute("delete from platform.portal_users where username = %s", (USER,))
     conn.execute("delete from platform.portal_sign_ins where username = %s", (USER,))
 
