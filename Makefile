@@ -70,8 +70,8 @@ test: system-deps venv
 test-scaleout: system-deps venv
 	$(PY) -m pytest -p no:cacheprovider -m scaleout tests/scaleout $(PYTEST_ARGS)
 
-# Pure-logic tests: no stack (a test using the `stack` fixture is integration: tests/conftest.py), no
-# whole-project SQL lint (`make lint-sql`); under a minute on 2 cores.
+# Pure-logic tests: no stack (a test using the `stack` fixture is integration: tests/conftest.py) and not
+# the whole-project dbt checks (`lint` mark: sqlfluff over every model, dbt parse); `make test` runs all.
 test-unit: venv
 	$(PY) -m pytest -p no:cacheprovider -m "not integration and not e2e and not lint" $(PYTEST_ARGS)
 

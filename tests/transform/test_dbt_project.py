@@ -8,6 +8,7 @@ from govlake.transform import DbtError, build_libraries, build_staging, run_dbt
 from govlake.transform.sources import freshness, render_raw_sources, sources_path
 
 
+@pytest.mark.lint  # a full parse of the project: tens of seconds of CPU on a fresh checkout
 def test_dbt_parse_succeeds():
     result = run_dbt(["parse"])
     assert result.success
