@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
 import time
 from datetime import date
@@ -139,9 +140,11 @@ class CpuClock:
     """CPU seconds of this process plus the PostgreSQL cluster it talks to (when it runs on this machine).
 
     On a machine shared by many runnable processes wall time mostly measures the queue; the CPU a step
-    used does not. The cluster's CPU is its postmaster's own and reaped children's time plus every live
-    child's (backends, GX's pool connections, autovacuum, WAL writer). ``None`` when the cluster's
-    processes cannot be read (another machine, a container).
+    used does not. The cluster's share is what its processes (backends, GX's pool connections, autovacuum,
+    WAL writer) used during the step: live children's time now minus when the step began, plus the
+    postmaster's reaped-children time gained minus what the children that exited had used before the step
+    (a long-lived connection of another client closing must not dump its lifetime into the step).
+    ``None`` when the cluster's processes cannot be read (another machine, a container).
     """
 
     def __init__(self, conn: psycopg.Connection) -> None:
@@ -151,36 +154,46 @@ class CpuClock:
             self.postmaster = int(Path(data, "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, psycopg.Error):
             self.postmaster = None
-        self.ticks = __import__("os").sysconf("SC_CLK_TCK")
+        self.ticks = os.sysconf("SC_CLK_TCK")
 
-    def _stat(self, pid: int) -> list[str]:
+    @staticmethod
+    def _stat(pid: int) -> list[str]:
         text = Path(f"/proc/{pid}/stat").read_text()
         return text[text.rindex(")") + 2 :].split()
 
-    def seconds(self) -> float | None:
+    def snapshot(self) -> tuple[float, float, dict[int, float]] | None:
+        """(this process's CPU, the postmaster's own + reaped children's CPU, live children's CPU by pid)."""
         own = resource.getrusage(resource.RUSAGE_SELF)
-        total = own.ru_utime + own.ru_stime
         if self.postmaster is None:
             return None
         try:
-            fields = self._stat(self.postmaster)  # fields[11:15]: utime stime cutime cstime
-            total += sum(int(x) for x in fields[11:15]) / self.ticks
-            for proc in Path("/proc").iterdir():
-                if not proc.name.isdigit():
-                    continue
-                try:
-                    fields = self._stat(int(proc.name))
-                except OSError:
-                    continue  # exited between the listing and the read: counted in cutime next time
-                if int(fields[1]) == self.postmaster:
-                    total += sum(int(x) for x in fields[11:13]) / self.ticks
+            fields = self._stat(self.postmaster)  # utime stime cutime cstime at [11:15]
         except OSError:
             return None
-        return total
+        children: dict[int, float] = {}
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                child = self._stat(int(proc.name))
+            except OSError:
+                continue
+            if int(child[1]) == self.postmaster:
+                children[int(proc.name)] = sum(int(x) for x in child[11:13]) / self.ticks
+        return own.ru_utime + own.ru_stime, sum(int(x) for x in fields[11:15]) / self.ticks, children
+
+    @staticmethod
+    def used(before, after) -> float | None:
+        if before is None or after is None:
+            return None
+        (own0, main0, kids0), (own1, main1, kids1) = before, after
+        live = sum(cpu - kids0.get(pid, 0.0) for pid, cpu in kids1.items())
+        exited = sum(cpu for pid, cpu in kids0.items() if pid not in kids1)
+        return (own1 - own0) + (main1 - main0 - exited) + live
 
 
 def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in __import__("os").getloadavg())
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -201,16 +214,15 @@ def main() -> None:
     steps: list[tuple[str, float, float, str, str, float | None]] = []
     cpu: CpuClock | None = None
 
-    def used(before: float | None) -> float | None:
-        after = cpu.seconds() if cpu else None
-        return None if before is None or after is None else after - before
+    def used(before) -> float | None:
+        return CpuClock.used(before, cpu.snapshot() if cpu else None)
 
     try:
         with connect(settings, autocommit=True) as conn:
             ensure_platform_schema(conn)
             _create(conn)
             cpu = CpuClock(conn)
-            c0 = cpu.seconds()
+            c0 = cpu.snapshot()
             t = time.perf_counter()
             with console.status(f"generating {args.rows:,} rows in PostgreSQL"):
                 _generate(conn, args.rows, args.defect_rate)
@@ -225,7 +237,7 @@ def main() -> None:
             import govlake.quality.gx_runner  # noqa: F401
         for _ in range(args.repeat):
             with connect(settings, autocommit=True) as conn:
-                c0, t = cpu.seconds(), time.perf_counter()
+                c0, t = cpu.snapshot(), time.perf_counter()
                 with console.status("plain SQL: the suite's checks as one counting query"):
                     plain = plain_sql_checks(conn, batch_sql)
                 baseline = time.perf_counter() - t
@@ -235,7 +247,7 @@ def main() -> None:
                 ("plain SQL checks", baseline, peak_mb(), json.dumps(plain_failing), _load(), baseline_cpu)
             )
             for engine in engines:
-                c0, t = cpu.seconds(), time.perf_counter()
+                c0, t = cpu.snapshot(), time.perf_counter()
                 with console.status(f"validate ({engine})"):
                     outcome = validate(SUITE, DAY, settings, engine=engine)
                 validated, validated_cpu = time.perf_counter() - t, used(c0)
@@ -251,7 +263,7 @@ def main() -> None:
                         validated_cpu,
                     )
                 )
-                c0, t = cpu.seconds(), time.perf_counter()
+                c0, t = cpu.snapshot(), time.perf_counter()
                 with console.status("quarantine: INSERT … SELECT + JSONL to S3"):
                     summary = quarantine_failures(SUITE, DAY, outcome, settings)
                 quarantined, quarantined_cpu = time.perf_counter() - t, used(c0)
@@ -278,7 +290,7 @@ def main() -> None:
                     (f"**validate + quarantine ({engine})**", total, peak_mb(), ratio, _load(), total_cpu)
                 )
 
-        c0, t = cpu.seconds(), time.perf_counter()
+        c0, t = cpu.snapshot(), time.perf_counter()
         resolved = resolve_corrected("public_security__household_registration", DAY, settings)
         steps.append(
             (
