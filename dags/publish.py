@@ -15,6 +15,9 @@ Starts when `build__libraries` has passed its gates (Asset `audit_libraries`). F
 5. **correction lists** — every department with quarantined rows for the date receives its 纠错清单
    (XLSX + CSV + manifest) in `s3://exchange/<department>/correction-lists/<date>/`.
 
+6. **profiles** — 画像 of every catalogued resource (row count, null rates, distinct counts, safe ranges
+   and top values) into `platform.resource_profiles`, so the portal's resource pages show them at once.
+
 The open datasets are published by `publish__open_data`, scheduled on the base library Assets this DAG
 emits.
 """
