@@ -158,7 +158,7 @@ def fold_rule(rule: Rule, index: int) -> FoldedRule | None:
     if not items:
         return FoldedRule(verdict=f"coalesce(({condition}), false)", message=message)
     lateral = _LATERAL.match(items[1:].strip()) if items.startswith(",") else None
-    # one lateral subselect without FROM yields exactly one row per batch row: as a scalar subquery it
+    # one lateral subselect without FROM yields exactly one row per batch row: joined to the row it
     # selects the same rows as the rule's join
     if lateral is None or _find_top(lateral.group(1), " from ") >= 0:
         return None
