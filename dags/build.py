@@ -38,8 +38,7 @@ worker with cores to spare: on 2 cores each task costs 20-60 s), `whole` (single
 
 from __future__ import annotations
 
-# Airflow's safe-mode DAG discovery parses only files that mention both "airflow" and "dag": keep this line.
-
 from govlake.orchestration.library_build_dag import build_libraries_dag
 
+# Airflow's safe-mode DAG discovery parses only files that mention both "airflow" and "dag": keep this line.
 dag = build_libraries_dag(doc_md=__doc__)
