@@ -16,7 +16,9 @@ from govlake.settings import Settings, get_settings
 
 def pytest_configure(config):
     # The zz_* sharing fixtures (zone, platform, outboxes) of tests/{sharing,exports,web}; lazy until asked for.
-    config.pluginmanager.register(importlib.import_module("support.sharing_fixtures"), "govlake_tests_sharing_fixtures")
+    config.pluginmanager.register(
+        importlib.import_module("support.sharing_fixtures"), "govlake_tests_sharing_fixtures"
+    )
 
 
 # Fixtures that start or reach the running stack: a test using one (directly or through another fixture)

@@ -74,7 +74,9 @@ def test_file_matches_the_compose_specification(compose: dict[str, Any]) -> None
 def test_the_platform_services_are_all_there(compose: dict[str, Any]) -> None:
     names = set(compose["services"])
     assert {"postgres", "s3", "s3-init", "department-api", "web", *AIRFLOW_SERVICES} <= names
-    assert not [n for n, s in services(compose) if "minio" in str(s.get("image", ""))], "one S3 server: SeaweedFS"
+    assert not [n for n, s in services(compose) if "minio" in str(s.get("image", ""))], (
+        "one S3 server: SeaweedFS"
+    )
     assert compose["services"]["postgres"]["image"].startswith("postgres:16")
     assert "healthcheck" in compose["services"]["postgres"]
     assert compose["services"]["department-api"]["command"][-1] == "demo_province.department_api"

@@ -78,7 +78,6 @@ class Settings:
     standby: bool = False
     pg_standby_port: int = 55433
 
-
     # How the build DAG runs dbt: per_model (cosmos watcher) | per_model_local | whole.
     dbt_tasks: str = "per_model"
 

@@ -24,10 +24,10 @@ DAY = dt.date(1999, 1, 2)  # the test correction list's date: no real cycle runs
 
 @pytest.fixture
 def people(platform, stack):
+    import psycopg
+
     from govlake.accounts.people import add_person
     from govlake.sharing.authenticator import ensure_department_logins
-
-    import psycopg
 
     for attempt in range(3):  # a concurrent GRANT elsewhere on the stack: "tuple concurrently updated"
         try:
@@ -197,11 +197,10 @@ def test_steward_downloads_her_correction_list(page, portal_url, screenshot, peo
 @pytest.fixture
 def scorecards(platform):
     """This week's scorecards (computed from the platform's records), unless the stack has some."""
+    from govlake.registry import load_departments
     from govlake.scorecards.compute import compute_scorecards
     from govlake.scorecards.periods import period_containing
     from govlake.scorecards.scorecard_store import store_scorecards
-
-    from govlake.registry import load_departments
 
     period = period_containing("week", dt.date.today())
     existing = platform.execute("select count(*) from platform.scorecards").fetchone()[0]

@@ -46,7 +46,10 @@ app = FastAPI(
         {"name": "data", "description": "Reads from the sharing exchange as the calling department"},
         {"name": "audit", "description": "The append-only, hash-chained audit trail"},
         {"name": "open data", "description": "No login: CKAN Action API, downloads, apps, DCAT-AP 3 catalog"},
-        {"name": "lineage", "description": "血缘与共享图谱: OpenLineage receiver, upstream/downstream, impact, sharing flows"},
+        {
+            "name": "lineage",
+            "description": "血缘与共享图谱: OpenLineage receiver, upstream/downstream, impact, sharing flows",
+        },
     ],
 )
 for module in (catalog_api, dispatch_api, data_api, audit_api, ckan_api, dcat_api, lineage_api):
