@@ -134,18 +134,7 @@ def stop(settings: Settings, timeout: float = 60) -> str:
     pid = standby_pid(settings)
     if pid is None:
         return "not running"
-    binaries = postgres.find_binaries(postgres.data_dir(settings))
-    argv = [
-        str(binaries.pg_ctl),
-        "-D",
-        str(data_dir(settings)),
-        "-m",
-        "fast",
-        "-w",
-        "-t",
-        str(int(timeout)),
-        "stop",
-    ]
+    argv = postgres.pg_ctl_stop_argv(data_dir(settings), timeout)
     try:
         postgres._run(
             postgres.server_user().wrap(argv), "pg_ctl stop (standby)", log_path(settings, NAME),

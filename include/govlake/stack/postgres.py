@@ -358,24 +358,19 @@ def start(settings: Settings, timeout: float = 90) -> str:
     return f"created and started ({how})" if created else f"started ({how})"
 
 
+def pg_ctl_stop_argv(cluster: Path, timeout: float) -> list[str]:
+    """``pg_ctl stop -m fast`` of the cluster in ``cluster``, waiting at most ``timeout`` seconds."""
+    pg_ctl = find_binaries(cluster).pg_ctl
+    return [str(pg_ctl), "-D", str(cluster), "-m", "fast", "-w", "-t", str(int(timeout)), "stop"]
+
+
 def stop(settings: Settings, timeout: float = 60) -> str:
     """``pg_ctl stop -m fast``: disconnect clients, checkpoint, exit. Falls back to signals if it hangs."""
     pid = postmaster_pid(settings)
     if pid is None:
         return "not running"
     log = log_path(settings, NAME)
-    binaries = find_binaries(data_dir(settings))
-    argv = [
-        str(binaries.pg_ctl),
-        "-D",
-        str(data_dir(settings)),
-        "-m",
-        "fast",
-        "-w",
-        "-t",
-        str(int(timeout)),
-        "stop",
-    ]
+    argv = pg_ctl_stop_argv(data_dir(settings), timeout)
     try:
         _run(server_user().wrap(argv), "pg_ctl stop", log, env=_server_env(), timeout=timeout + 10)
         return "stopped (fast)"
