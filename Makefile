@@ -67,7 +67,7 @@ TEST_MARKERS ?= not scaleout
 
 test: system-deps venv
 	$(TEST_ENV) $(GOVLAKE) stack up || { $(TEST_ENV) $(GOVLAKE) stack down; exit 1; }
-	set -o pipefail; $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider -m "$(TEST_MARKERS)" $(PYTEST_ARGS); status=$$?; \
+	set -o pipefail; $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider -m "$(TEST_MARKERS)" --durations=30 --durations-min=15 $(PYTEST_ARGS); status=$$?; \
 	  $(TEST_ENV) $(GOVLAKE) stack down; exit $$status
 
 # The distributed stack's fault tests: Celery, Edge, SeaweedFS cluster, standby (a stack of their own).
