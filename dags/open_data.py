@@ -13,7 +13,10 @@ dataset in `include/govlake/config/open_datasets.yaml`:
    earlier versions stay), load the datastore table in schema `open`, record the release (k achieved,
    rows, checksums, suppressed) in `platform.open_releases`.
 
-A blocked dataset fails its own task only; the others still publish.
+A blocked dataset fails its own task only; the others still publish. When every release task has
+finished (published or blocked), **refresh_cockpit** rebuilds the leader cockpit's tables so its open-data
+figures count this release, not the one before; **blocked_releases** then fails the run if any release
+was blocked (the refresh succeeding must not turn a blocked release's run green).
 """
 
 from __future__ import annotations
@@ -50,8 +53,25 @@ with DAG(
         }
         return result
 
+    @task(trigger_rule="all_done")
+    def refresh_cockpit(day: str) -> dict:
+        """The cockpit's tables again, now that the open releases of the date are recorded."""
+        from govlake.cockpit.aggregates import build_cockpit
+
+        return build_cockpit(day)
+
+    @task(trigger_rule="one_failed", retries=0)
+    def blocked_releases() -> None:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("an open dataset's release was blocked or failed: see its release__ task")
+
     day = resolve_cycle()
-    for _ds in load_open_registry().datasets:
+    releases = [
         release.override(task_id=f"release__{_ds.name.replace('-', '_')}", outlets=[open_asset(_ds.name)])(
             _ds.name, day
         )
+        for _ds in load_open_registry().datasets
+    ]
+    releases >> refresh_cockpit(day)
+    releases >> blocked_releases()

@@ -1,4 +1,4 @@
-"""Alerts to a chat robot or relay webhook: failed tasks, late or missing deliveries.
+"""Alerts to a chat robot or relay webhook: failed tasks, late or missing deliveries, held batches.
 
 Alerts go to ``GOVLAKE_ALERT_WEBHOOK_URL`` as one JSON POST shaped by ``GOVLAKE_ALERT_WEBHOOK_STYLE``:
 
@@ -12,12 +12,18 @@ Alerts go to ``GOVLAKE_ALERT_WEBHOOK_URL`` as one JSON POST shaped by ``GOVLAKE_
 
 The robot styles send exactly the robot's documented shape (robots may refuse fields they do not know).
 A broken or slow webhook never hides the original failure: errors are logged, the POST times out in 10 s.
+
+Enrichers (:func:`add_enricher`) add lines and fields to every alert before it goes out: the
+orchestration layer registers one that names the consumers affected by a dataset the alert is about
+(``fields["datasets"]``, or the ``department`` and ``dataset`` of a timeliness alert, or an ``ingest__``
+DAG), from the lineage graph — a layer this module must not import.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -75,11 +81,33 @@ def alert_payload(
     )
 
 
+Enricher = Callable[[dict[str, Any]], list[str]]
+_ENRICHERS: list[Enricher] = []
+
+
+def add_enricher(enricher: Enricher) -> None:
+    """Run ``enricher(fields)`` for every alert: it may add to ``fields`` and returns lines to append."""
+    if enricher not in _ENRICHERS:
+        _ENRICHERS.append(enricher)
+
+
+def enrich(lines: list[str], fields: dict[str, Any]) -> list[str]:
+    """``lines`` with every enricher's lines appended; an enricher that fails is logged and skipped."""
+    out = list(lines)
+    for enricher in _ENRICHERS:
+        try:
+            out += enricher(fields)
+        except Exception:  # noqa: BLE001 - the alert goes out even when an enricher cannot say more
+            log.warning("alert enricher %s failed", getattr(enricher, "__name__", enricher), exc_info=True)
+    return out
+
+
 def send_alert(title: str, lines: list[str], fields: dict[str, Any], settings: Any = None) -> bool:
     """POST an alert to the configured webhook; True if it was accepted (2xx), False if off or failed."""
     from govlake.settings import get_settings
 
     settings = settings or get_settings()
+    lines = enrich(lines, fields)
     url = settings.alert_webhook_url
     if not url:
         log.info("alert (no GOVLAKE_ALERT_WEBHOOK_URL set): %s", title)

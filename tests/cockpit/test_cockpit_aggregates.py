@@ -92,6 +92,35 @@ def test_the_cycle_built_every_cockpit_table(conn, cockpit_day):
         assert n == 9, indicator
 
 
+def test_platform_figures_count_the_days_own_open_releases_and_quality(conn, cockpit_day):
+    figures = dict(
+        conn.execute(
+            "select indicator, value from cockpit.region_indicators where region_code = '520000'"
+            " and indicator in ('open_datasets', 'quality_score')"
+        ).fetchall()
+    )
+    # publish__open_data refreshes the cockpit after its releases: the count includes the day's datasets
+    assert (
+        figures["open_datasets"] == conn.execute("select count(*) from platform.open_datasets").fetchone()[0]
+    )
+    assert (
+        conn.execute(
+            "select count(*) from platform.open_releases where logical_date = %s", (cockpit_day,)
+        ).fetchone()[0]
+        > 0
+    )
+    # a score before the first weekly scorecards: the week so far, marked provisional (or a closed card's)
+    assert figures["quality_score"] is not None and 0 <= figures["quality_score"] <= 100
+    note = conn.execute(
+        "select note from cockpit.region_indicators where region_code = '520000' and indicator = 'quality_score'"
+    ).fetchone()[0]
+    assert note.startswith("评分期：")
+    scored = conn.execute(
+        "select count(*) from cockpit.department_stats where quality_score is not null"
+    ).fetchone()[0]
+    assert scored > 0
+
+
 def test_no_cockpit_table_has_a_person_column(conn):
     columns = {
         r[0]

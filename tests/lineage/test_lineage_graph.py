@@ -78,6 +78,20 @@ def test_downstream_of_household_registration_reaches_exchange_open_and_grantees
         affected = impact(graph, f"dataset:{HOUSEHOLD}")["affected"]
         assert "base.population" in {a["id"] for a in affected["libraries"]}
         assert "department:civil_affairs" in {a["id"] for a in affected["consumer_departments"]}
+        # a late, missing, failed or held delivery's alert names them (the enricher every alert runs)
+        from govlake.orchestration.dag_defaults import affected_consumers_lines
+        from govlake.registry import load_departments
+
+        civil_affairs = next(d.name for d in load_departments() if d.code == "civil_affairs")
+        for fields in (
+            {"kind": "timeliness", "department": "public_security", "dataset": "household_registration"},
+            {"kind": "held_batches", "datasets": [HOUSEHOLD], "batches": [f"{HOUSEHOLD}__2026-12-01"]},
+            {"kind": "task_failure", "dag_id": f"ingest__{HOUSEHOLD}"},
+        ):
+            lines = affected_consumers_lines(fields)
+            assert civil_affairs in fields["affected"], fields
+            assert "open.population-by-county-gender-age" in " ".join(fields["affected"])
+            assert lines == [f"affected: {', '.join(fields['affected'])}"]
     finally:
         lineage_conn.execute("delete from platform.share_grants where request_id = %s", (request_id,))
         lineage_conn.execute("delete from platform.share_requests where request_id = %s", (request_id,))

@@ -104,6 +104,30 @@ def test_pages_need_sign_in_and_tampered_cookies_are_ignored(portal, people):
     assert portal.get("/dispatch", follow=False).status_code == 303
 
 
+def test_a_session_expires_after_its_hours_even_with_a_valid_signature(portal, stack, people, monkeypatch):
+    """A cookie the server itself signed (its secret under GOVLAKE_HOME), issued 7 h and 8 h 1 min ago."""
+    import time as clock
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    from govlake.web.portal_session import SESSION_COOKIE, SESSION_HOURS
+
+    secret = (stack.home / "portal_secret").read_text(encoding="utf-8").strip()
+    real_time = clock.time
+
+    def cookie_issued(hours_ago: float) -> str:
+        with monkeypatch.context() as m:  # itsdangerous stamps the cookie with time.time()
+            m.setattr(clock, "time", lambda: real_time() - hours_ago * 3600)
+            return URLSafeTimedSerializer(secret, salt="session").dumps({"u": people["requester"]})
+
+    portal.http.cookies.set(SESSION_COOKIE, cookie_issued(SESSION_HOURS - 1))
+    page = portal.get("/dispatch", follow=False)
+    assert page.status_code == 200 and people["requester"] in page.text
+    portal.http.cookies.set(SESSION_COOKIE, cookie_issued(SESSION_HOURS + 1 / 60))
+    gone = portal.get("/dispatch", follow=False)
+    assert gone.status_code == 303 and gone.headers["location"] == "/signin?next=%2Fdispatch"
+
+
 def test_catalog_search_ranks_facets_and_survives_any_input(portal, zone):
     found = portal.get("/catalog/search", params={"q": "出生医学证明"})
     assert found.status_code == 200 and f"/catalog/r/{zone.resource}" in found.text

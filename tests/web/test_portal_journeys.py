@@ -222,6 +222,31 @@ def test_leader_opens_the_quality_arena(page, portal_url, screenshot, people, sc
     screenshot(page, "portal-quality-arena")
 
 
+@pytest.fixture
+def rendered_scorecard(platform, stack):
+    """This month's scorecard of 民政厅, computed, rendered (HTML + PDF) and delivered by the real run."""
+    from govlake.scorecards import run_scorecards
+
+    cards = run_scorecards("month", dt.date.today(), stack, departments=["civil_affairs"])
+    return next(c for c in cards if c["department"] == "civil_affairs")
+
+
+def test_steward_reads_her_scorecard_and_its_pdf(page, portal_url, screenshot, people, rendered_scorecard):
+    sign_in(page, portal_url, people["steward"], "/quality")
+    page.goto(f"{portal_url}/quality")
+    page.locator("tr", has_text="民政厅").get_by_role("link", name="查看").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("民政厅 质量评分卡")
+    overall = rendered_scorecard["overall"]
+    expect(page.locator("main p b").first).to_have_text("—" if overall is None else f"{overall:.1f}")
+    # the delivered report, sandboxed in the page, is the department's own
+    expect(page.frame_locator("iframe").locator("body")).to_contain_text("民政厅")
+    screenshot(page, "portal-quality-scorecard")
+    href = page.get_by_role("link", name="下载 PDF").get_attribute("href")
+    pdf = page.request.get(f"{portal_url}{href}")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body()[:5] == b"%PDF-"
+
+
 def test_pages_fit_a_phone_and_work_by_keyboard(page, portal_url, screenshot, people):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, portal_url, people["mz"], "/")

@@ -261,12 +261,15 @@ def _build_region_indicators(conn: psycopg.Connection, day: dt.date, k_persons: 
                                where revoked_at is null and valid_until > now())::numeric),
             ('shared_reads', (select count(*) from platform.access_log
                               where accessed_at > %(d)s::date - interval '30 days')::numeric),
-            ('quality_score', (select round(overall_score::numeric, 1) from platform.scorecards
-                               where department = '_province' and overall_score is not null
-                               order by period_end desc, period_kind limit 1))
+            ('quality_score', (select round(overall_score::numeric, 1) from _quality
+                               where department = '_province'))
         ) as t(indicator, value)
         """,
         {"d": day},
+    )
+    conn.execute(
+        "update cockpit._new_region_indicators set note = (select '评分期：' || period from _quality"
+        " where department = '_province') where region_code = '520000' and indicator = 'quality_score'"
     )
     # history of every figure (one row per cycle), the previous cycle's value where no yearly one exists
     conn.execute(
@@ -321,6 +324,38 @@ def _build_region_series(conn: psycopg.Connection, day: dt.date) -> None:
     conn.execute("create index on cockpit._new_region_series (region_code, indicator, year)")
 
 
+def _quality_scores(conn: psycopg.Connection, day: dt.date) -> str:
+    """Temp table ``_quality`` (department, overall_score, rank, period): each department's and the
+    province's (``_province``) latest closed scorecard; before the first scorecards (they are weekly), the
+    same GB/T 36344 score computed for the week so far and labelled provisional. Returns how it was made."""
+    from govlake.scorecards.compute import compute_scorecards
+    from govlake.scorecards.periods import Period, period_containing
+
+    conn.execute(
+        "create temporary table _quality (department text primary key, overall_score double precision,"
+        " rank integer, period text) on commit drop"
+    )
+    conn.execute(
+        """
+        insert into _quality
+        select distinct on (department) department, overall_score, rank, period
+        from platform.scorecards where overall_score is not null and period_end <= %s
+        order by department, period_end desc, period_kind
+        """,
+        (day,),
+    )
+    if conn.execute("select count(*) from _quality").fetchone()[0]:
+        return "scorecards"
+    week = period_containing("week", day)
+    so_far = Period("week", week.start, day)
+    label = f"本周至今（{week.start:%m月%d日}–{day:%m月%d日}，暂估；正式评分每周一生成）"
+    cards = [c for c in compute_scorecards(conn, so_far) if c.overall is not None]  # before COPY: same conn
+    with conn.cursor().copy("copy _quality from stdin") as copy:
+        for card in cards:
+            copy.write_row((card.department, card.overall, card.rank, label))
+    return "provisional"
+
+
 def _build_department_stats(conn: psycopg.Connection, day: dt.date) -> None:
     from govlake.registry import load_departments
 
@@ -367,11 +402,7 @@ def _build_department_stats(conn: psycopg.Connection, day: dt.date) -> None:
                              order by dataset_key) as dataset_lag
             from lag group by department
         ),
-        quality as (
-            select distinct on (department) department, overall_score, rank, period
-            from platform.scorecards where overall_score is not null
-            order by department, period_end desc, period_kind
-        ),
+        quality as (select department, overall_score, rank, period from _quality),
         open_sets as (select organization as department, count(*) as open_datasets
                       from platform.open_datasets group by 1),
         open_use as (select organization as department, count(*) as open_downloads
@@ -628,6 +659,7 @@ def build_cockpit(logical_date: str | dt.date, settings: Settings | None = None)
             conn.execute("select pg_advisory_xact_lock(hashtext('govlake.cockpit'))")
             for table in TABLES:
                 conn.execute(f"drop table if exists cockpit._new_{table}")
+            quality = _quality_scores(conn, day)
             _build_region_indicators(conn, day, k_persons, k_entities)
             _build_region_series(conn, day)
             _build_department_stats(conn, day)
@@ -642,7 +674,7 @@ def build_cockpit(logical_date: str | dt.date, settings: Settings | None = None)
             ).fetchone()[0]
             _swap_into_place(conn)
             seconds = round(time.monotonic() - started, 2)
-            details = {**crops, "tables": list(TABLES)}
+            details = {**crops, "tables": list(TABLES), "quality": quality}
             conn.execute(
                 """
                 insert into cockpit.builds (logical_date, published_at, seconds, k_persons, k_entities, details)

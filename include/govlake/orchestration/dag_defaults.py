@@ -6,7 +6,7 @@ import traceback
 from datetime import timedelta
 from typing import Any
 
-from govlake.alerts import send_alert
+from govlake.alerts import add_enricher, send_alert
 
 OWNER = "data-office"
 ERROR_LINES = 8  # the error's first lines in the message; the log link has the rest
@@ -64,15 +64,36 @@ def notify_failure(context: dict[str, Any]) -> None:
         f"error: {fields['error']}",
         f"log: {fields['log_url']}",
     ]
-    if str(fields["dag_id"] or "").startswith("ingest__"):  # who is affected when this delivery is missing
-        try:
-            from govlake.lineage.queries import affected_consumers
-
-            fields["affected"] = affected_consumers(str(fields["dag_id"]).removeprefix("ingest__"))
-            lines.append(f"affected: {', '.join(fields['affected']) or '-'}")
-        except Exception:  # noqa: BLE001 - the alert goes out even when the lineage graph cannot be read
-            fields["affected"] = None
     send_alert(title, lines, fields)
+
+
+def alert_datasets(fields: dict[str, Any]) -> list[str]:
+    """The registry datasets (``<department>__<dataset>``) an alert is about: listed by the sender, the
+    timeliness alert's department and dataset, or the dataset of a failed ``ingest__`` DAG."""
+    if fields.get("datasets"):
+        return list(fields["datasets"])
+    if fields.get("department") and fields.get("dataset"):
+        return [f"{fields['department']}__{fields['dataset']}"]
+    if str(fields.get("dag_id") or "").startswith("ingest__"):
+        return [str(fields["dag_id"]).removeprefix("ingest__")]
+    return []
+
+
+def affected_consumers_lines(fields: dict[str, Any]) -> list[str]:
+    """Alert enricher: who is affected when these datasets are late, missing, failed or held — consumer
+    departments, exports, open releases, cockpit numbers (``fields["affected"]``; None if unknown)."""
+    datasets = alert_datasets(fields)
+    if not datasets:
+        return []
+    fields["affected"] = None
+    from govlake.lineage.queries import affected_consumers
+
+    affected = list(dict.fromkeys(label for key in datasets for label in affected_consumers(key)))
+    fields["affected"] = affected
+    return [f"affected: {', '.join(affected) or '-'}"]
+
+
+add_enricher(affected_consumers_lines)
 
 
 DEFAULT_ARGS: dict[str, Any] = {

@@ -45,8 +45,9 @@ def dbt_libraries(day: str) -> dict:
 def gate(day: str, results: list[dict]) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
-    from govlake.orchestration.task_bodies import blocking_failures
+    from govlake.orchestration.task_bodies import alert_held_batches, blocking_failures
 
+    alert_held_batches(day, results)
     failures = blocking_failures(results)
     if failures:
         raise AirflowFailException(

@@ -138,6 +138,25 @@ def blocking_failures(results: list[dict[str, Any]]) -> list[str]:
     return [line for r in results if r for line in r.get("blocking_failures") or []]
 
 
+def alert_held_batches(logical_date: str, results: list[dict[str, Any]]) -> list[str]:
+    """Alert the batches a failed staging validation holds out of the libraries, with the consumers that
+    wait for them (the alert enricher of :mod:`govlake.orchestration.dag_defaults`). Returns the batches."""
+    from govlake.alerts import send_alert
+
+    held = sorted({b for r in results if r and not r.get("success") for b in r.get("held_batches") or []})
+    if not held:
+        return []
+    datasets = sorted({batch.rsplit("__", 1)[0] for batch in held})
+    lines = [f"logical date: {logical_date}", *(f"held: {batch}" for batch in held)]
+    lines += [f"rule: {line}" for line in blocking_failures(results)][:10]
+    send_alert(
+        f"govlake 批次暂扣: {len(held)} 个批次未通过校验，未进入基础库",
+        lines,
+        {"kind": "held_batches", "logical_date": logical_date, "batches": held, "datasets": datasets},
+    )
+    return held
+
+
 # -- publish ---------------------------------------------------------------------------------------
 def publish_libraries(logical_date: str, validation_passed: bool, reason: str | None = None) -> list[dict]:
     """Swap audit → base and recreate the share views in one transaction, or record a blocked publication."""
