@@ -20,10 +20,20 @@ def test_one_release_task_per_open_dataset_scheduled_on_the_base_libraries(tmp_p
     dag = bag.dags["publish__open_data"]
     names = [ds.name for ds in load_open_registry().datasets]
     tasks = {t.task_id: t for t in dag.tasks}
-    assert set(tasks) == {"resolve_cycle", *(f"release__{n.replace('-', '_')}" for n in names)}
+    releases = {f"release__{n.replace('-', '_')}" for n in names}
+    assert set(tasks) == {"resolve_cycle", *releases, "refresh_cockpit", "blocked_releases"}
+    # the cockpit is refreshed once every release has finished, published or blocked; a blocked one still
+    # fails the run through the watcher, which runs only then
+    assert tasks["refresh_cockpit"].upstream_task_ids >= releases
+    assert tasks["refresh_cockpit"].trigger_rule == "all_done"
+    assert tasks["blocked_releases"].upstream_task_ids == releases
+    assert tasks["blocked_releases"].trigger_rule == "one_failed" and tasks["blocked_releases"].retries == 0
     for name in names:
         outlets = tasks[f"release__{name.replace('-', '_')}"].outlets
         assert [o.uri for o in outlets] == [f"s3://open/{name}"]
     condition = str(dag.timetable.asset_condition)
     assert "base_population" in condition and "base_legal_entities" in condition
-    assert all(t.retries >= 1 for t in dag.tasks) and dag.owner == "data-office"
+    assert (
+        all(t.retries >= 1 for t in dag.tasks if t.task_id != "blocked_releases")
+        and dag.owner == "data-office"
+    )
