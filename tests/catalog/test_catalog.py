@@ -38,6 +38,19 @@ def test_every_real_registry_dataset_and_library_is_catalogued():
     assert population.item("resident_id").sharing_type == "有条件共享"
     assert population.item("gender").sharing_type == "无条件共享"
     assert "one row per person" in population.summary.lower() or "人口" in population.summary
+    # the theme libraries (主题库) too: findable, with their lineage and profile; not shared until classified
+    themes = {
+        "population_development",
+        "entity_births_and_closures",
+        "insurance_coverage",
+        "subsidy_audit_findings",
+        "crop_performance",
+        "bijie_crops_vs_corn",
+    }
+    assert themes <= keys
+    for entry in (e for e in entries if e.entry_key in themes):
+        assert entry.kind == "library" and entry.classification.category == ("2", "主题信息资源类")
+        assert entry.sharing_type == "不予共享" and entry.relation is None, entry.entry_key
 
 
 def test_mandatory_field_errors_name_file_and_field(registry):

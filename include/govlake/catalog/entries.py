@@ -275,14 +275,15 @@ def load_manifest(path: Path = MANIFEST_FILE) -> dict:
 
 
 def library_models(manifest: dict) -> list[dict]:
-    """The dbt models that are libraries (``models/base/`` or ``meta.library: base``), sorted by name."""
+    """The dbt models that are libraries (基础库 ``models/base/``, 主题库 ``models/themes/``, or
+    ``meta.library: base``), sorted by name."""
     models = [
         n
         for n in manifest.get("nodes", {}).values()
         if n.get("resource_type") == "model"
         and (
             n.get("config", {}).get("meta", {}).get("library") == "base"
-            or n.get("fqn", [None, None])[1] == "base"
+            or n.get("fqn", [None, None])[1] in ("base", "themes")
         )
     ]
     return sorted(models, key=lambda n: n["name"])
