@@ -82,13 +82,13 @@ def demo(
     seed: int = typer.Option(42, help="Seed of the synthetic province."),
 ) -> None:
     """Start the stack, generate a province, run one daily cycle through Airflow, print the summary."""
-    from govlake.cli import cycle_run, today
+    from govlake.cli import call_command, cycle_run, today
     from govlake.cli.stack_commands import up as stack_up
 
-    stack_up(timeout=300)
+    call_command(stack_up, timeout=300)
     day = today()
-    generate_command(scale=scale, seed=seed, date=day, defect_rate=0.02)
-    cycle_run(day=day, timeout=3600)
+    call_command(generate_command, scale=scale, seed=seed, date=day, defect_rate=0.02)
+    call_command(cycle_run, day=day, timeout=3600)
     from govlake.cli.user_commands import create_demo_people, print_demo_people
 
     print_demo_people(create_demo_people())  # the portal's URL and a sign-in per role

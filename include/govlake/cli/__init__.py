@@ -58,6 +58,26 @@ def _check_date(value: str) -> str:
 
 
 @cycle_app.command("run")
+def call_command(command, **values):
+    """Call a command function from Python: every parameter not given takes its option's default (a
+    typer command's defaults are ``OptionInfo`` objects, which a plain call would pass on as values)."""
+    import inspect
+
+    from typer.models import ParameterInfo
+
+    arguments = {}
+    for name, parameter in inspect.signature(command).parameters.items():
+        default = parameter.default
+        arguments[name] = (
+            values.pop(name)
+            if name in values
+            else (default.default if isinstance(default, ParameterInfo) else default)
+        )
+    if values:
+        raise TypeError(f"{command.__name__}() has no parameter {', '.join(values)}")
+    return command(**arguments)
+
+
 def cycle_run(
     day: str = typer.Option(None, "--date", help="Cycle date YYYY-MM-DD (default: today, UTC)."),
     timeout: int = typer.Option(1800, help="Give up waiting after this many seconds."),
