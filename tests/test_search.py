@@ -70,3 +70,22 @@ def test_any_input_is_just_text():
     for query in ("x" * 100_000, "\x00\x00", "'; drop table x; --", "人口" * 5000, "%s %d {}"):
         index.search(query)
     assert len(query_terms("甲 乙 丙 丁 戊 己 庚 辛 壬 癸 子 丑 寅 卯 辰 巳 午 未 申 酉")) == MAX_TERMS
+
+
+def test_equal_scores_keep_key_order_and_multi_valued_facets_count_each_document_once():
+    docs = [
+        Document(key, {"name": "同名资源", "summary": ""}, {"grade": grades, "kind": kinds})
+        for key, grades, kinds in (
+            ("c", ["一般", "重要", "一般"], ["dataset"]),
+            ("a", ["重要"], []),
+            ("b", ["一般"], ["library"]),
+        )
+    ]
+    results = Index(docs, WEIGHTS).search("同名", facet_fields=["grade", "kind"], limit=2)
+    assert [d.key for d, _ in results.hits] == ["a", "b"] and results.total == 3
+    assert results.facets["grade"] == [("一般", 2), ("重要", 2)]
+    assert results.facets["kind"] == [("dataset", 1), ("library", 1)]  # a document without one is not counted
+    assert Index(docs, WEIGHTS).search("没有", facet_fields=["grade", "kind"]).facets == {
+        "grade": [],
+        "kind": [],
+    }

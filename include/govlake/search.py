@@ -15,10 +15,15 @@ import math
 import re
 import unicodedata
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import Any
+
+import numpy as np
 
 MAX_QUERY = 200
 MAX_TERMS = 16
@@ -102,6 +107,35 @@ class Index:
             average = (sum(map(len, texts)) / len(texts) if texts else 1.0) or 1.0
             self._norms[f] = [1 - B + B * len(t) / average for t in texts]
         self._hits: dict[str, dict[str, dict[int, int]]] = {}
+        by_key = sorted(range(len(self.documents)), key=lambda n: self.documents[n].key)
+        self._key_rank = [0] * len(self.documents)  # a document's place in key order: the tie-break
+        for place, n in enumerate(by_key):
+            self._key_rank[n] = place
+        self._facets: dict[str, tuple] = {}
+
+    def facet_counts(self, name: str, numbers: Sequence[int]) -> list[tuple[str, int]]:
+        """How many of the documents ``numbers`` have each value of a facet, most frequent first.
+
+        A facet with at most one value per document is counted as integer codes with numpy (most are:
+        department, type, cycle ...); one with several values per document (grades) with a Counter."""
+        coded = self._facets.get(name)
+        if coded is None:
+            values = [tuple(dict.fromkeys(d.facets.get(name, ()))) for d in self.documents]
+            if all(len(v) <= 1 for v in values):
+                labels = sorted({v[0] for v in values if v})
+                code = {label: i for i, label in enumerate(labels)}
+                codes = np.array([code[v[0]] if v else len(labels) for v in values], dtype=np.int32)
+                coded = ("codes", labels, codes)
+            else:
+                coded = ("values", values, None)
+            self._facets[name] = coded
+        kind, labels, codes = coded
+        if kind == "codes":
+            found = np.bincount(codes[np.asarray(numbers, dtype=np.intp)], minlength=len(labels) + 1)
+            counts = {labels[i]: int(c) for i, c in enumerate(found[: len(labels)]) if c}
+        else:
+            counts = Counter(chain.from_iterable(map(labels.__getitem__, numbers)))
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
     def __len__(self) -> int:
         return len(self.documents)
@@ -148,34 +182,32 @@ class Index:
             hits = {t: self.hits(t) for t in terms}
             per_term = {t: set().union(*(h.keys() for h in hits[t].values())) for t in terms}
             total = len(self.documents)
-            idf = {
-                t: math.log(1 + (total - len(per_term[t]) + 0.5) / (len(per_term[t]) + 0.5)) for t in terms
-            }
             matched = set.intersection(*per_term.values())
-            scored = []
-            for n in matched:
-                if wanted and not kept(n):
-                    continue
-                score = 0.0
-                for t in terms:
-                    weighted = 0.0
-                    for f, weight in self.weights.items():
-                        tf = hits[t][f].get(n)
-                        if tf:
-                            weighted += weight * tf * (K1 + 1) / (tf + K1 * self._norms[f][n])
-                    score += idf[t] * weighted
-                scored.append((self.documents[n], score))
-            scored.sort(key=lambda hit: (-hit[1], hit[0].key))
+            if wanted:
+                matched = {n for n in matched if kept(n)}
+            # BM25 summed over the (term, field) postings of the matched documents only
+            scores = dict.fromkeys(matched, 0.0)
+            for t in terms:
+                idf = math.log(1 + (total - len(per_term[t]) + 0.5) / (len(per_term[t]) + 0.5))
+                for f, weight in self.weights.items():
+                    norms, boost = self._norms[f], idf * weight * (K1 + 1)
+                    for n, tf in hits[t][f].items():
+                        if n in scores:
+                            scores[n] += boost * tf / (tf + K1 * norms[n])
+            # best first; equal scores in key order (the dict is filled in key order, the sort is stable)
+            ordered = {n: scores[n] for n in sorted(scores, key=self._key_rank.__getitem__)}
+            ranked = sorted(ordered.items(), key=itemgetter(1), reverse=True)
+            numbers = [n for n, _ in ranked]
+            score_of = [score for _, score in ranked]
         else:
-            scored = [(d, 0.0) for n, d in enumerate(self.documents) if not wanted or kept(n)]
+            numbers = [n for n in range(len(self.documents)) if not wanted or kept(n)]
             if sort:
-                scored.sort(key=lambda hit: sort(hit[0]))
+                numbers.sort(key=lambda n: sort(self.documents[n]))
+            score_of = [0.0] * len(numbers)
         facets: dict[str, list[tuple[str, int]]] = {}
+        matched_numbers = np.asarray(numbers, dtype=np.intp)
         for name in facet_fields:
-            counts: dict[str, int] = {}
-            for doc, _ in scored:
-                for value in set(doc.facets.get(name, ())):
-                    counts[value] = counts.get(value, 0) + 1
-            facets[name] = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            facets[name] = self.facet_counts(name, matched_numbers)
         offset = max(0, offset)
-        return Results(len(scored), scored[offset : offset + max(0, limit)], facets, terms)
+        page = range(offset, min(len(numbers), offset + max(0, limit)))
+        return Results(len(numbers), [(self.documents[numbers[i]], score_of[i]) for i in page], facets, terms)
