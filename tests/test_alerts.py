@@ -77,7 +77,9 @@ def listener(webhook_listener) -> Iterator[tuple[str, list[dict]]]:
         yield hook
 
 
-def test_each_style_is_posted_as_utf8_json(listener) -> None:
+def test_each_style_is_posted_as_utf8_json(listener, monkeypatch) -> None:
+    # the payload as built here, without the enrichers another module may have registered in this process
+    monkeypatch.setattr("govlake.alerts._ENRICHERS", [])
     url, received = listener
     base = Settings(alert_webhook_url=url)
     for style in ALERT_STYLES:

@@ -57,7 +57,6 @@ def _check_date(value: str) -> str:
         raise typer.BadParameter(f"{value!r} is not a date like 2026-11-27") from exc
 
 
-@cycle_app.command("run")
 def call_command(command, **values):
     """Call a command function from Python: every parameter not given takes its option's default (a
     typer command's defaults are ``OptionInfo`` objects, which a plain call would pass on as values)."""
@@ -78,6 +77,7 @@ def call_command(command, **values):
     return command(**arguments)
 
 
+@cycle_app.command("run")
 def cycle_run(
     day: str = typer.Option(None, "--date", help="Cycle date YYYY-MM-DD (default: today, UTC)."),
     timeout: int = typer.Option(1800, help="Give up waiting after this many seconds."),
