@@ -19,14 +19,11 @@ def pytest_configure(config):
     config.pluginmanager.register(
         importlib.import_module("support.sharing_fixtures"), "govlake_tests_sharing_fixtures"
     )
-    config.pluginmanager.register(_RunOrder(), "govlake_tests_run_order")
 
 
 # Fixtures that start or reach the running stack: a test using one (directly or through another fixture)
 # is an integration test whatever its marks say, so `make test-unit` never starts a stack.
 STACK_FIXTURES = frozenset({"stack"})
-# Fixtures that need a published daily cycle (tests/cockpit/published_cycle.py: the latest one, or a new one)
-PUBLISHED_CYCLE_FIXTURES = frozenset({"cockpit_day", "cockpit_leader"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects
@@ -35,30 +32,9 @@ def pytest_collection_modifyitems(config, items):
         needs_stack = STACK_FIXTURES & set(getattr(item, "fixturenames", ()))
         if needs_stack and not (item.get_closest_marker("integration") or item.get_closest_marker("e2e")):
             item.add_marker(pytest.mark.integration)
-
-
-class _RunOrder:
-    """Integration and end-to-end tests run against the real stack: after the fast unit tests. Among the
-    end-to-end ones the daily cycle comes first, then the tests that read a published cycle (the
-    cockpit's): they reuse the cycle it published instead of running one of their own (~10 min).
-
-    Last of the collection hooks: pytest's own reordering (grouping the tests of one parametrized
-    higher-scope fixture, such as Playwright's browser) would undo it."""
-
-    ORDER = {"e2e": 2, "integration": 1}
-
-    @classmethod
-    def rank(cls, item) -> tuple[int, int]:
-        group = max((cls.ORDER.get(m.name, 0) for m in item.iter_markers()), default=0)
-        if PUBLISHED_CYCLE_FIXTURES & set(getattr(item, "fixturenames", ())):
-            return (2, 1)
-        if group == 2:
-            return (2, 0 if item.path.name == "test_daily_cycle.py" else 2)
-        return (group, 0)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_collection_modifyitems(self, items):
-        items.sort(key=self.rank)
+    # Integration and end-to-end tests run against the real stack; keep them after the fast unit tests.
+    order = {"e2e": 2, "integration": 1}
+    items.sort(key=lambda it: max((order.get(m.name, 0) for m in it.iter_markers()), default=0))
 
 
 @pytest.fixture(scope="session")
