@@ -107,11 +107,11 @@ def send_alert(title: str, lines: list[str], fields: dict[str, Any], settings: A
     from govlake.settings import get_settings
 
     settings = settings or get_settings()
-    lines = enrich(lines, fields)
     url = settings.alert_webhook_url
     if not url:
         log.info("alert (no GOVLAKE_ALERT_WEBHOOK_URL set): %s", title)
         return False
+    lines = enrich(lines, fields)  # only for an alert that goes out: an enricher may read the lineage graph
     try:
         payload = alert_payload(title, lines, fields, settings.alert_webhook_style)
     except ValueError:
