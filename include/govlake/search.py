@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -194,11 +193,11 @@ class Index:
                     for n, tf in hits[t][f].items():
                         if n in scores:
                             scores[n] += boost * tf / (tf + K1 * norms[n])
-            # best first; equal scores in key order (the dict is filled in key order, the sort is stable)
-            ordered = {n: scores[n] for n in sorted(scores, key=self._key_rank.__getitem__)}
-            ranked = sorted(ordered.items(), key=itemgetter(1), reverse=True)
-            numbers = [n for n, _ in ranked]
-            score_of = [score for _, score in ranked]
+            # best first; equal scores in key order (key order first, then a stable sort on the score)
+            numbers = sorted(
+                sorted(scores, key=self._key_rank.__getitem__), key=scores.__getitem__, reverse=True
+            )
+            score_of = [scores[n] for n in numbers]
         else:
             numbers = [n for n in range(len(self.documents)) if not wanted or kept(n)]
             if sort:
