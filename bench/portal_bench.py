@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import random
 import re
 import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 from psycopg.types.json import Jsonb
@@ -177,11 +175,20 @@ def measure(base: str, cookies, paths: list[str], clients: int) -> tuple[list[fl
 
 
 def server_cpu(pid: int | None) -> float:
-    """CPU seconds the web server process has used (user + system), or 0 without a pid."""
+    """CPU seconds the web server has used (user + system), its worker processes included; 0 without a pid."""
     if not pid:
         return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def report(name: str, times: list[float], seconds: float, target: float, cpu: float = 0.0) -> dict:

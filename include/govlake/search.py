@@ -14,12 +14,9 @@ import logging
 import math
 import re
 import unicodedata
-from bisect import bisect_right
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -94,69 +91,132 @@ class Index:
     def __init__(self, documents: Iterable[Document], weights: Mapping[str, float]):
         self.weights = dict(weights)
         self.documents = list(documents)
-        self._blobs: dict[str, tuple[str, list[int]]] = {}
-        self._norms: dict[str, list[float]] = {}
+        self._blobs: dict[str, tuple[str, np.ndarray]] = {}
+        self._norms: dict[str, np.ndarray] = {}
         for f in self.weights:
             texts = [normalise(d.fields.get(f, "")).replace("\0", " ") for d in self.documents]
             starts, offset = [], 0
             for text in texts:
                 starts.append(offset)
                 offset += len(text) + 1
-            self._blobs[f] = ("\0".join(texts), starts)
+            self._blobs[f] = ("\0".join(texts), np.asarray(starts, dtype=np.int64))
             average = (sum(map(len, texts)) / len(texts) if texts else 1.0) or 1.0
-            self._norms[f] = [1 - B + B * len(t) / average for t in texts]
-        self._hits: dict[str, dict[str, dict[int, int]]] = {}
+            self._norms[f] = np.asarray([1 - B + B * len(t) / average for t in texts])
+        self._hits: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
         by_key = sorted(range(len(self.documents)), key=lambda n: self.documents[n].key)
-        self._key_rank = [0] * len(self.documents)  # a document's place in key order: the tie-break
-        for place, n in enumerate(by_key):
-            self._key_rank[n] = place
+        self._key_rank = np.empty(len(self.documents), dtype=np.int64)  # place in key order: the tie-break
+        self._key_rank[by_key] = np.arange(len(by_key))
         self._facets: dict[str, tuple] = {}
+        self._ranked: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._ordered: dict[Any, np.ndarray] = {}
 
-    def facet_counts(self, name: str, numbers: Sequence[int]) -> list[tuple[str, int]]:
-        """How many of the documents ``numbers`` have each value of a facet, most frequent first.
-
-        A facet with at most one value per document is counted as integer codes with numpy (most are:
-        department, type, cycle ...); one with several values per document (grades) with a Counter."""
+    def _facet(self, name: str) -> tuple[str, list[str], Any]:
+        """A facet coded once: ``("codes", labels, int array)`` when every document has at most one value
+        (department, type, cycle ...), else ``("masks", labels, {label: bool array})`` (grades)."""
         coded = self._facets.get(name)
         if coded is None:
             values = [tuple(dict.fromkeys(d.facets.get(name, ()))) for d in self.documents]
+            labels = sorted({v for vs in values for v in vs})
             if all(len(v) <= 1 for v in values):
-                labels = sorted({v[0] for v in values if v})
                 code = {label: i for i, label in enumerate(labels)}
                 codes = np.array([code[v[0]] if v else len(labels) for v in values], dtype=np.int32)
                 coded = ("codes", labels, codes)
             else:
-                coded = ("values", values, None)
+                masks = {label: np.zeros(len(values), dtype=bool) for label in labels}
+                for n, vs in enumerate(values):
+                    for v in vs:
+                        masks[v][n] = True
+                coded = ("masks", labels, masks)
             self._facets[name] = coded
-        kind, labels, codes = coded
+        return coded
+
+    def facet_counts(self, name: str, numbers: Sequence[int]) -> list[tuple[str, int]]:
+        """How many of the documents ``numbers`` have each value of a facet, most frequent first."""
+        kind, labels, coded = self._facet(name)
+        numbers = np.asarray(numbers, dtype=np.intp)
         if kind == "codes":
-            found = np.bincount(codes[np.asarray(numbers, dtype=np.intp)], minlength=len(labels) + 1)
+            found = np.bincount(coded[numbers], minlength=len(labels) + 1)
             counts = {labels[i]: int(c) for i, c in enumerate(found[: len(labels)]) if c}
         else:
-            counts = Counter(chain.from_iterable(map(labels.__getitem__, numbers)))
+            counts = {v: int(n) for v in labels if (n := np.count_nonzero(coded[v][numbers]))}
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def keep_mask(self, filters: Mapping[str, Iterable[str]]) -> np.ndarray | None:
+        """Which documents have, for every facet filtered, one of its wanted values (None: no filter)."""
+        mask = None
+        for name, wanted in filters.items():
+            wanted = set(wanted)
+            if not wanted:
+                continue
+            kind, labels, coded = self._facet(name)
+            if kind == "codes":
+                codes = [i for i, label in enumerate(labels) if label in wanted]
+                this = np.isin(coded, np.asarray(codes, dtype=np.int32))
+            else:
+                this = np.zeros(len(self.documents), dtype=bool)
+                for v in wanted & set(labels):
+                    this |= coded[v]
+            mask = this if mask is None else mask & this
+        return mask
 
     def __len__(self) -> int:
         return len(self.documents)
 
-    def hits(self, term: str) -> dict[str, dict[int, int]]:
-        """``{field: {document number: occurrences}}`` of a word (non-overlapping, like ``str.count``)."""
+    def hits(self, term: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{field: (document numbers, occurrences)}`` of a word (non-overlapping, like ``str.count``)."""
         cached = self._hits.get(term)
         if cached is not None:
             return cached
-        found: dict[str, dict[int, int]] = {}
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        pattern = re.compile(re.escape(term))
         for f, (blob, starts) in self._blobs.items():
-            counts: dict[int, int] = {}
-            at = blob.find(term)
-            while at != -1:
-                n = bisect_right(starts, at) - 1
-                counts[n] = counts.get(n, 0) + 1
-                at = blob.find(term, at + len(term))
-            found[f] = counts
+            positions = np.fromiter((m.start() for m in pattern.finditer(blob)), dtype=np.int64)
+            numbers = np.searchsorted(starts, positions, side="right") - 1
+            found[f] = np.unique(numbers, return_counts=True)
         if len(self._hits) > 1024:
             self._hits.clear()
         self._hits[term] = found
         return found
+
+    def ranked(self, terms: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """The documents matching every term, best first by BM25 (equal scores in key order), and their
+        scores; cached per query (the index never changes: a changed catalog builds a new one)."""
+        cached = self._ranked.get(terms)
+        if cached is not None:
+            return cached
+        total = len(self.documents)
+        matched = np.ones(total, dtype=bool)
+        scores = np.zeros(total)
+        for t in terms:
+            hits = self.hits(t)
+            having = np.zeros(total, dtype=bool)
+            for numbers, _ in hits.values():
+                having[numbers] = True
+            matched &= having
+            df = int(np.count_nonzero(having))
+            idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+            # BM25, each (term, field) posting weighted by the field
+            for f, weight in self.weights.items():
+                numbers, tf = hits[f]
+                scores[numbers] += idf * weight * (K1 + 1) * tf / (tf + K1 * self._norms[f][numbers])
+        numbers = np.flatnonzero(matched)
+        # best first; equal scores in key order
+        order = np.lexsort((self._key_rank[numbers], -scores[numbers]))
+        found = (numbers[order], scores[numbers[order]])
+        if len(self._ranked) > 1024:
+            self._ranked.clear()
+        self._ranked[terms] = found
+        return found
+
+    def ordered(self, sort: Callable[[Document], Any] | None) -> np.ndarray:
+        """Every document in ``sort`` order (index order without one); cached per sort function."""
+        cached = self._ordered.get(sort)
+        if cached is None:
+            numbers = list(range(len(self.documents)))
+            if sort is not None:
+                numbers.sort(key=lambda n: sort(self.documents[n]))
+            cached = self._ordered[sort] = np.asarray(numbers, dtype=np.intp)
+        return cached
 
     def search(
         self,
@@ -169,44 +229,20 @@ class Index:
     ) -> Results:
         """Matching documents, best first (or by ``sort`` when there is no query), and facet counts.
 
-        ``filters`` keep documents having one of the given values for each facet named."""
+        ``filters`` keep documents having one of the given values for each facet named. Pass ``sort`` as
+        a function defined once (not a new lambda per call) so its order is computed once per index."""
         terms = query_terms(query or "")
-        wanted = {k: set(v) for k, v in (filters or {}).items() if v}
-
-        def kept(n: int) -> bool:
-            facets = self.documents[n].facets
-            return all(wanted[k].intersection(facets.get(k, ())) for k in wanted)
-
         if terms:
-            hits = {t: self.hits(t) for t in terms}
-            per_term = {t: set().union(*(h.keys() for h in hits[t].values())) for t in terms}
-            total = len(self.documents)
-            matched = set.intersection(*per_term.values())
-            if wanted:
-                matched = {n for n in matched if kept(n)}
-            # BM25 summed over the (term, field) postings of the matched documents only
-            scores = dict.fromkeys(matched, 0.0)
-            for t in terms:
-                idf = math.log(1 + (total - len(per_term[t]) + 0.5) / (len(per_term[t]) + 0.5))
-                for f, weight in self.weights.items():
-                    norms, boost = self._norms[f], idf * weight * (K1 + 1)
-                    for n, tf in hits[t][f].items():
-                        if n in scores:
-                            scores[n] += boost * tf / (tf + K1 * norms[n])
-            # best first; equal scores in key order (key order first, then a stable sort on the score)
-            numbers = sorted(
-                sorted(scores, key=self._key_rank.__getitem__), key=scores.__getitem__, reverse=True
-            )
-            score_of = [scores[n] for n in numbers]
+            numbers, scores = self.ranked(terms)
         else:
-            numbers = [n for n in range(len(self.documents)) if not wanted or kept(n)]
-            if sort:
-                numbers.sort(key=lambda n: sort(self.documents[n]))
-            score_of = [0.0] * len(numbers)
-        facets: dict[str, list[tuple[str, int]]] = {}
-        matched_numbers = np.asarray(numbers, dtype=np.intp)
-        for name in facet_fields:
-            facets[name] = self.facet_counts(name, matched_numbers)
+            numbers = self.ordered(sort)
+            scores = np.zeros(len(numbers))
+        mask = self.keep_mask(filters or {})
+        if mask is not None:
+            keep = mask[numbers]
+            numbers, scores = numbers[keep], scores[keep]
+        facets = {name: self.facet_counts(name, numbers) for name in facet_fields}
         offset = max(0, offset)
         page = range(offset, min(len(numbers), offset + max(0, limit)))
-        return Results(len(numbers), [(self.documents[numbers[i]], score_of[i]) for i in page], facets, terms)
+        hits = [(self.documents[int(numbers[i])], float(scores[i])) for i in page]
+        return Results(len(numbers), hits, facets, terms)

@@ -62,6 +62,9 @@ class Settings:
     # The platform's web service (catalog, data dispatch, sharing API; govlake.web.app:app).
     web_host: str = "127.0.0.1"
     web_port: int = 18070
+    # uvicorn worker processes: one per core serves a page while another renders (each holds its own
+    # search index and lineage graph cache; sessions and sign-in limits live in the cookie and PostgreSQL).
+    web_workers: int = 2
     # The portal's address as people's browsers reach it, for links from elsewhere (the Airflow plugin);
     # empty: the web service's own address (web_url). Set it when the service sits behind a proxy.
     portal_url: str = ""

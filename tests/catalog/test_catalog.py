@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from govlake.catalog.catalog_search import search_catalog
 from govlake.catalog.classify import suggest_column
 from govlake.catalog.entries import build_entries, parse_classification
 from govlake.catalog.export import dcat_catalog, gb_document
@@ -101,7 +102,14 @@ def test_codes_are_stable_and_search_finds_chinese(stack, registry):
         assert get_entry(conn, first.resource_code).entry_key == "zz_health__zz_births"
         if any(e.entry_key == "population" for e in list_entries(conn)):
             assert "population" in [e.entry_key for e in list_entries(conn, "人口")]
+        # the portal's in-memory index follows the catalog: a trigger bumps its version on every change
+        version = conn.execute("select version from platform.catalog_version").fetchone()[0]
+        found = search_catalog(conn, "出生医学证明（测试")
+        assert "zz_health__zz_births" in [doc.key for doc, _ in found.hits]
         conn.execute("delete from platform.catalog_entries where entry_key like 'zz\\_%%'")
+        assert conn.execute("select version from platform.catalog_version").fetchone()[0] > version
+        found = search_catalog(conn, "出生医学证明（测试")
+        assert "zz_health__zz_births" not in [doc.key for doc, _ in found.hits]
 
 
 def test_dcat_ap_3_conforms_to_the_official_shapes(registry):

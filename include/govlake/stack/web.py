@@ -1,6 +1,6 @@
 """The platform's web service (``govlake.web.app:app``) as a managed process of the stack.
 
-One uvicorn process on ``settings.web_port`` serves the catalog, data dispatch and sharing API (and later
+uvicorn on ``settings.web_port`` (``settings.web_workers`` processes) serves the catalog, data dispatch and sharing API (and later
 the open-data API); it needs PostgreSQL and S3, so the stack starts it after them. Health is
 ``GET /healthz``, which also checks that the warehouse answers.
 """
@@ -28,7 +28,7 @@ def argv(settings: Settings) -> list[str]:
         "--port",
         str(settings.web_port),
         "--workers",
-        "1",
+        str(max(1, settings.web_workers)),
         "--no-access-log",
     ]
 

@@ -6,6 +6,7 @@ HTTP Basic), the pages use personal accounts (govlake.web.portal_session).
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from fastapi import FastAPI, Request
@@ -42,10 +43,18 @@ PAGE_ROUTERS = (
 
 
 def _warm_up() -> None:
-    """Load jieba's dictionary before the first search asks for it (a second or more on a busy machine)."""
+    """Load jieba's dictionary and build the catalog's search index before the first search asks for them
+    (a second or two; each web worker has its own index)."""
+    from govlake.catalog.catalog_search import catalog_index
     from govlake.search import query_terms
+    from govlake.web.portal_db import connect
 
     query_terms("人口基础库")
+    try:
+        with connect() as conn:
+            catalog_index(conn)
+    except Exception as exc:  # a stack still being set up has no catalog yet: the first search builds it
+        logging.getLogger(__name__).info("catalog index not built ahead: %s", exc)
 
 
 def install_portal(app: FastAPI) -> None:

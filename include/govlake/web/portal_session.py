@@ -11,6 +11,7 @@ value, signed); a POST without the matching token is refused with 403.
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -42,11 +43,18 @@ class SignInRequired(Exception):
 def _secret(home: Path) -> str:
     path = home / "portal_secret"
     if not path.exists():
+        # several web workers may start at once: each writes its own file, the first link wins, and all
+        # read the one that won
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(secrets.token_urlsafe(48), encoding="utf-8")
         tmp.chmod(0o600)
-        tmp.replace(path)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text(encoding="utf-8").strip()
 
 

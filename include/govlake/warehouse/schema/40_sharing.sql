@@ -33,6 +33,23 @@ create table if not exists platform.catalog_entries (
 );
 create index if not exists catalog_entries_search_idx on platform.catalog_entries (kind, department);
 
+-- The catalog's version: bumped by every statement that changes an entry, so the portal's in-memory
+-- search index knows it is stale with a one-row read instead of scanning the entries on every search.
+create table if not exists platform.catalog_version (
+    singleton               boolean primary key default true check (singleton),
+    version                 bigint not null default 0,
+    changed_at              timestamptz not null default now()
+);
+insert into platform.catalog_version (singleton) values (true) on conflict do nothing;
+create or replace function platform.bump_catalog_version() returns trigger language plpgsql as $$
+begin
+    update platform.catalog_version set version = version + 1, changed_at = clock_timestamp();
+    return null;
+end $$;
+create or replace trigger catalog_entries_version
+    after insert or update or delete or truncate on platform.catalog_entries
+    for each statement execute function platform.bump_catalog_version();
+
 -- 信息项: one row per item of a resource, with its own sharing type.
 create table if not exists platform.catalog_items (
     resource_code           text not null references platform.catalog_entries on delete cascade,

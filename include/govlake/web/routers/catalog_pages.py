@@ -7,8 +7,9 @@ panel when htmx asks (``HX-Request``), so every tab works without JavaScript too
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
@@ -41,7 +42,14 @@ def _url(q: str, filters: dict[str, list[str]], page: int = 1, **change: Any) ->
         params += [(key, v) for v in values]
     if page > 1:
         params.append(("page", str(page)))
-    return "/catalog/search" + (f"?{urlencode(params)}" if params else "")
+    query = "&".join(f"{_quoted(k)}={_quoted(v)}" for k, v in params)
+    return "/catalog/search" + (f"?{query}" if query else "")
+
+
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    """``urlencode``'s quoting of one key or value; the facet links repeat the same few on every page."""
+    return quote_plus(text)
 
 
 def _toggle(q: str, filters: dict[str, list[str]], key: str, value: str) -> str:
