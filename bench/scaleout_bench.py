@@ -112,7 +112,8 @@ def _task_figures(settings, day: str) -> dict:
     }
 
 
-def run_shape(shape: str, scale: str, day: str, seed: int) -> dict:
+def run_shape(shape: str, scale: str, day: str, seed: int, overrides: dict[str, str] | None = None) -> dict:
+    """One stack of its own with the shape's settings (``SHAPES[shape]`` unless ``overrides``), one cycle."""
     from demo_province.generator import generate_province
     from govlake.cycle.cycle_runner import run_cycle
     from govlake.settings import load_settings
@@ -123,7 +124,8 @@ def run_shape(shape: str, scale: str, day: str, seed: int) -> dict:
     home = make_stack_dir(f"govlake-bench-{shape.replace('+', '-')}-")
     env = free_stack_env(home, BASE_PORT)
     base = int(env["GOVLAKE_PG_PORT"]) - 432
-    env.update(GOVLAKE_REDIS_PORT=str(base + 479), GOVLAKE_FLOWER_PORT=str(base + 481), **SHAPES[shape])
+    env.update(GOVLAKE_REDIS_PORT=str(base + 479), GOVLAKE_FLOWER_PORT=str(base + 481))
+    env.update(SHAPES[shape] if overrides is None else overrides)
     result: dict = {"shape": shape, "scale": scale}
     with environment(env):
         settings = load_settings()

@@ -83,6 +83,9 @@ class Settings:
 
     # How the build DAG runs dbt: per_model (cosmos watcher) | per_model_local | whole.
     dbt_tasks: str = "per_model"
+    # Lineage collection (OpenLineage events from Airflow's provider and the build DAG's collect_lineage
+    # task). Off only to measure what it costs (bench/lineage_overhead_bench.py).
+    lineage: bool = True
 
     # Open-data releases suppress groups smaller than this.
     open_k_anonymity: int = 10

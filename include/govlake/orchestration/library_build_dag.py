@@ -186,5 +186,6 @@ def build_libraries_dag(doc_md: str | None = None) -> DAG:
         gated >> record_blocked(day)
         docs = publish_dbt_docs(day)
         gated >> [record_history(day), docs] >> release(day)
-        docs >> collect_lineage(day)  # lineage never holds the release back
+        if load_settings().lineage:
+            docs >> collect_lineage(day)  # lineage never holds the release back
     return dag

@@ -187,6 +187,15 @@ def airflow_config(settings: Settings, cpus: int | None = None) -> dict[str, str
         # Executor, Celery broker and Edge API of the scale-out options (LocalExecutor alone by default).
         **scaleout.airflow_config(settings, api_url),
         # OpenLineage provider: task runs as events to the platform's own receiver (govlake.lineage)
+        **openlineage_config(settings),
+    }
+
+
+def openlineage_config(settings: Settings) -> dict[str, str]:
+    """The OpenLineage provider's settings: its HTTP transport to the platform's receiver, or disabled."""
+    if not settings.lineage:
+        return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
+    return {
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "govlake",
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {
