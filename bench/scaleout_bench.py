@@ -98,9 +98,12 @@ class PeakSampler(threading.Thread):
 def _task_figures(settings, day: str) -> dict:
     with psycopg.connect(settings.pg_url(settings.airflow_db)) as conn:
         rows = conn.execute(
+            # every task instance of the fresh stack: the cycle's ingests (logical date = the day) and the
+            # build, publish and open-data runs their Assets trigger (no logical date in Airflow 3)
             "select extract(epoch from ti.start_date - ti.queued_dttm), ti.duration "
             "from task_instance ti join dag_run r using (dag_id, run_id) "
-            "where r.logical_date::date = %s and ti.start_date is not null and ti.queued_dttm is not null",
+            "where (r.logical_date::date = %s or r.logical_date is null) "
+            "and ti.start_date is not null and ti.queued_dttm is not null",
             (day,),
         ).fetchall()
     waits = sorted(float(w) for w, _ in rows if w is not None)

@@ -4,10 +4,7 @@ and the big screen fills 1920×1080. Screenshots are kept (tests/web/conftest.py
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -19,20 +16,11 @@ pytestmark = pytest.mark.integration
 USERNAME, PASSWORD = "zz_ckp_browser_leader", "cockpit-browser-pass-1"
 
 
-def _published_cycle():
-    path = Path(__file__).resolve().parents[1] / "cockpit" / "published_cycle.py"
-    spec = importlib.util.spec_from_file_location("govlake_tests_cockpit_published_cycle", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def cockpit_leader(stack: Settings):
+def cockpit_leader(stack: Settings, published_day: str):
     from govlake.accounts.people import add_person
 
-    day = _published_cycle().published_cockpit_day(stack)
+    day = published_day
     with connect(stack, autocommit=True) as conn:
         add_person(conn, USERNAME, "驾驶舱测试领导", "data_office", "leader", PASSWORD, replace=True)
     yield day

@@ -1,10 +1,11 @@
 """The portal as people use it, in Chromium (pytest-playwright; fixtures in tests/web/conftest.py).
 
 Journeys: a 民政厅 requester searches 人口, opens 人口基础库 and files a request for masked items, which the
-data office (the libraries' owner) approves; on a department dataset (the zz_health test department of
-tests/fixtures_sharing.py) a requester files a request, the provider's approver approves, the requester
-sees the granted item in 预览 and in exchange.* over psql, and a revoke removes it; a steward downloads
-her 纠错清单; a leader opens the quality arena. Every page is screenshotted as a test artifact.
+data office (the libraries' owner) approves; the same requester asks 公安厅 for 户籍人口登记信息's 公民身份号码,
+公安厅's approver approves, the requester sees it in 预览 and in exchange.* over psql, and a revoke removes
+it (on the published cycle's real data; the same journey runs on the zz_health test department of
+tests/fixtures_sharing.py with a known row); a steward downloads her 纠错清单; a leader opens the quality
+arena. Every page is screenshotted as a test artifact.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def people(platform, stack):
         "steward": ("zz_j_steward", "civil_affairs", "steward"),
         "zz_requester": ("zz_j_zzreq", "zz_civil", "requester"),
         "zz_approver": ("zz_j_zzapp", "zz_health", "approver"),
+        "ga_approver": ("zz_j_gaapp", "public_security", "approver"),
     }
     for username, department, role in made.values():
         add_person(platform, username, f"测试{role}", department, role, PASSWORD, replace=True)
@@ -61,7 +63,7 @@ def sign_in(page: Page, portal_url: str, username: str, next_path: str = "/") ->
 
 
 def test_requester_searches_population_and_requests_masked_items(
-    page, portal_url, screenshot, people, platform
+    page, portal_url, screenshot, people, platform, published_day
 ):
     alerts: list[str] = []
     page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
@@ -107,6 +109,99 @@ def test_requester_searches_population_and_requests_masked_items(
         elif state in dispatch.OPEN_STATES:
             dispatch.reject(platform, rid, "data_office", "test over")
     assert not alerts
+
+
+HOUSEHOLD = "public_security__household_registration"
+
+
+def _withdraw_grants(platform, consumer: str, resource: str, item: str) -> None:
+    """Set-up: no grant of ``item`` to ``consumer`` left by an earlier test, so the journey starts masked."""
+    from govlake.sharing import dispatch
+    from govlake.warehouse.department_roles import role_name
+
+    rows = platform.execute(
+        "select distinct request_id from platform.share_grants where grantee = %s and resource_key = %s "
+        "and %s = any(items) and revoked_at is null",
+        (role_name(consumer), resource, item),
+    ).fetchall()
+    for (rid,) in rows:
+        dispatch.revoke(platform, rid, "data_office", "test set-up: the journey starts without a grant")
+
+
+def test_civil_affairs_asks_public_security_for_resident_ids(
+    page, portal_url, screenshot, people, platform, published_day
+):
+    """The issue's journey on real data: 民政厅 → 户籍人口登记信息 → 公安厅 approves → 预览 and psql → revoke."""
+    import psycopg
+
+    from govlake.sharing import dispatch
+    from govlake.warehouse.department_roles import connect_as
+
+    def resident_ids_over_psql(shown: list[str]) -> int:
+        with connect_as("civil_affairs") as conn:
+            return conn.execute(
+                f"select count(*) from exchange.{HOUSEHOLD} where resident_id = any(%s)", (shown,)
+            ).fetchone()[0]
+
+    _withdraw_grants(platform, "civil_affairs", HOUSEHOLD, "resident_id")
+    sign_in(page, portal_url, people["mz"], "/catalog/search")
+    page.goto(f"{portal_url}/catalog/search?q=户籍人口")
+    page.get_by_role("link", name="户籍人口登记信息", exact=True).click()
+    expect(page.get_by_role("heading", name="户籍人口登记信息")).to_be_visible()
+    page.get_by_role("tab", name="预览").click()
+    panel = page.locator("#tab-panel")
+    expect(panel.locator("table")).to_contain_text("性别")  # 无条件共享 items are readable
+    expect(panel.locator("table")).not_to_contain_text("公民身份号码")
+    screenshot(page, "portal-household-preview-before-grant")
+    with connect_as("civil_affairs") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(f"select resident_id from exchange.{HOUSEHOLD} limit 1")
+    panel.locator("li", has_text="resident_id").get_by_role("link", name="申请").click()
+    expect(page.locator("input[name=items][value=resident_id]")).to_be_checked()
+    page.get_by_label("用途").fill("核对低保对象户籍")
+    page.get_by_label("依据（法律法规或职责文件）").fill("《社会救助暂行办法》第十一条")
+    page.get_by_role("button", name="提交申请").click()
+    expect(page.locator(".notice")).to_contain_text("申请已提交")
+    rid = int(re.search(r"/dispatch/requests/(\d+)", page.url).group(1))
+    try:
+        sign_in(page, portal_url, people["ga_approver"], "/dispatch")
+        page.goto(f"{portal_url}/dispatch")
+        to_decide = page.locator("section", has_text="待我审批")
+        expect(to_decide).to_contain_text(f"#{rid}")
+        to_decide.get_by_role("link", name=f"#{rid}").click()
+        expect(page.locator("main")).to_contain_text("户籍人口登记信息")
+        page.get_by_label("意见（可选）").fill("同意，限低保核对使用")
+        page.get_by_role("button", name="批准").click()
+        expect(page.locator(".notice")).to_contain_text("已批准")
+        screenshot(page, "portal-household-approved-by-public-security")
+
+        sign_in(page, portal_url, people["mz"], "/")
+        page.goto(f"{portal_url}/catalog/r/{HOUSEHOLD}?tab=preview")
+        table = page.locator("#tab-panel table")
+        expect(table).to_contain_text("公民身份号码")
+        screenshot(page, "portal-household-preview-after-grant")
+        headers = table.locator("thead th").all_inner_texts()
+        column = next(n for n, h in enumerate(headers, 1) if h.startswith("公民身份号码"))
+        shown = [v.strip() for v in table.locator(f"tbody td:nth-child({column})").all_inner_texts()]
+        assert shown and all(shown)
+        assert resident_ids_over_psql(shown) == len(set(shown))  # the page shows what SQL gives the role
+
+        sign_in(page, portal_url, people["ga_approver"], "/")
+        page.goto(f"{portal_url}/dispatch/requests/{rid}")
+        page.get_by_label("撤销理由（必填）").fill("核对完毕")
+        page.get_by_role("button", name="撤销").click()
+        expect(page.locator(".notice")).to_contain_text("授权已撤销")
+        sign_in(page, portal_url, people["mz"], "/")
+        page.goto(f"{portal_url}/catalog/r/{HOUSEHOLD}?tab=preview")
+        expect(page.locator("#tab-panel table")).not_to_contain_text("公民身份号码")
+        assert all(v not in page.locator("#tab-panel").inner_text() for v in shown)
+        with connect_as("civil_affairs") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute(f"select resident_id from exchange.{HOUSEHOLD} limit 1")
+    finally:
+        state = dispatch.get_request(platform, rid).state
+        if state == "approved":
+            dispatch.revoke(platform, rid, "data_office", "test over")
+        elif state in dispatch.OPEN_STATES:
+            dispatch.reject(platform, rid, "data_office", "test over")
 
 
 def test_grant_appears_in_preview_and_psql_and_revoke_removes_it(page, portal_url, screenshot, zone, people):

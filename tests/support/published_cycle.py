@@ -1,9 +1,10 @@
-"""The published daily cycle the cockpit tests read (shared by tests/cockpit and tests/web).
+"""A published daily cycle, for the tests that read what one leaves: the cockpit's (tests/cockpit,
+tests/web/test_cockpit_pages.py) and the portal journeys on real departments' data (exchange views,
+the catalog's libraries).
 
-The cockpit is built by ``publish__libraries`` after every publication, so these tests need one cycle
-that went through the scheduler: the latest published date on the test stack is used when the cockpit
-was built for it; otherwise one small cycle is generated and run (tests/e2e/cycles.py), once per session.
-Loaded by path (tests/ is not a package).
+The cockpit is built by ``publish__libraries`` after every publication, so this needs one cycle that went
+through the scheduler: the latest published date on the test stack is used when the cockpit was built
+for it; otherwise one small cycle is generated and run (tests/e2e/cycles.py), once per session.
 """
 
 from __future__ import annotations
