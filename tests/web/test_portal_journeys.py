@@ -62,6 +62,26 @@ def sign_in(page: Page, portal_url: str, username: str, next_path: str = "/") ->
     expect(page.locator(".who-name")).to_contain_text("测试")
 
 
+def revoke_in_page(page: Page, portal_url: str, approver: str, rid: int, reason: str) -> None:
+    """The provider's approver withdraws request ``rid``'s grant on its page."""
+    sign_in(page, portal_url, approver, "/")
+    page.goto(f"{portal_url}/dispatch/requests/{rid}")
+    page.get_by_label("撤销理由（必填）").fill(reason)
+    page.get_by_role("button", name="撤销").click()
+    expect(page.locator(".notice")).to_contain_text("授权已撤销")
+
+
+def close_request(platform, rid: int) -> None:
+    """Clean-up: whatever state a failed journey left request ``rid`` in, no grant stays behind."""
+    from govlake.sharing import dispatch
+
+    state = dispatch.get_request(platform, rid).state
+    if state == "approved":
+        dispatch.revoke(platform, rid, "data_office", "test over")
+    elif state in dispatch.OPEN_STATES:
+        dispatch.reject(platform, rid, "data_office", "test over")
+
+
 def test_requester_searches_population_and_requests_masked_items(
     page, portal_url, screenshot, people, platform, published_day
 ):
@@ -101,13 +121,7 @@ def test_requester_searches_population_and_requests_masked_items(
         expect(page.locator("section", has_text="我的申请")).to_contain_text("已批准")
         screenshot(page, "portal-dispatch-requester")
     finally:
-        from govlake.sharing import dispatch
-
-        state = dispatch.get_request(platform, rid).state
-        if state == "approved":
-            dispatch.revoke(platform, rid, "data_office", "test over")
-        elif state in dispatch.OPEN_STATES:
-            dispatch.reject(platform, rid, "data_office", "test over")
+        close_request(platform, rid)
     assert not alerts
 
 
@@ -134,7 +148,6 @@ def test_civil_affairs_asks_public_security_for_resident_ids(
     """The issue's journey on real data: 民政厅 → 户籍人口登记信息 → 公安厅 approves → 预览 and psql → revoke."""
     import psycopg
 
-    from govlake.sharing import dispatch
     from govlake.warehouse.department_roles import connect_as
 
     def resident_ids_over_psql(shown: list[str]) -> int:
@@ -185,11 +198,7 @@ def test_civil_affairs_asks_public_security_for_resident_ids(
         assert shown and all(shown)
         assert resident_ids_over_psql(shown) == len(set(shown))  # the page shows what SQL gives the role
 
-        sign_in(page, portal_url, people["ga_approver"], "/")
-        page.goto(f"{portal_url}/dispatch/requests/{rid}")
-        page.get_by_label("撤销理由（必填）").fill("核对完毕")
-        page.get_by_role("button", name="撤销").click()
-        expect(page.locator(".notice")).to_contain_text("授权已撤销")
+        revoke_in_page(page, portal_url, people["ga_approver"], rid, "核对完毕")
         sign_in(page, portal_url, people["mz"], "/")
         page.goto(f"{portal_url}/catalog/r/{HOUSEHOLD}?tab=preview")
         expect(page.locator("#tab-panel table")).not_to_contain_text("公民身份号码")
@@ -197,11 +206,7 @@ def test_civil_affairs_asks_public_security_for_resident_ids(
         with connect_as("civil_affairs") as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(f"select resident_id from exchange.{HOUSEHOLD} limit 1")
     finally:
-        state = dispatch.get_request(platform, rid).state
-        if state == "approved":
-            dispatch.revoke(platform, rid, "data_office", "test over")
-        elif state in dispatch.OPEN_STATES:
-            dispatch.reject(platform, rid, "data_office", "test over")
+        close_request(platform, rid)
 
 
 def test_grant_appears_in_preview_and_psql_and_revoke_removes_it(page, portal_url, screenshot, zone, people):
@@ -243,11 +248,7 @@ def test_grant_appears_in_preview_and_psql_and_revoke_removes_it(page, portal_ur
     assert over_sql and all(v in shown for v in over_sql)
     assert "520102199001011237" not in shown  # masked, as in SQL
 
-    sign_in(page, portal_url, people["zz_approver"], "/")
-    page.goto(f"{portal_url}/dispatch/requests/{rid}")
-    page.get_by_label("撤销理由（必填）").fill("核查完毕")
-    page.get_by_role("button", name="撤销").click()
-    expect(page.locator(".notice")).to_contain_text("授权已撤销")
+    revoke_in_page(page, portal_url, people["zz_approver"], rid, "核查完毕")
     sign_in(page, portal_url, people["zz_requester"], "/")
     page.goto(f"{portal_url}/catalog/r/{zone.resource}?tab=preview")
     expect(page.locator("#tab-panel table")).not_to_contain_text("母亲身份证号")
