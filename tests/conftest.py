@@ -52,6 +52,15 @@ def stack(settings: Settings) -> Settings:
     return get_settings()
 
 
+@pytest.fixture(scope="session")
+def published_day(stack) -> str:
+    """A date the test stack's daily cycle published (libraries, exchange views, cockpit): the latest, or
+    one small cycle run now (tests/support/published_cycle.py)."""
+    from support.published_cycle import published_cockpit_day
+
+    return published_cockpit_day(stack)
+
+
 @pytest.fixture
 def warehouse(stack: Settings):
     from govlake.warehouse import connect

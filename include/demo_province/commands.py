@@ -91,7 +91,22 @@ def demo(
     call_command(cycle_run, day=day, timeout=3600)
     from govlake.cli.user_commands import create_demo_people, print_demo_people
 
-    print_demo_people(create_demo_people())  # the portal's URL and a sign-in per role
+    people = create_demo_people()
+    share_demo_data(day)
+    print_demo_people(people)  # the portal's URL and a sign-in per role
+
+
+def share_demo_data(day: str) -> None:
+    """A few requests between departments, approved and read, so the sharing graph has arteries."""
+    from demo_province.sharing import seed_sharing
+    from govlake.warehouse import connect
+
+    with connect(autocommit=True) as conn:
+        approved = seed_sharing(conn, Date.fromisoformat(day))
+    for r in approved:
+        console.print(
+            f"数据调度 #{r.request_id}: {r.consumer} ← {r.resource_key} ({'、'.join(r.items)}) 已批准并读取"
+        )
 
 
 def register(app: typer.Typer) -> None:

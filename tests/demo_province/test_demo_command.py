@@ -36,13 +36,15 @@ def test_demo_passes_real_values_to_every_command(monkeypatch) -> None:
         monkeypatch.setattr(module, name, fake)
     monkeypatch.setattr(user_commands, "create_demo_people", lambda: [])
     monkeypatch.setattr(user_commands, "print_demo_people", lambda people: calls.append(("people", people)))
+    monkeypatch.setattr(commands, "share_demo_data", lambda day: calls.append(("share", day)))
     commands.demo(scale="tiny", seed=7)
     names = [c[0] for c in calls]
-    assert names == ["up", "generate_command", "cycle_run", "people"]
+    assert names == ["up", "generate_command", "cycle_run", "share", "people"]
     up, generate, cycle = (c[1] for c in calls[:3])
     assert up["timeout"] == 300 and up["executor"] is None and up["s3"] is None
     assert generate["scale"] == "tiny" and generate["seed"] == 7 and generate["date"] == cycle["day"]
     assert cycle["timeout"] == 3600
+    assert calls[3][1] == cycle["day"]  # the demo's requests start on the cycle's day
 
 
 def test_call_command_fills_defaults_and_refuses_unknown_names() -> None:

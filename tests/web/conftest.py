@@ -8,7 +8,6 @@ Fixtures (pytest-playwright's, configured here):
 - ``browser``: one headless Chromium for the whole session;
 - ``page``: a fresh context and page per test, 1366×768, zh-CN, Asia/Shanghai;
 - ``portal_url``: the running stack's web service (``Settings.web_url``);
-- ``published_day``: a date the stack's daily cycle published (run once if none has);
 - ``screenshot(page, name)``: saves ``<name>.png`` under the screenshots folder (kept as test artifacts:
   ``$GOVLAKE_TEST_ARTIFACTS`` or ``test-artifacts/`` at the repository root, ignored by git).
 """
@@ -97,15 +96,6 @@ def screenshot(screenshot_dir: Path) -> Callable[..., Path]:
         return path
 
     return take
-
-
-@pytest.fixture(scope="session")
-def published_day(stack) -> str:
-    """A date the test stack's daily cycle published (libraries, exchange views, cockpit): the latest, or
-    one small cycle run now (tests/support/published_cycle.py)."""
-    from support.published_cycle import published_cockpit_day
-
-    return published_cockpit_day(stack)
 
 
 def _opendata_scratch():

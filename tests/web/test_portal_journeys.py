@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from support.grants import withdraw_grants
 
 pytestmark = pytest.mark.integration
 
@@ -128,20 +129,6 @@ def test_requester_searches_population_and_requests_masked_items(
 HOUSEHOLD = "public_security__household_registration"
 
 
-def _withdraw_grants(platform, consumer: str, resource: str, item: str) -> None:
-    """Set-up: no grant of ``item`` to ``consumer`` left by an earlier test, so the journey starts masked."""
-    from govlake.sharing import dispatch
-    from govlake.warehouse.department_roles import role_name
-
-    rows = platform.execute(
-        "select distinct request_id from platform.share_grants where grantee = %s and resource_key = %s "
-        "and %s = any(items) and revoked_at is null",
-        (role_name(consumer), resource, item),
-    ).fetchall()
-    for (rid,) in rows:
-        dispatch.revoke(platform, rid, "data_office", "test set-up: the journey starts without a grant")
-
-
 def test_civil_affairs_asks_public_security_for_resident_ids(
     page, portal_url, screenshot, people, platform, published_day
 ):
@@ -156,7 +143,7 @@ def test_civil_affairs_asks_public_security_for_resident_ids(
                 f"select count(*) from exchange.{HOUSEHOLD} where resident_id = any(%s)", (shown,)
             ).fetchone()[0]
 
-    _withdraw_grants(platform, "civil_affairs", HOUSEHOLD, "resident_id")
+    withdraw_grants(platform, "civil_affairs", HOUSEHOLD, "resident_id")
     sign_in(page, portal_url, people["mz"], "/catalog/search")
     page.goto(f"{portal_url}/catalog/search?q=户籍人口")
     page.get_by_role("link", name="户籍人口登记信息", exact=True).click()
