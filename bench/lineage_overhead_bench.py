@@ -6,7 +6,8 @@ Runs the same cycle (same scale, seed and date, each on a fresh stack of its own
 lineage collection on and off, alternating (on, off, on, off, ...) so that a drift of the machine's load
 falls on both sides. Off means ``GOVLAKE_LINEAGE=false``: Airflow's OpenLineage provider disabled and no
 ``collect_lineage`` task in the build DAG. Reported: each cycle's wall time and the tasks' summed time,
-the medians per side and the overhead (median on / median off - 1). Results are printed and written to
+the machine's busy CPU seconds during the cycle (steadier than wall time on a quiet machine), the medians
+per side and the overhead (median on / median off - 1). Results are printed and written to
 ``.govlake/bench/lineage-overhead-<date>-<scale>.json``. Not a timed test.
 """
 
@@ -52,11 +53,15 @@ def main() -> None:
             "cycles": len(mine),
             "cycle_s_median": statistics.median(r["cycle_s"] for r in mine) if mine else None,
             "task_s_median": statistics.median(r["task_seconds"] for r in mine) if mine else None,
+            "machine_cpu_s_median": statistics.median(r["machine_cpu_s"] for r in mine) if mine else None,
         }
     on, off = summary["lineage on"], summary["lineage off"]
     if on["cycle_s_median"] and off["cycle_s_median"]:
         summary["overhead_wall"] = round(on["cycle_s_median"] / off["cycle_s_median"] - 1, 4)
         summary["overhead_task_time"] = round(on["task_s_median"] / off["task_s_median"] - 1, 4)
+        summary["overhead_machine_cpu"] = round(
+            on["machine_cpu_s_median"] / off["machine_cpu_s_median"] - 1, 4
+        )
     console.print(summary)
     out = ROOT / ".govlake" / "bench" / f"lineage-overhead-{opts.date}-{opts.scale}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ and then the stack stopped. Reported per shape:
 * scheduling overhead per task: the median and p90 of (start_date - queued_dttm) over the cycle's task
   instances — the time a task waited between being handed to the executor and running;
 * task time: the sum of the task instances' durations (work done, whatever the executor);
+* CPU: the machine's busy CPU seconds during the cycle (all processes; run nothing else beside it);
 * peak memory per worker: the largest resident set of each Celery worker's process group (or the
   scheduler's for LocalExecutor, whose task processes are its children), sampled every 0.5 s.
 
@@ -95,6 +96,14 @@ class PeakSampler(threading.Thread):
             time.sleep(0.5)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, everything but idle and I/O wait), from
+    /proc/stat: on a machine running nothing else, what the stack used — steadier than wall time."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def _task_figures(settings, day: str) -> dict:
     with psycopg.connect(settings.pg_url(settings.airflow_db)) as conn:
         rows = conn.execute(
@@ -143,9 +152,10 @@ def run_shape(shape: str, scale: str, day: str, seed: int, overrides: dict[str, 
             workers = [n for n in scaleout.components(settings) if n.startswith("celery-worker-")]
             sampler = PeakSampler(settings, workers or ["airflow-scheduler"])
             sampler.start()
-            started = time.monotonic()
+            started, busy = time.monotonic(), machine_busy_seconds()
             outcome = run_cycle(day, settings=settings, console=Console(quiet=True), timeout=3600)
             result["cycle_s"] = round(time.monotonic() - started, 1)
+            result["machine_cpu_s"] = round(machine_busy_seconds() - busy, 1)
             sampler.done.set()
             result["ok"] = outcome.ok
             result["peak_mib"] = {k: round(v) for k, v in sampler.peaks.items()}
