@@ -37,6 +37,15 @@ def test_the_demo_requests_are_approved_read_and_drawn(stack, published_day):
             assert "exchange.public_security__household_registration" in household["resources"]
             subsidy = flows[("department:civil_affairs", "department:finance")]
             assert {"grant", "read"} <= set(subsidy["kinds"])
+            # 人口基础库's providers are the departments its columns come from, not every department whose
+            # delivery the build's bookkeeping (quarantine, accepted batches) touched
+            via_population = {s for (s, t), f in flows.items() if "exchange.population" in f["resources"]}
+            assert {"department:public_security", "department:civil_affairs"} <= via_population
+            assert not via_population & {
+                "department:agriculture",
+                "department:transport",
+                "department:statistics",
+            }
         finally:
             for r in approved:
                 if dispatch.get_request(conn, r.request_id).state == "approved":

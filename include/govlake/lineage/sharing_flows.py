@@ -15,11 +15,26 @@ from govlake.lineage.queries import UP, walk
 CONSUMER_KINDS = ("grant", "read", "export_run", "export_subscription", "open_download", "open_api")
 
 
-def _providers(graph: LineageGraph, node: str, cache: dict[str, list[str]]) -> list[str]:
+def _departments_up(graph: LineageGraph, start: str) -> set[str]:
+    return {h.node for h in walk(graph, start, UP) if graph.g.nodes[h.node].get("type") == "department"}
+
+
+def _providers(graph: LineageGraph, node: str, cache: dict[str, Any]) -> list[str]:
+    """The departments whose data the resource ``node`` carries.
+
+    Through its columns where the graph has them: a department provides what its columns flow into
+    (人口基础库's come from 公安厅, 人社厅, 民政厅, 卫健委 and 财政厅), not every department whose delivery the
+    build's bookkeeping (the quarantine, the accepted batches) touched on the way. A node without column
+    lineage (an open release) falls back to the departments upstream of it."""
     if node not in cache:
-        found = sorted(
-            h.node for h in walk(graph, node, UP) if graph.g.nodes[h.node].get("type") == "department"
-        )
+        columns = cache.setdefault("__columns__", {})
+        if not columns:
+            for column, relation in graph.columns.items():
+                columns.setdefault(relation, []).append(column)
+        own = columns.get(node, [])
+        found = sorted(set().union(*(_departments_up(graph, c) for c in own))) if own else []
+        if not found:
+            found = sorted(_departments_up(graph, node))
         owner = graph.g.nodes[node].get("owner") or graph.g.nodes[node].get("organization")
         if not found and owner:  # no department upstream in the registry: the catalog entry's owner
             found = [f"department:{owner}"]
@@ -47,7 +62,7 @@ def sharing_flows(
     sensitivity: str | None = None,
     sharing_type: str | None = None,
 ) -> dict[str, Any]:
-    cache: dict[str, list[str]] = {}
+    cache: dict[str, Any] = {}
     flows: dict[tuple[str, str], dict[str, Any]] = {}
     for source, target, data in list(graph.g.edges(data=True)):  # providers may add an owner node
         kind = data.get("kind")
