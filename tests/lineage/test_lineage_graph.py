@@ -78,6 +78,12 @@ def test_downstream_of_household_registration_reaches_exchange_open_and_grantees
         affected = impact(graph, f"dataset:{HOUSEHOLD}")["affected"]
         assert "base.population" in {a["id"] for a in affected["libraries"]}
         assert "department:civil_affairs" in {a["id"] for a in affected["consumer_departments"]}
+        # a delivery that feeds no column of 人口基础库 does not reach it, though every build's bookkeeping
+        # (quarantine, accepted batches) and Airflow's event of the whole dbt build touch every dataset
+        crops = impact(graph, "dataset:agriculture__crop_production")["affected"]
+        assert "themes.crop_performance" in {a["id"] for a in crops["libraries"]}
+        assert not {"base.population", "base.legal_entities"} & {a["id"] for a in crops["libraries"]}
+        assert "department:civil_affairs" not in {a["id"] for a in crops["consumer_departments"]}
         # a late, missing, failed or held delivery's alert names them (the enricher every alert runs)
         from govlake.orchestration.dag_defaults import affected_consumers_lines
         from govlake.registry import load_departments

@@ -96,3 +96,50 @@ def test_receiver_takes_the_http_transport_payload_once(stack, client, lineage_c
         "select count(*) from platform.lineage_events where run_id = %s", (event["run"]["runId"],)
     ).fetchone()[0]
     assert count == 1
+
+
+def _bare_event(job: str, inputs: list[str], outputs: list[str]) -> dict:
+    """A RunEvent as an emitter without column lineage sends it (Airflow's provider for a dbt build task)."""
+
+    def ds(name: str) -> dict:
+        return {"namespace": "postgres://test", "name": name}
+
+    return {
+        "eventType": "COMPLETE",
+        "eventTime": dt.datetime.now(dt.UTC).isoformat(),
+        "run": {"runId": str(uuid.uuid4())},
+        "job": {"namespace": "zz_test", "name": job},
+        "producer": "https://example.org/zz-test-producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+        "inputs": [ds(n) for n in inputs],
+        "outputs": [ds(n) for n in outputs],
+    }
+
+
+def test_a_run_writing_several_datasets_without_column_lineage_states_no_cross_edges(lineage_conn):
+    from govlake.lineage.event_store import store_event
+
+    def edges(job: str) -> set[tuple[str, str]]:
+        return set(
+            lineage_conn.execute(
+                "select source, target from platform.lineage_edges where job_namespace = 'zz_test' and job_name = %s",
+                (job,),
+            ).fetchall()
+        )
+
+    try:
+        store_event(
+            lineage_conn, _bare_event("zz_build_all", ["zz.raw_a", "zz.raw_b"], ["zz.stg_a", "zz.stg_b"])
+        )
+        assert edges("zz_build_all") == set()  # which input made which output is not said: no guess
+        store_event(lineage_conn, _bare_event("zz_build_one", ["zz.raw_a", "zz.raw_b"], ["zz.stg_ab"]))
+        ns = "postgres://test/"  # a namespace the platform does not know: the relation keeps it
+        assert edges("zz_build_one") == {
+            (f"{ns}zz.raw_a", f"{ns}zz.stg_ab"),
+            (f"{ns}zz.raw_b", f"{ns}zz.stg_ab"),
+        }
+    finally:
+        lineage_conn.execute("delete from platform.lineage_edges where job_namespace = 'zz_test'")
+        lineage_conn.execute("delete from platform.lineage_runs where job_namespace = 'zz_test'")
+        lineage_conn.execute("delete from platform.lineage_events where job_namespace = 'zz_test'")
+        lineage_conn.execute("delete from platform.lineage_datasets where namespace = 'postgres://test'")

@@ -96,6 +96,17 @@ def collect(
     typer.echo(json.dumps(result.as_dict(), ensure_ascii=False))
 
 
+@lineage_app.command("rebuild")
+def rebuild() -> None:
+    """Derive the lineage edges again from every stored OpenLineage event (after an upgrade)."""
+    from govlake.lineage.event_store import rebuild_graph
+    from govlake.warehouse import connect
+
+    with connect(autocommit=True) as conn:
+        replayed = rebuild_graph(conn)
+    typer.echo(f"{replayed} events replayed")
+
+
 @lineage_app.command("token")
 def token() -> None:
     """The bearer token emitters send to POST /api/v1/lineage."""

@@ -160,10 +160,14 @@ def _upsert_graph(conn: psycopg.Connection, event: dict[str, Any], run_id: str) 
             (ds["namespace"], ds["name"], relation, Jsonb(fields), Jsonb(facets)),
         )
     # relation edges: where an output states its column lineage, from the datasets it names (an output
-    # made from another output of the same run: landing -> raw objects -> raw table); else every input
+    # made from another output of the same run: landing -> raw objects -> raw table); else, when the run
+    # wrote one dataset, from every input. A run that wrote several without saying which input made which
+    # (Airflow's event for a task running a whole dbt build: every raw table in, every staging model out)
+    # states no edge: joining each input to each output would make every department feed every model.
+    outputs = event.get("outputs") or []
     edges = {
         (names[(i["namespace"], i["name"])], names[(o["namespace"], o["name"])])
-        for o in event.get("outputs") or []
+        for o in (outputs if len(outputs) == 1 else [])
         if not ((o.get("facets") or {}).get("columnLineage") or {}).get("fields")
         for i in event.get("inputs") or []
     }
@@ -204,6 +208,22 @@ def _upsert_graph(conn: psycopg.Connection, event: dict[str, Any], run_id: str) 
 
 def store_events(conn: psycopg.Connection, events: list[dict[str, Any]]) -> int:
     return sum(store_event(conn, e) for e in events)
+
+
+def rebuild_graph(conn: psycopg.Connection) -> int:
+    """Derive the stored edges again from every stored event (after the rules of what an event states
+    changed); the events and runs stay as received. Returns the number of events replayed."""
+    with conn.transaction():
+        conn.execute("lock table platform.lineage_edges, platform.lineage_column_edges in exclusive mode")
+        conn.execute("delete from platform.lineage_edges")
+        conn.execute("delete from platform.lineage_column_edges")
+        rows = conn.execute(
+            "select payload, run_id::text, event_type from platform.lineage_events order by event_time, event_id"
+        ).fetchall()
+        for payload, run_id, event_type in rows:
+            if event_type not in ("FAIL", "ABORT"):
+                _upsert_graph(conn, payload, run_id)
+    return len(rows)
 
 
 def dumps(event: dict[str, Any]) -> str:

@@ -33,10 +33,22 @@ def _neighbours(graph: LineageGraph, node: str, direction: str):
             yield other, data
 
 
+# The platform's bookkeeping that every dataset's build passes through (the quarantine, the accepted
+# batches, their staging models): a walk may reach one, but not go on through it, or every department
+# would seem to feed every library (and a late delivery of 农业农村厅 to affect 人口基础库's consumers).
+BOOKKEEPING = ("platform.", "staging.stg_platform__")
+
+
+def is_bookkeeping(node: str) -> bool:
+    return node.startswith(BOOKKEEPING)
+
+
 def walk(graph: LineageGraph, start: str, direction: str, depth: int | None = None) -> list[Hop]:
-    """Breadth-first from ``start``; ``depth`` None means to the end."""
+    """Breadth-first from ``start``; ``depth`` None means to the end. Bookkeeping relations
+    (:data:`BOOKKEEPING`) end a path unless the walk starts at one."""
     attrs = graph.g._node  # noqa: SLF001 - hot path: the node attribute dicts
     is_column = attrs[start].get("type") == "column"
+    through_bookkeeping = is_bookkeeping(start)
     seen = {start}
     out: list[Hop] = []
     queue: deque[tuple[str, int]] = deque([(start, 0)])
@@ -69,7 +81,8 @@ def walk(graph: LineageGraph, start: str, direction: str, depth: int | None = No
                 continue
             seen.add(n)
             out.append(Hop(n, d + 1, node, data.get("kind", "")))
-            queue.append((n, d + 1))
+            if through_bookkeeping or not is_bookkeeping(n):
+                queue.append((n, d + 1))
     return out
 
 
