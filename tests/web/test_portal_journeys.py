@@ -63,6 +63,15 @@ def sign_in(page: Page, portal_url: str, username: str, next_path: str = "/") ->
     expect(page.locator(".who-name")).to_contain_text("测试")
 
 
+def requests_to_decide(page: Page, portal_url: str, approver: str, rid: int):
+    """The approver's 待我审批 list, showing request ``rid``."""
+    sign_in(page, portal_url, approver, "/dispatch")
+    page.goto(f"{portal_url}/dispatch")
+    to_decide = page.locator("section", has_text="待我审批")
+    expect(to_decide).to_contain_text(f"#{rid}")
+    return to_decide
+
+
 def revoke_in_page(page: Page, portal_url: str, approver: str, rid: int, reason: str) -> None:
     """The provider's approver withdraws request ``rid``'s grant on its page."""
     sign_in(page, portal_url, approver, "/")
@@ -163,10 +172,7 @@ def test_civil_affairs_asks_public_security_for_resident_ids(
     expect(page.locator(".notice")).to_contain_text("申请已提交")
     rid = int(re.search(r"/dispatch/requests/(\d+)", page.url).group(1))
     try:
-        sign_in(page, portal_url, people["ga_approver"], "/dispatch")
-        page.goto(f"{portal_url}/dispatch")
-        to_decide = page.locator("section", has_text="待我审批")
-        expect(to_decide).to_contain_text(f"#{rid}")
+        to_decide = requests_to_decide(page, portal_url, people["ga_approver"], rid)
         to_decide.get_by_role("link", name=f"#{rid}").click()
         expect(page.locator("main")).to_contain_text("户籍人口登记信息")
         page.get_by_label("意见（可选）").fill("同意，限低保核对使用")
@@ -213,10 +219,7 @@ def test_grant_appears_in_preview_and_psql_and_revoke_removes_it(page, portal_ur
     page.get_by_role("button", name="提交申请").click()
     rid = int(re.search(r"/dispatch/requests/(\d+)", page.url).group(1))
 
-    sign_in(page, portal_url, people["zz_approver"], "/dispatch")
-    page.goto(f"{portal_url}/dispatch")
-    to_decide = page.locator("section", has_text="待我审批")
-    expect(to_decide).to_contain_text(f"#{rid}")
+    to_decide = requests_to_decide(page, portal_url, people["zz_approver"], rid)
     expect(to_decide).to_contain_text("剩余")  # the SLA clock
     screenshot(page, "portal-dispatch-to-decide")
     to_decide.get_by_role("link", name=f"#{rid}").click()
