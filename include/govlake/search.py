@@ -85,8 +85,8 @@ class Index:
     """Documents with weighted fields, searched by :meth:`search`.
 
     Each field of every document is kept in one string (documents separated by NUL), so finding a word
-    in all documents is one C-level ``str.find`` scan per field; the hits per document give both the
-    match and the term frequencies BM25 needs. Hits per word are cached (queries repeat)."""
+    in all documents is one regex scan per field (positions mapped to documents with ``searchsorted``);
+    the hits per document give both the match and the term frequencies BM25 needs. Hits per word are cached (queries repeat)."""
 
     def __init__(self, documents: Iterable[Document], weights: Mapping[str, float]):
         self.weights = dict(weights)

@@ -19,7 +19,7 @@ def _departments_up(graph: LineageGraph, start: str) -> set[str]:
     return {h.node for h in walk(graph, start, UP) if graph.g.nodes[h.node].get("type") == "department"}
 
 
-def _providers(graph: LineageGraph, node: str, cache: dict[str, Any]) -> list[str]:
+def _providers(graph: LineageGraph, node: str, cache: dict[str, list[str]]) -> list[str]:
     """The departments whose data the resource ``node`` carries.
 
     Through its columns where the graph has them: a department provides what its columns flow into
@@ -27,11 +27,7 @@ def _providers(graph: LineageGraph, node: str, cache: dict[str, Any]) -> list[st
     build's bookkeeping (the quarantine, the accepted batches) touched on the way. A node without column
     lineage (an open release) falls back to the departments upstream of it."""
     if node not in cache:
-        columns = cache.setdefault("__columns__", {})
-        if not columns:
-            for column, relation in graph.columns.items():
-                columns.setdefault(relation, []).append(column)
-        own = columns.get(node, [])
+        own = graph.by_relation.get(node, ())
         found = sorted(set().union(*(_departments_up(graph, c) for c in own))) if own else []
         if not found:
             found = sorted(_departments_up(graph, node))
@@ -62,7 +58,7 @@ def sharing_flows(
     sensitivity: str | None = None,
     sharing_type: str | None = None,
 ) -> dict[str, Any]:
-    cache: dict[str, Any] = {}
+    cache: dict[str, list[str]] = {}
     flows: dict[tuple[str, str], dict[str, Any]] = {}
     for source, target, data in list(graph.g.edges(data=True)):  # providers may add an owner node
         kind = data.get("kind")
