@@ -65,6 +65,10 @@ def _check(event: Any) -> dict[str, Any]:
     return event
 
 
+# A failed or aborted run states what it meant to do, not lineage that holds: no edges from it.
+UNFINISHED = ("FAIL", "ABORT")
+
+
 def store_event(conn: psycopg.Connection, event: dict[str, Any]) -> bool:
     """Store one event and the edges it states; False when it was received before (nothing changed)."""
     event = _check(event)
@@ -92,8 +96,8 @@ def store_event(conn: psycopg.Connection, event: dict[str, Any]) -> bool:
         if inserted is None:
             return False
         _upsert_run(conn, event, event_type)
-        if event_type in ("FAIL", "ABORT"):
-            return True  # a failed run states what it meant to do, not lineage that holds
+        if event_type in UNFINISHED:
+            return True
         _upsert_graph(conn, event, run_id)
     return True
 
@@ -221,7 +225,7 @@ def rebuild_graph(conn: psycopg.Connection) -> int:
             "select payload, run_id::text, event_type from platform.lineage_events order by event_time, event_id"
         ).fetchall()
         for payload, run_id, event_type in rows:
-            if event_type not in ("FAIL", "ABORT"):
+            if event_type not in UNFINISHED:
                 _upsert_graph(conn, payload, run_id)
     return len(rows)
 
