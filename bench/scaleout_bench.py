@@ -109,19 +109,35 @@ def _task_figures(settings, day: str) -> dict:
         rows = conn.execute(
             # every task instance of the fresh stack: the cycle's ingests (logical date = the day) and the
             # build, publish and open-data runs their Assets trigger (no logical date in Airflow 3)
-            "select extract(epoch from ti.start_date - ti.queued_dttm), ti.duration "
+            "select extract(epoch from ti.start_date - ti.queued_dttm), ti.duration, ti.dag_id || '.' || ti.task_id "
             "from task_instance ti join dag_run r using (dag_id, run_id) "
             "where (r.logical_date::date = %s or r.logical_date is null) "
             "and ti.start_date is not null and ti.queued_dttm is not null",
             (day,),
         ).fetchall()
-    waits = sorted(float(w) for w, _ in rows if w is not None)
+    waits = sorted(float(w) for w, _, _ in rows if w is not None)
+    by_task: dict[str, float] = {}
+    for _, duration, task in rows:
+        by_task[task] = round(by_task.get(task, 0.0) + float(duration or 0), 2)
     return {
         "tasks": len(rows),
         "wait_median_s": round(statistics.median(waits), 2) if waits else None,
         "wait_p90_s": round(waits[int(0.9 * (len(waits) - 1))], 2) if waits else None,
-        "task_seconds": round(sum(float(d or 0) for _, d in rows), 1),
+        "task_seconds": round(sum(float(d or 0) for _, d, _ in rows), 1),
+        # seconds per task (summed over its runs), to see which tasks two runs differ in
+        "task_durations": dict(sorted(by_task.items(), key=lambda kv: -kv[1])),
     }
+
+
+def _lineage_figures(settings) -> dict:
+    """What lineage the cycle collected: proof that a "lineage on" run measured collection, not nothing."""
+    with psycopg.connect(settings.pg_url()) as conn:
+        events, airflow_events, column_edges = conn.execute(
+            "select (select count(*) from platform.lineage_events),"
+            " (select count(*) from platform.lineage_events where producer like '%%airflow%%'),"
+            " (select count(*) from platform.lineage_column_edges)"
+        ).fetchone()
+    return {"lineage_events": events, "lineage_airflow_events": airflow_events, "column_edges": column_edges}
 
 
 def run_shape(shape: str, scale: str, day: str, seed: int, overrides: dict[str, str] | None = None) -> dict:
@@ -160,6 +176,7 @@ def run_shape(shape: str, scale: str, day: str, seed: int, overrides: dict[str, 
             result["ok"] = outcome.ok
             result["peak_mib"] = {k: round(v) for k, v in sampler.peaks.items()}
             result.update(_task_figures(settings, day))
+            result.update(_lineage_figures(settings))
         finally:
             down(settings, timeout=60)
             remove_stack_dir(home)
@@ -179,7 +196,7 @@ def main() -> None:
     for shape in opts.shapes:
         console.print(f"[bold]{shape}[/] at scale {opts.scale}")
         results.append(run_shape(shape, opts.scale, opts.date, opts.seed))
-        console.print(results[-1])
+        console.print({k: v for k, v in results[-1].items() if k != "task_durations"})
     table = Table(title=f"daily cycle at scale {opts.scale}, {os.cpu_count()} cores")
     for column in (
         "shape",

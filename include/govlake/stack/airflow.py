@@ -197,6 +197,14 @@ def openlineage_config(settings: Settings) -> dict[str, str]:
         return {"AIRFLOW__OPENLINEAGE__DISABLED": "True"}
     return {
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "govlake",
+        # Emit from a time-bounded thread of the task process rather than a forked child: no second copy
+        # of the task runner and its supervisor connection per event, and a slow receiver cannot strand
+        # a task in "running" (the provider's own reason for the option).
+        "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+        # The platform reads datasets, columns and SQL from events, never the operators' Python source.
+        "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(
+            [{"scope": {}, "controls": {"include_source_code": False}}]
+        ),
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {
                 "type": "http",
