@@ -11,6 +11,7 @@ import io
 import json
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
 from govlake.registry import iter_datasets
@@ -146,8 +147,6 @@ def test_published_libraries_hold_only_valid_people(cycle, warehouse):
 
 
 def test_a_department_reads_only_the_unconditional_items(cycle, stack, warehouse):
-    import psycopg
-
     from govlake.catalog.model import CONDITIONAL, UNCONDITIONAL
     from govlake.catalog.store import get_entry
 
@@ -193,6 +192,32 @@ def test_every_zone_has_the_day(cycle, stack):
     assert len(rows) > 1
     quarantined = list(s3.list_objects("quarantine", recursive=True))
     assert quarantined, "no quarantine objects in S3"
+
+
+def test_airflow_reported_every_ingest_task_to_the_lineage_receiver(cycle, stack, warehouse):
+    """Airflow's OpenLineage provider (emitting from a thread of the task) delivered each task run of the
+    day's ingests to the platform's receiver: a START and a COMPLETE, tied to the DAG run they belong to."""
+    _, _, outcome = cycle
+    runs = {dag: run.run_id for dag, run in outcome.runs.items() if dag.startswith("ingest__") and run}
+    assert runs
+    with psycopg.connect(stack.pg_url(stack.airflow_db)) as airflow_db:
+        tasks = airflow_db.execute(
+            "select dag_id, run_id, task_id from task_instance"
+            " where run_id = any(%s) and dag_id = any(%s) and state = 'success'",
+            (list(runs.values()), list(runs)),
+        ).fetchall()
+    events = warehouse.execute(
+        """select payload #>> '{run,facets,airflow,dagRun,dag_id}', payload #>> '{run,facets,airflow,dagRun,run_id}',
+                  job_name, array_agg(distinct event_type)
+             from platform.lineage_events
+            where producer like '%%/providers-openlineage/%%' and job_name like 'ingest\\_\\_%%.%%'
+            group by 1, 2, 3"""
+    ).fetchall()
+    reported = {(dag, run_id, job): set(types) for dag, run_id, job, types in events}
+    assert len(tasks) >= 2 * len(runs)
+    for dag_id, run_id, task_id in tasks:
+        types = reported.get((dag_id, run_id, f"{dag_id}.{task_id}"))
+        assert types and {"START", "COMPLETE"} <= types, (dag_id, run_id, task_id, types)
 
 
 def test_rerun_of_the_same_date_changes_nothing(cycle, stack, warehouse):
