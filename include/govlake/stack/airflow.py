@@ -191,6 +191,22 @@ def airflow_config(settings: Settings, cpus: int | None = None) -> dict[str, str
     }
 
 
+# What Airflow's provider emits (its `emission_policy`):
+# * never the operators' Python source: the platform reads datasets, columns and SQL, not code;
+# * no task events from cosmos's per-model watcher tasks (`<model>.run`, `<model>.test`, seeds): they wait
+#   on the one `dbt build` of their group and state no dataset, while every model's lineage — at column
+#   level, from the manifest and the compiled SQL — is sent by the build's `collect_lineage` task. The build
+#   task itself, every other task and every DAG run still emit.
+OPENLINEAGE_EMISSION_POLICY = [
+    {"scope": {}, "controls": {"include_source_code": False}},
+    {
+        "scope": {"operator": r"cosmos\.operators\.watcher\.Dbt(Run|Test|Seed)WatcherOperator"},
+        "match_mode": "regex",
+        "controls": {"emit_task_events": False},
+    },
+]
+
+
 def openlineage_config(settings: Settings) -> dict[str, str]:
     """The OpenLineage provider's settings: its HTTP transport to the platform's receiver, or disabled."""
     if not settings.lineage:
@@ -201,10 +217,7 @@ def openlineage_config(settings: Settings) -> dict[str, str]:
         # of the task runner and its supervisor connection per event, and a slow receiver cannot strand
         # a task in "running" (the provider's own reason for the option).
         "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
-        # The platform reads datasets, columns and SQL from events, never the operators' Python source.
-        "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(
-            [{"scope": {}, "controls": {"include_source_code": False}}]
-        ),
+        "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(OPENLINEAGE_EMISSION_POLICY),
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
             {
                 "type": "http",
