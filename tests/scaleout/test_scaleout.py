@@ -110,14 +110,20 @@ def cycle(dist: Settings):
 def test_the_cycle_completes_on_two_celery_workers(cycle, dist):
     day, _, outcome = cycle
     assert outcome.ok, f"cycle failed: {outcome.failed}"
+    # the cycle's runs: the ingests of the day and the build and publish runs their Assets triggered (no
+    # logical date in Airflow 3), by the run ids the cycle runner followed
+    runs = [(dag_id, run.run_id) for dag_id, run in outcome.runs.items() if run is not None]
     with _airflow(dist) as conn:
         rows = conn.execute(
-            "select queue, executor, count(*) from task_instance ti join dag_run r using (dag_id, run_id) "
-            "where r.logical_date::date = %s and ti.state = 'success' group by 1, 2",
-            (day,),
+            "select ti.queue, ti.dag_id, count(*) from task_instance ti "
+            "join unnest(%s::text[], %s::text[]) as r(dag_id, run_id) using (dag_id, run_id) "
+            "where ti.state = 'success' group by 1, 2",
+            ([d for d, _ in runs], [r for _, r in runs]),
         ).fetchall()
     queues = {q for q, _, _ in rows}
     assert {"ingest", "transform", "publish"} <= queues, rows
+    # every kind of work on its own queue: nothing of the cycle left on `default` (e.g. dbt's build)
+    assert "default" not in queues, [r for r in rows if r[0] == "default"]
     workers = scaleout.celery_workers_online(dist)
     assert workers == ["worker1@govlake", "worker2@govlake"]
     ran = {

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from govlake.orchestration.task_queues import TRANSFORM
 from govlake.settings import Settings
 from govlake.stack.process import StackError
 
@@ -89,6 +90,9 @@ def airflow_config(settings: Settings, api_url: str) -> dict[str, str]:
                 "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
                 "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
                 "AIRFLOW__OPERATORS__DEFAULT_QUEUE": "default",
+                # cosmos puts each group's one `dbt build` (the watcher's producer task) on this queue,
+                # not on its DAG's default_args queue: without it the heaviest task lands on `default`.
+                "AIRFLOW__COSMOS__WATCHER_DBT_EXECUTION_QUEUE": TRANSFORM,
             }
         )
     if settings.executor == "celery" or settings.edge_workers:
