@@ -10,13 +10,16 @@ from govlake.web import portal_db
 pytestmark = pytest.mark.integration
 
 
+def _drain() -> None:
+    while not portal_db._idle.empty():
+        portal_db._idle.get_nowait()[2].close()
+
+
 @pytest.fixture
 def empty_pool(stack):
-    while not portal_db._idle.empty():
-        portal_db._idle.get_nowait()[2].close()
+    _drain()
     yield
-    while not portal_db._idle.empty():
-        portal_db._idle.get_nowait()[2].close()
+    _drain()
 
 
 def _backend(conn) -> int:
