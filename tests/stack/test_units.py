@@ -163,6 +163,34 @@ def test_machine_parallelism() -> None:
     assert airflow.machine_parallelism(8) == 16
 
 
+def test_task_parents_start_with_the_task_code_preloaded(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    preloaded = [sys.executable, "-m", "govlake.stack.preload"]
+    assert airflow.component_argv("airflow-scheduler", settings)[:4] == [*preloaded, "scheduler"]
+    for name in ("airflow-api-server", "airflow-dag-processor", "airflow-triggerer"):
+        assert airflow.component_argv(name, settings)[0] == str(airflow.airflow_binary()), name
+
+
+def test_preloading_imports_every_module_and_opens_nothing_before_airflow_forks() -> None:
+    # in a process of its own: what it imports must not leak into (or be hidden by) this one
+    probe = (
+        "import json, os, sys, threading\n"
+        "before = set(os.listdir('/proc/self/fd'))\n"
+        "from govlake.stack.preload import PRELOADED, preload\n"
+        "seconds = preload()\n"
+        "print(json.dumps({'missing': [m for m in PRELOADED if m not in sys.modules],\n"
+        "    'threads': threading.active_count(),\n"
+        "    'new_fds': sorted(set(os.listdir('/proc/self/fd')) - before)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert found["missing"] == []
+    assert found["threads"] == 1, "a thread started before the fork would not exist in the tasks"
+    assert found["new_fds"] == [], "a file or socket opened before the fork would be shared by every task"
+
+
 def test_component_health_reads_the_health_document() -> None:
     doc = {
         "metadatabase": {"status": "healthy"},

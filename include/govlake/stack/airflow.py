@@ -259,8 +259,19 @@ def prepare(settings: Settings) -> None:
     load_secrets(settings)
 
 
+# The processes tasks are forked from (govlake.stack.preload): LocalExecutor's workers fork from the
+# scheduler; Celery and edge workers (govlake.stack.scaleout) start the same way.
+TASK_PARENTS = frozenset({"airflow-scheduler"})
+
+
+def preloaded_airflow() -> list[str]:
+    """``airflow`` with the task code imported first, for a process whose children run tasks."""
+    return [sys.executable, "-m", "govlake.stack.preload"]
+
+
 def component_argv(name: str, settings: Settings) -> list[str]:
-    argv = [str(airflow_binary()), *COMPONENTS[name]]
+    command = preloaded_airflow() if name in TASK_PARENTS else [str(airflow_binary())]
+    argv = [*command, *COMPONENTS[name]]
     if name == "airflow-api-server":
         workers = scaleout.api_workers(settings)
         argv += ["--host", settings.airflow_host, "--port", str(settings.airflow_port), "--workers", workers]

@@ -134,7 +134,7 @@ def all_possible_components() -> list[str]:
 
 
 def argv(name: str, settings: Settings) -> list[str]:
-    from govlake.stack.airflow import airflow_binary
+    from govlake.stack.airflow import airflow_binary, preloaded_airflow
 
     airflow = str(airflow_binary())
     if name == FLOWER:
@@ -145,14 +145,14 @@ def argv(name: str, settings: Settings) -> list[str]:
     if name.startswith("celery-worker-"):
         index = name.rsplit("-", 1)[1]
         return [
-            airflow, "celery", "worker", "--queues", ",".join(QUEUES), "--concurrency",
+            *preloaded_airflow(), "celery", "worker", "--queues", ",".join(QUEUES), "--concurrency",
             str(worker_concurrency(settings)), "--celery-hostname", f"worker{index}@govlake",
             "--skip-serve-logs", "--without-mingle", "--without-gossip",
         ]  # fmt: skip
     if name.startswith("edge-worker-"):
         department = name.removeprefix("edge-worker-")
         return [
-            airflow, "edge", "worker", "--queues", department, "--concurrency", "2",
+            *preloaded_airflow(), "edge", "worker", "--queues", department, "--concurrency", "2",
             "--edge-hostname", f"fep-{department}", "--pid", str(edge_pid_file(settings, department)),
         ]  # fmt: skip
     raise StackError(f"unknown scale-out component {name!r}")
