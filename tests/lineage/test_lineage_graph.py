@@ -8,8 +8,8 @@ import json
 
 import yaml
 
-from govlake.lineage.collection import model_lineage
-from govlake.lineage.column_lineage import derive, load_manifest
+from govlake.lineage.collection import model_lineage, warehouse_columns
+from govlake.lineage.column_lineage import DerivationMemo, derive, load_manifest
 from govlake.lineage.graph import load_graph
 from govlake.lineage.queries import DOWN, UP, impact, trace
 from govlake.registry import get_dataset, iter_datasets
@@ -169,6 +169,37 @@ def test_a_model_added_to_dbt_appears_without_code_changes(compiled_manifest):
     added = models["themes.zz_gender_counts"]
     assert added.inputs == ("base.population",)
     assert added.column_sources["sex"] == (("base.population", "gender"),)
+
+
+def test_the_memo_derives_the_same_lineage_and_only_changed_models_again(compiled_manifest, stack):
+    manifest = load_manifest(compiled_manifest)
+    args = (iter_datasets(), PROJECT_DIR / "dbt_project", warehouse_columns(stack))
+    fresh = derive(manifest, *args)
+    first = DerivationMemo()
+    assert derive(manifest, *args, first) == fresh and first.hits == 0
+    derived = len(first.used)
+    compiled = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] in ("model", "snapshot") and n.get("compiled_code")
+    ]
+    assert derived == len(compiled) > 0  # every compiled model and snapshot, once
+
+    # as the next build reads it back from the file beside its manifest
+    again = DerivationMemo(json.loads(json.dumps(first.used)))
+    assert derive(manifest, *args, again) == fresh
+    assert again.hits == derived
+
+    # a changed model is derived again, and so is every model downstream of it (its parents' columns changed)
+    population = manifest["nodes"]["model.govlake.population"]
+    population["compiled_code"] = f"select p.*, 1 as zz_flag from ({population['compiled_code']}) as p"
+    changed = DerivationMemo(json.loads(json.dumps(first.used)))
+    models = derive(manifest, *args, changed)
+    assert "zz_flag" in models["base.population"].columns
+    downstream = {r for r, m in models.items() if "base.population" in m.inputs}
+    assert downstream, "population feeds no model"
+    assert changed.hits <= derived - 1 - len(downstream)
+    assert set(changed.used) != set(first.used)
 
 
 def test_lateral_values_and_newest_version_columns_are_traced(compiled_manifest, stack):

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from govlake.lineage.column_lineage import ModelLineage, derive, load_manifest
+from govlake.lineage.column_lineage import DerivationMemo, ModelLineage, derive, load_manifest
 from govlake.lineage.event_store import ingest_token, store_events
 from govlake.lineage.events import dbt_events, ingest_event, to_json
 from govlake.registry import iter_datasets
@@ -53,14 +53,28 @@ def warehouse_columns(settings: Settings) -> dict[tuple[str, str], list[str]]:
 def model_lineage(
     manifest_path: Path = MANIFEST, settings: Settings | None = None
 ) -> dict[str, ModelLineage]:
+    """Column lineage of the manifest's models; what was derived is kept beside the manifest
+    (:func:`memo_path`), so the next build derives only the models whose SQL or parents changed."""
     settings = settings or get_settings()
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
-    return derive(
+    memo = DerivationMemo.load(memo_path(manifest_path))
+    models = derive(
         load_manifest(manifest_path),
         iter_datasets(),
         manifest_path.parent.parent if manifest_path.parent.name == "target" else DBT_PROJECT_DIR,
         warehouse_columns(settings),
+        memo,
     )
+    try:
+        memo.save(memo_path(manifest_path))
+    except OSError as exc:  # a read-only target folder costs the next build time, not this one's lineage
+        log.warning("column lineage memo not saved: %s", exc)
+    log.info("column lineage: %d of %d models reused from the memo", memo.hits, len(memo.used))
+    return models
+
+
+def memo_path(manifest_path: Path) -> Path:
+    return manifest_path.with_name("column_lineage_memo.json")
 
 
 def events_for(

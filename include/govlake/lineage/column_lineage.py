@@ -19,6 +19,7 @@ Relations are named by layer: ``raw.<dataset key>``, ``staging.<model>``, ``inte
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 from collections.abc import Iterable
@@ -176,13 +177,74 @@ def _column_sources(
     return _leaf_sources(root)
 
 
+# A model's derived columns and sources: (columns, {column: [[schema, table, column], ...]}), JSON-ready.
+Derived = tuple[list[str], dict[str, list[list[str]]]]
+
+
+class DerivationMemo:
+    """What sqlglot derived for each model, keyed by a hash of its compiled SQL and of every column known
+    upstream of it: the same model over the same parents is derived once, not on every build (deriving is
+    most of a collection's time, and a day's build rarely changes a model's SQL).
+
+    ``used`` holds the entries this derivation read or made, so saving it keeps no stale ones.
+    """
+
+    def __init__(self, entries: dict[str, Derived] | None = None) -> None:
+        self.entries = entries or {}
+        self.used: dict[str, Derived] = {}
+        self.hits = 0
+
+    @staticmethod
+    def key(code: str, schema: dict, own: tuple[str, str] | None) -> str:
+        text = json.dumps([code, schema, own], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get(self, key: str) -> Derived | None:
+        found = self.entries.get(key)
+        if found is not None:
+            self.hits += 1
+            self.used[key] = found
+        return found
+
+    def put(self, key: str, derived: Derived) -> None:
+        self.used[key] = derived
+
+    @classmethod
+    def load(cls, path: Path) -> DerivationMemo:
+        try:
+            return cls(json.loads(path.read_text(encoding="utf-8")))
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(self.used, ensure_ascii=False), encoding="utf-8")
+        partial.replace(path)
+
+
+def _derived(code: str, schema: dict, own: tuple[str, str] | None, memo: DerivationMemo | None) -> Derived:
+    key = DerivationMemo.key(code, schema, own) if memo is not None else ""
+    found = memo.get(key) if memo is not None else None
+    if found is not None:
+        return found
+    columns, sources = _model_columns(code, schema, own)
+    derived = (columns, {c: sorted([t[0], t[1], col] for t, col in srcs) for c, srcs in sources.items()})
+    if memo is not None:
+        memo.put(key, derived)
+    return derived
+
+
 def derive(
     manifest: dict,
     registry: Iterable[Dataset] = (),
     project_dir: Path | None = None,
     catalog: dict[tuple[str, str], list[str]] | None = None,
+    memo: DerivationMemo | None = None,
 ) -> dict[str, ModelLineage]:
-    """Every model, seed and source of the manifest as a :class:`ModelLineage`, keyed by relation name."""
+    """Every model, seed and source of the manifest as a :class:`ModelLineage`, keyed by relation name.
+
+    ``memo`` reuses what an earlier derivation found for a model with the same SQL and parents.
+    """
     registry_by_key = {d.key: d for d in registry}
     catalog = catalog or {}
     nodes = {
@@ -237,7 +299,7 @@ def derive(
             continue
         own = _physical_key(node.get("relation_name"))
         try:
-            columns, sources = _model_columns(code, schema, own)
+            columns, sources = _derived(code, schema, own, memo)
         except (SqlglotError, ValueError, KeyError, RecursionError) as exc:
             log.warning("column lineage of %s not derived: %s", relation, exc)
             columns = list(node.get("columns") or {})
@@ -255,8 +317,8 @@ def derive(
             col: tuple(
                 sorted(
                     (relation_of(nodes[by_physical[table]]), src_col)
-                    for table, src_col in srcs
-                    if table in by_physical and table != own
+                    for *parts, src_col in srcs
+                    if (table := tuple(parts)) in by_physical and table != own
                 )
             )
             for col, srcs in sources.items()
