@@ -1,4 +1,4 @@
-"""The daily cycle end to end, through the real Airflow scheduler, at tiny scale.
+"""The daily cycle end to end, through the real Airflow scheduler, at small scale.
 
 Generates a province with known defects, runs ingest → build → validate → publish through Airflow,
 then checks every zone and the reconciliation; runs the same date again and checks nothing changed.
@@ -18,7 +18,7 @@ from govlake.registry import iter_datasets
 
 from .cycles import generate_day, run_day
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.first_cycle]
 
 SEED = 7
 
