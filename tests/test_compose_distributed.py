@@ -70,7 +70,11 @@ def test_the_distributed_shape(merged: dict[str, Any]) -> None:
     }
     assert {"ingest", "transform", "publish", "default"} <= queues
     edge = services["edge-worker-public-security"]["command"]
-    assert edge[:3] == ["airflow", "edge", "worker"] and "public_security" in edge
+    preloaded = ["python", "-m", "govlake.stack.preload"]  # airflow, with the task code imported before forks
+    assert edge[:5] == [*preloaded, "edge", "worker"] and "public_security" in edge
+    for name, s in services.items():
+        if name.startswith("airflow-worker-"):
+            assert s["command"][:5] == [*preloaded, "celery", "worker"], name
     for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"):
         executors = services[name]["environment"]["AIRFLOW__CORE__EXECUTOR"].split(",")
         assert executors[0] == "CeleryExecutor" and executors[1].endswith("EdgeExecutor"), name
