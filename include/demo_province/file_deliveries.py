@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
+import tempfile
 from datetime import date, datetime
+from pathlib import Path
 
 from demo_province import reference as ref
 from demo_province.tables import (
@@ -130,12 +133,17 @@ class _Sheet:
         self.row += 1
 
     def data(self, rows: list[tuple], merge_column: str | None = None) -> None:
+        """Write ``rows`` strictly row by row (what constant-memory mode needs), each run of equal
+        consecutive ``merge_column`` values merged into one cell (a single row is just written)."""
         merge_at = self.columns.index(merge_column) if merge_column else -1
-        start = self.row
-        for values in rows:
+        run_end = -1  # index of the last row of the current merged run
+        for k, values in enumerate(rows):
             for c, (column, value) in enumerate(zip(self.columns, values, strict=True)):
+                if c == merge_at:
+                    run_end = self._merge_cell(rows, k, c, run_end)
+                    continue
                 cell = _cell(column, value)
-                if c == merge_at or cell is None:
+                if cell is None:
                     continue
                 if isinstance(cell, date):
                     self.ws.write_datetime(self.row, c, cell, self.formats["date"])
@@ -144,29 +152,37 @@ class _Sheet:
                 else:
                     self.ws.write_number(self.row, c, cell)
             self.row += 1
-        if merge_at >= 0:
-            self._merge_runs(start, [r[merge_at] for r in rows], merge_at)
 
-    def _merge_runs(self, start: int, values: list, column: int) -> None:
-        """Merge each run of equal consecutive values into one cell (a single row is just written)."""
-        i = 0
-        while i < len(values):
-            j = i
-            while j + 1 < len(values) and values[j + 1] == values[i]:
-                j += 1
-            if values[i] is None:
-                pass
-            elif j > i:
-                self.ws.merge_range(start + i, column, start + j, column, values[i], self.formats["merged"])
-            else:
-                self.ws.write_string(start + i, column, values[i])
-            i = j + 1
+    def _merge_cell(self, rows: list[tuple], k: int, c: int, run_end: int) -> int:
+        """The merge column's cell of row ``k``: what ``merge_range`` writes (the value with the merged
+        format on the run's first row, formatted blanks below it), cell by cell in row order."""
+        value = rows[k][c]
+        if k <= run_end:
+            self.ws.write_blank(self.row, c, None, self.formats["merged"])
+            return run_end
+        end = k
+        while end + 1 < len(rows) and rows[end + 1][c] == value:
+            end += 1
+        if value is None:
+            return k
+        if end == k:
+            self.ws.write_string(self.row, c, value)
+            return k
+        self.ws.write_string(self.row, c, value, self.formats["merged"])
+        # the range itself, as merge_range records it (written to the sheet's <mergeCells> at the end)
+        self.ws.merge.append([self.row, c, self.row + end - k, c])
+        return end
 
 
-def _book(buffer: io.BytesIO, logical_date: date):
+def _book(target: io.BytesIO | Path, logical_date: date):
+    """A workbook in memory (a BytesIO) or, for a file path, in constant-memory mode: rows are flushed
+    as they are written, so a province's births never sit in memory as cells."""
     import xlsxwriter  # only the generator needs it
 
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    if isinstance(target, Path):
+        book = xlsxwriter.Workbook(str(target), {"constant_memory": True, "tmpdir": str(target.parent)})
+    else:
+        book = xlsxwriter.Workbook(target, {"in_memory": True})
     # The creation time is the logical date, not now: the same seed and date give the same bytes.
     book.set_properties({"created": datetime(logical_date.year, logical_date.month, logical_date.day, 18)})
     formats = {
@@ -185,34 +201,86 @@ def _cn_date(d: date) -> str:
 
 def birth_workbook(table: Table, logical_date: date) -> bytes:
     """卫健委's workbook: a sheet per prefecture-level city, rows grouped by issuing hospital."""
-    columns = list(table)
-    rows = list(zip(*table.values(), strict=True))
-    names = {d.code: d.name for d in ref.load_divisions()}
-    code_at, hospital_at, number_at = columns.index("行政区划代码"), columns.index("签发机构"), 0
-    by_prefecture: dict[str, list[tuple]] = {p: [] for p in ref.PREFECTURES}
-    unknown: list[tuple] = []
-    for r in rows:
-        prefix = str(r[code_at] or "")[:4] + "00"
-        by_prefecture.get(prefix, unknown).append(r)
-    # A row whose division is unknown still belongs to the hospital's city: file it there.
-    hospital_city = {
-        r[hospital_at]: str(r[code_at])[:4] + "00"
-        for r in rows
-        if str(r[code_at])[:4] + "00" in by_prefecture
-    }
-    for r in unknown:
-        by_prefecture[hospital_city.get(r[hospital_at], ref.PREFECTURES[0])].append(r)
-    buffer = io.BytesIO()
-    book, formats = _book(buffer, logical_date)
-    for prefecture, sheet_rows in by_prefecture.items():
-        sheet_rows.sort(key=lambda r: (str(r[hospital_at] or ""), str(r[number_at])))
-        sheet = _Sheet(book, names[prefecture], columns, formats)
-        sheet.banner(f"贵州省出生医学证明签发登记表（{_cn_date(logical_date)}）", "title")
-        sheet.banner(f"填报单位：{_short_prefecture(names[prefecture])}卫生健康局", "unit")
-        sheet.header()
-        sheet.data(sheet_rows, merge_column="签发机构")
-    book.close()
-    return buffer.getvalue()
+    with BirthWorkbook(list(table), logical_date) as book:
+        book.add(table)
+        return book.finish().read_bytes()
+
+
+class BirthWorkbook:
+    """卫健委's workbook, built from the generator's chunks with bounded memory.
+
+    Each chunk's rows spill to one temporary file per prefecture-level city; ``finish`` then sorts one
+    city's rows at a time by hospital and certificate number and writes its sheet in constant-memory
+    mode. Memory holds one city's rows, never the province's (a province has ~475,000 births).
+    """
+
+    UNKNOWN = "unknown"
+
+    def __init__(self, columns: list[str], logical_date: date) -> None:
+        self.columns, self.logical_date = columns, logical_date
+        self._dir = tempfile.TemporaryDirectory(prefix="govlake-births-")
+        self.path = Path(self._dir.name) / "births.xlsx"
+        self._spills: dict[str, object] = {}
+        self.hospital_city: dict[str, str] = {}
+        self.rows = 0
+        self._code_at = columns.index("行政区划代码")
+        self._hospital_at = columns.index("签发机构")
+
+    def __enter__(self) -> BirthWorkbook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for spill in self._spills.values():
+            spill.close()
+        self._dir.cleanup()
+
+    def add(self, table: Table) -> None:
+        groups: dict[str, list[tuple]] = {}
+        for r in zip(*table.values(), strict=True):
+            prefix = str(r[self._code_at] or "")[:4] + "00"
+            known = prefix in ref.PREFECTURES
+            groups.setdefault(prefix if known else self.UNKNOWN, []).append(r)
+            if known:
+                self.hospital_city[r[self._hospital_at]] = prefix
+        for key, rows in groups.items():
+            if key not in self._spills:
+                self._spills[key] = open(Path(self._dir.name) / f"{key}.pickle", "w+b")  # noqa: SIM115
+            pickle.dump(rows, self._spills[key], protocol=pickle.HIGHEST_PROTOCOL)
+            self.rows += len(rows)
+
+    def _load(self, key: str) -> list[tuple]:
+        spill = self._spills.get(key)
+        if spill is None:
+            return []
+        spill.seek(0)
+        rows: list[tuple] = []
+        while True:
+            try:
+                rows += pickle.load(spill)  # noqa: S301 - our own spill file, written just above
+            except EOFError:
+                return rows
+
+    def finish(self) -> Path:
+        """Write the workbook; its path (valid until ``close``)."""
+        names = {d.code: d.name for d in ref.load_divisions()}
+        # A row whose division is unknown still belongs to the hospital's city: file it there.
+        unknown: dict[str, list[tuple]] = {}
+        for r in self._load(self.UNKNOWN):
+            unknown.setdefault(self.hospital_city.get(r[self._hospital_at], ref.PREFECTURES[0]), []).append(r)
+        book, formats = _book(self.path, self.logical_date)
+        for prefecture in ref.PREFECTURES:
+            sheet_rows = self._load(prefecture) + unknown.get(prefecture, [])
+            sheet_rows.sort(key=lambda r: (str(r[self._hospital_at] or ""), str(r[0])))
+            sheet = _Sheet(book, names[prefecture], self.columns, formats)
+            sheet.banner(f"贵州省出生医学证明签发登记表（{_cn_date(self.logical_date)}）", "title")
+            sheet.banner(f"填报单位：{_short_prefecture(names[prefecture])}卫生健康局", "unit")
+            sheet.header()
+            sheet.data(sheet_rows, merge_column="签发机构")
+        book.close()
+        return self.path
 
 
 def _short_prefecture(name: str) -> str:

@@ -11,7 +11,9 @@ are generated,
 defect-injected and written one after another (persons to 公安厅's table, entities to 市场监管局's CSV
 stream, enrollments to 人社厅's table, marriages to 民政厅's CSV stream, 低保 recipients and subsidy
 payments to 民政厅's and 财政厅's tables), so memory stays bounded at every scale. Birth certificates
-(about 2% of persons) are kept until the end because 卫健委's workbook groups them by city and hospital.
+(about 1.2% of persons) spill to a file per city until the end, because 卫健委's workbook groups them by
+city and hospital (``file_deliveries.BirthWorkbook``); the defects spill to a file per dataset and are
+streamed into the defects document (a province has ~2 million).
 The regional datasets (crops, indicators, divisions, passenger volumes) do not grow with the population
 and are generated once.
 """
@@ -19,6 +21,8 @@ and are generated once.
 from __future__ import annotations
 
 import io
+import json
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,12 +49,13 @@ from demo_province.entities import generate_entities
 from demo_province.findings import chunk_findings, merge_findings
 from demo_province.indicators import indicator_table
 from demo_province.payments import generate_payments
-from demo_province.people import generate_outsiders, generate_people, state_on
+from demo_province.people import IssuedBodies, generate_outsiders, generate_people, state_on
 from demo_province.regions import division_table, passenger_table
 from demo_province.systems import department_systems
 from demo_province.tables import (
     ALL_DATASETS,
     BIRTHS,
+    COLUMNS,
     CROPS,
     DATASETS,
     DIBAO,
@@ -65,10 +70,8 @@ from demo_province.tables import (
     PERSON_LINKED,
     REGIONAL,
     Table,
-    empty_table,
     enrollment_table,
     entity_table,
-    extend,
     household_table,
     row_count,
     row_keys,
@@ -80,12 +83,19 @@ from demo_province.writers import (
     S3Stream,
     csv_bytes,
     entity_csv_key,
-    put_json,
 )
 from govlake.lake import ensure_buckets, s3_client
 from govlake.settings import Settings
 
-SCALES: dict[str, int] = {"tiny": 1_000, "small": 20_000, "medium": 200_000, "large": 1_000_000}
+# `province` is Guizhou's ~38.6 million residents (issue 19); `xlarge` the step between.
+SCALES: dict[str, int] = {
+    "tiny": 1_000,
+    "small": 20_000,
+    "medium": 200_000,
+    "large": 1_000_000,
+    "xlarge": 10_000_000,
+    "province": 38_600_000,
+}
 CHUNK_SIZE = 100_000
 ENTITY_SHARE = 0.08  # market entities per registered person
 INSURED_SHARE = 0.6  # insured people per registered person (each with 1.2 insurance types on average)
@@ -122,6 +132,7 @@ class ProvinceReport:
     defect_rate: float
     counts: dict[str, int]
     manifest: dict[str, dict[str, int]]
+    # every defect by dataset; empty above DEFECTS_IN_MEMORY defects (read the document at defects_uri)
     defects: dict[str, list[dict[str, Any]]]
     locations: dict[str, str]
     defects_uri: str
@@ -131,7 +142,8 @@ class ProvinceReport:
     deleted: dict[str, list[str]] = field(default_factory=dict)
 
     def defects_document(self) -> dict[str, Any]:
-        """The JSON written next to the sources; end-to-end tests compare the quarantine with it."""
+        """The JSON written next to the sources (``defects_uri``, streamed by ``_write_defects``); end-to-end
+        tests compare the quarantine with it."""
         return {
             "scale": self.scale,
             "seed": self.seed,
@@ -229,7 +241,7 @@ def iter_province(
     """
     defects = defects or _Defects(seed, logical_date, defect_rate, planner)
     yesterday = np.datetime64(logical_date.isoformat(), "D") - np.timedelta64(1, "D")
-    used_bodies = np.empty(0, dtype=np.int64)
+    used_bodies = IssuedBodies()
     used_codes: set[str] = set()
     next_household, next_enrollment, entities_made = 1, 1, 0
     serials = {BIRTHS: 1, MARRIAGES: 1, DIBAO: 1}
@@ -366,6 +378,76 @@ def defects_key(seed: int, logical_date: date) -> str:
     return f"_province/{seed}/{logical_date.isoformat()}/defects.json"
 
 
+# A report keeps its defects in memory up to this many (``large`` has ~51,000; the province ~2 million).
+DEFECTS_IN_MEMORY = 250_000
+
+
+class _DefectLog:
+    """The defects injected so far, one JSON line each in a temporary file per dataset, and their manifest:
+    memory holds counts, never the defects (a province has ~2 million)."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="govlake-defects-")
+        self._files = {
+            ds: open(f"{self._dir.name}/{ds}.jsonl", "w+", encoding="utf-8")  # noqa: SIM115
+            for ds in ALL_DATASETS
+        }
+        self.manifest = manifest(())
+        self.total = 0
+
+    def add(self, defects: list[Defect]) -> None:
+        for d in defects:
+            self._files[d.dataset].write(json.dumps(d.as_dict(), ensure_ascii=False) + "\n")
+            self.manifest[d.dataset][d.kind] += 1
+        self.total += len(defects)
+
+    def lines(self, dataset: str) -> Iterator[str]:
+        spill = self._files[dataset]
+        spill.flush()
+        spill.seek(0)
+        for line in spill:
+            yield line.rstrip("\n")
+        spill.seek(0, io.SEEK_END)
+
+    def in_memory(self) -> dict[str, list[dict[str, Any]]]:
+        if self.total > DEFECTS_IN_MEMORY:
+            return {}
+        return {ds: [json.loads(line) for line in self.lines(ds)] for ds in ALL_DATASETS}
+
+    def close(self) -> None:
+        for spill in self._files.values():
+            spill.close()
+        self._dir.cleanup()
+
+
+def _write_defects(client: Any, key: str, report: ProvinceReport, log: _DefectLog) -> None:
+    """The defects document, streamed: the report's fields, and each dataset's defects line by line."""
+    document = report.defects_document()
+    stream = S3Stream(client, "landing", key, "application/json; charset=utf-8")
+    try:
+        parts: list[str] = []
+        for i, (field_name, value) in enumerate(document.items()):
+            parts.append(("{\n" if i == 0 else ",\n") + f" {json.dumps(field_name)}: ")
+            if field_name != "defects":
+                parts.append(json.dumps(value, ensure_ascii=False))
+                continue
+            for j, ds in enumerate(ALL_DATASETS):
+                parts.append(("{\n" if j == 0 else ",\n") + f"  {json.dumps(ds)}: [")
+                for k, line in enumerate(log.lines(ds)):
+                    parts.append(("\n   " if k == 0 else ",\n   ") + line)
+                    if len(parts) >= 10_000:
+                        stream.write("".join(parts).encode("utf-8"))
+                        parts.clear()
+                parts.append("]")
+            parts.append("\n }")
+        parts.append("\n}\n")
+        stream.write("".join(parts).encode("utf-8"))
+        stream.close()
+    except BaseException:
+        stream.abort()
+        raise
+
+
 def generate_province(
     settings: Settings,
     scale: str,
@@ -388,9 +470,9 @@ def generate_province(
     day = logical_date.isoformat()
     csv_key = entity_csv_key(day)
     counts = dict.fromkeys(ALL_DATASETS, 0)
-    defects: list[Defect] = []
+    defects = _DefectLog()
     findings: list[dict[str, dict[str, list[str]]]] = []
-    births = empty_table(BIRTHS)
+    births = deliveries.BirthWorkbook(list(COLUMNS[BIRTHS]), logical_date)
     planner = DefectPlanner(defect_rate)
     plan = _Defects(seed, logical_date, defect_rate, planner)
     tracker = _Progress(progress, persons, f"generating {scale} province (seed {seed}, {day})")
@@ -412,45 +494,59 @@ def generate_province(
                 streams[MARRIAGES].write(
                     deliveries.marriage_csv(chunk.tables[MARRIAGES], first=chunk.index == 0)
                 )
-                extend(births, chunk.tables[BIRTHS])
+                births.add(chunk.tables[BIRTHS])
                 for ds in (*DATASETS, *PERSON_LINKED):
                     counts[ds] += row_count(chunk.tables[ds])
-                defects += chunk.defects
+                defects.add(chunk.defects)
                 findings.append(chunk.findings)
                 tracker.advance(chunk.persons)
             regional, regional_defects = regional_tables(seed, logical_date, planner, plan)
-            defects += regional_defects
+            defects.add(regional_defects)
             database.copy(INDICATORS, regional[INDICATORS])
             _put_files(client, logical_date, births, regional)
-            for ds, table in [(BIRTHS, births), *regional.items()]:
+            counts[BIRTHS] = births.rows
+            for ds, table in regional.items():
                 counts[ds] = row_count(table)
             for stream in streams.values():
                 stream.close()  # the files are complete before the databases commit
     except BaseException:
         for stream in streams.values():
             stream.abort()
+        defects.close()
         raise
-    report = ProvinceReport(
-        scale=scale,
-        seed=seed,
-        logical_date=logical_date,
-        defect_rate=defect_rate,
-        counts=counts,
-        manifest=manifest(defects),
-        defects={ds: [d.as_dict() for d in defects if d.dataset == ds] for ds in ALL_DATASETS},
-        locations=_locations(settings, logical_date),
-        defects_uri=f"s3://landing/{defects_key(seed, logical_date)}",
-        findings=merge_findings(findings),
-        deleted=plan.deleted,
-    )
-    put_json(client, "landing", defects_key(seed, logical_date), report.defects_document())
+    finally:
+        births.close()
+    try:
+        report = ProvinceReport(
+            scale=scale,
+            seed=seed,
+            logical_date=logical_date,
+            defect_rate=defect_rate,
+            counts=counts,
+            manifest=defects.manifest,
+            defects=defects.in_memory(),
+            locations=_locations(settings, logical_date),
+            defects_uri=f"s3://landing/{defects_key(seed, logical_date)}",
+            findings=merge_findings(findings),
+            deleted=plan.deleted,
+        )
+        _write_defects(client, defects_key(seed, logical_date), report, defects)
+    finally:
+        defects.close()
     report.seconds = time.monotonic() - started
     return report
 
 
-def _put_files(client: Any, logical_date: date, births: Table, regional: dict[str, Table]) -> None:
+def _put_files(
+    client: Any, logical_date: date, births: deliveries.BirthWorkbook, regional: dict[str, Table]
+) -> None:
+    client.fput_object(
+        "landing",
+        deliveries.landing_key(BIRTHS, logical_date),
+        str(births.finish()),
+        content_type=deliveries.CONTENT_TYPES[BIRTHS],
+    )
     files = {
-        BIRTHS: deliveries.birth_workbook(births, logical_date),
         PASSENGERS: deliveries.passenger_workbook(regional[PASSENGERS], logical_date),
         CROPS: deliveries.crop_csv(regional[CROPS]),
         DIVISIONS: deliveries.division_csv(regional[DIVISIONS]),

@@ -139,13 +139,43 @@ def surnames(rng: np.random.Generator, size: int) -> np.ndarray:
     return pick(rng, weights, size)
 
 
-def _repeats(bodies: np.ndarray, used: np.ndarray) -> np.ndarray:
-    """Bodies already in ``used`` (sorted) or repeating an earlier body of the same array.
+class IssuedBodies:
+    """The resident-ID bodies issued so far (int64), as a few sorted blocks merged like a binary counter.
+
+    Each chunk adds a sorted block; while the block before it is no larger, the two merge. A province of
+    38.6 million people is then ~10 blocks, each body takes part in ~log2(chunks) merges, and a chunk's
+    membership test is a binary search per block — where re-sorting everything issued after every chunk
+    cost O(n log n) per chunk, most of generating at scale.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return sum(len(b) for b in self.blocks)
+
+    def contains(self, bodies: np.ndarray) -> np.ndarray:
+        taken = np.zeros(len(bodies), dtype=bool)
+        for block in self.blocks:
+            pos = np.searchsorted(block, bodies).clip(max=len(block) - 1)
+            taken |= block[pos] == bodies
+        return taken
+
+    def add(self, bodies: np.ndarray) -> None:
+        if not len(bodies):
+            return
+        self.blocks.append(np.sort(bodies))
+        while len(self.blocks) >= 2 and len(self.blocks[-2]) <= len(self.blocks[-1]):
+            last = self.blocks.pop()
+            self.blocks[-1] = np.sort(np.concatenate([self.blocks[-1], last]), kind="stable")
+
+
+def _repeats(bodies: np.ndarray, used: IssuedBodies) -> np.ndarray:
+    """Bodies already issued (``used``) or repeating an earlier body of the same array.
 
     Sorting-based on purpose: numpy's hash-based unique/isin is several times slower at this size.
     """
-    pos = np.searchsorted(used, bodies).clip(max=max(len(used) - 1, 0))
-    taken = used[pos] == bodies if len(used) else np.zeros(len(bodies), dtype=bool)
+    taken = used.contains(bodies)
     order = np.argsort(bodies, kind="stable")
     ordered = bodies[order]
     later = np.zeros(len(bodies), dtype=bool)
@@ -158,11 +188,12 @@ def make_resident_ids(
     division: np.ndarray,
     birth: np.ndarray,
     male: np.ndarray,
-    used: np.ndarray,
-) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Resident IDs unique against ``used`` (sorted int64 bodies) and each other.
+    used: IssuedBodies,
+) -> tuple[np.ndarray, list[str], IssuedBodies]:
+    """Resident IDs unique against ``used`` (the bodies issued so far) and each other.
 
-    Returns (bodies, ids, used updated). The sequence's parity carries the gender, as GB 11643 requires.
+    Returns (bodies, ids, used with these bodies added). The sequence's parity carries the gender, as
+    GB 11643 requires.
     """
     year, month, dd = date_parts(birth)
     seq = 2 * rng.integers(0, 500, len(birth)) + male.astype(np.int64)
@@ -174,7 +205,8 @@ def make_resident_ids(
         seq[dup] = 2 * rng.integers(0, 500, int(dup.sum())) + male[dup].astype(np.int64)
         bodies[dup] = ric_bodies(division[dup], year[dup], month[dup], dd[dup], seq[dup])
     ids = format_rics(bodies, ric_check_chars(bodies))
-    return bodies, ids, np.sort(np.concatenate([used, bodies]))
+    used.add(bodies)
+    return bodies, ids, used
 
 
 # -- households -----------------------------------------------------------------------------------------
@@ -326,7 +358,7 @@ def generate_people(
     rng: np.random.Generator,
     n: int,
     logical_date: date,
-    used_bodies: np.ndarray,
+    used_bodies: IssuedBodies,
     household_start: int,
     salt: int = 0,
 ) -> tuple[People, np.ndarray, int]:
@@ -456,7 +488,7 @@ def generate_people(
 
 
 def generate_outsiders(
-    rng: np.random.Generator, n: int, logical_date: date, used_bodies: np.ndarray, salt: int = 0
+    rng: np.random.Generator, n: int, logical_date: date, used_bodies: IssuedBodies, salt: int = 0
 ) -> tuple[People, np.ndarray]:
     """Working-age people registered in another province: they are insured in Guizhou (人社厅) only."""
     geo = ref.geography()

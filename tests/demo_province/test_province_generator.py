@@ -75,6 +75,7 @@ def test_columns_are_the_registry_source_names() -> None:
 
 def test_scales() -> None:
     assert scale_persons("tiny") == 1_000 and scale_persons("large") == 1_000_000
+    assert scale_persons("xlarge") == 10_000_000 and scale_persons("province") == 38_600_000  # Guizhou
     with pytest.raises(ValueError, match="choose one of tiny, small, medium, large"):
         scale_persons("huge")
 

@@ -116,3 +116,21 @@ def test_bad_input_is_refused_with_a_clear_error() -> None:
         ids.uscc_check_char("91520102MA6DX4JQI")
     assert not ids.is_valid_ric("52010219900101123")
     assert not ids.is_valid_uscc("91520102MA6DX4JQ4")
+
+
+def test_issued_bodies_stay_few_sorted_blocks_and_answer_membership_exactly() -> None:
+    from demo_province.people import IssuedBodies
+
+    rng = np.random.default_rng(5)
+    issued, everything = IssuedBodies(), []
+    for chunk in range(100):
+        bodies = rng.integers(0, 10**9, 1000 + chunk)
+        issued.add(bodies)
+        everything.append(bodies)
+        assert len(issued.blocks) <= (chunk + 1).bit_length()  # a binary counter of chunks
+    issued.add(np.empty(0, dtype=np.int64))
+    assert all(np.all(b[:-1] <= b[1:]) for b in issued.blocks)
+    union = np.concatenate(everything)
+    assert len(issued) == len(union)
+    probe = np.concatenate([union[::7], rng.integers(0, 10**9, 5000)])
+    assert np.array_equal(issued.contains(probe), np.isin(probe, union))

@@ -161,6 +161,18 @@ def test_regeneration_is_byte_identical(report: ProvinceReport) -> None:
     assert again.defects == report.defects and again.findings == report.findings
 
 
+def test_a_province_with_more_defects_than_memory_holds_streams_them_all(report, monkeypatch) -> None:
+    from demo_province import generator
+
+    key = report.defects_uri.removeprefix("s3://landing/")
+    monkeypatch.setattr(generator, "DEFECTS_IN_MEMORY", 0)  # as the province's ~2 million would
+    again = generate_province(get_settings(), "tiny", SEED, DAY)
+    assert again.defects == {} and again.manifest == report.manifest
+    document = json.loads(_object(key).decode("utf-8"))
+    assert document["defects"] == report.defects  # every one, from the spill files
+    assert document == json.loads(json.dumps(report.defects_document(), ensure_ascii=False))
+
+
 # -- the 人社厅 API as a real subprocess -------------------------------------------------------------------
 
 
