@@ -10,13 +10,14 @@ GOVLAKE := $(VENV)/bin/govlake
 TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=25532 GOVLAKE_S3_ENDPOINT=127.0.0.1:25433 \
             GOVLAKE_AIRFLOW_PORT=25180 GOVLAKE_DEPARTMENT_API_PORT=25190 GOVLAKE_WEB_PORT=25170
 
-.PHONY: help system-deps venv demo up down status env test test-unit test-scaleout bench lint lint-sql clean
+.PHONY: help system-deps venv demo up down status env test test-unit test-scaleout bench bench-province lint lint-sql clean
 
 help:
 	@echo "make demo   set up, start the local stack, generate a province, run one daily cycle through Airflow"
 	@echo "make test   set up and run the whole test suite against real services"
 	@echo "make down   stop the local stack          make status   show each component"
 	@echo "make bench  throughput and memory at >= 1 million persons"
+	@echo "make bench-province  the whole province: first load + next day's cycle (resumable; BENCH_ARGS=--scale large)"
 
 # Debian packages used when present: a CJK font so scorecard PDFs and the portal's pages render Chinese
 # (WenQuanYi subsets fast), and Chromium for the portal's browser tests (Playwright drives /usr/bin/chromium;
@@ -89,6 +90,14 @@ BENCH_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/bench GOVLAKE_PG_PORT=25632 GOVLAKE
 bench: venv
 	$(BENCH_ENV) $(GOVLAKE) stack up
 	$(BENCH_ENV) $(PY) bench/run_bench.py $(BENCH_ARGS); status=$$?; $(BENCH_ENV) $(GOVLAKE) stack down; exit $$status
+
+# The province (issue 19) on a stack of its own: first load + next day's cycle; resumes where it stopped.
+PROVINCE_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/province GOVLAKE_PG_PORT=25732 GOVLAKE_S3_ENDPOINT=127.0.0.1:25633 \
+                GOVLAKE_AIRFLOW_PORT=25380 GOVLAKE_DEPARTMENT_API_PORT=25390 GOVLAKE_WEB_PORT=25370
+
+bench-province: venv
+	$(PROVINCE_ENV) $(GOVLAKE) stack up
+	$(PROVINCE_ENV) $(PY) bench/province_bench.py $(BENCH_ARGS); status=$$?; $(PROVINCE_ENV) $(GOVLAKE) stack down; exit $$status
 
 lint: venv lint-sql
 	$(VENV)/bin/ruff check include dags plugins tests bench

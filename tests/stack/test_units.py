@@ -93,6 +93,33 @@ def test_default_and_make_test_stacks_do_not_collide(tmp_path: Path) -> None:
     assert not platform_ports(dev) & platform_ports(test)
 
 
+def _makefile_stacks() -> dict[str, dict[str, str]]:
+    """Each ``<NAME>_ENV := GOVLAKE_...=...`` stack of the Makefile (test, bench, province), as env vars."""
+    text = (Path(__file__).resolve().parents[2] / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    stacks = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("_ENV :=")
+        if sep and name.isupper():
+            pairs = [w.split("=", 1) for w in value.split() if w.startswith("GOVLAKE_")]
+            stacks[name] = {k: v for k, v in pairs if k != "GOVLAKE_HOME"}
+    return stacks
+
+
+def test_the_makefiles_stacks_collide_neither_with_each_other_nor_the_demo(tmp_path: Path) -> None:
+    stacks = _makefile_stacks()
+    assert {"TEST", "BENCH", "PROVINCE"} <= set(stacks)
+    services = {svc.name for svc in manager.services.discover()}
+    seen = {"demo": _settings(tmp_path)}
+    seen |= {name: _settings(tmp_path, **env) for name, env in stacks.items()}
+    ports = {}
+    for name, settings in seen.items():
+        assert manager.port_collisions(settings) == [], name
+        ports[name] = {v for k, v in manager.stack_ports(settings).items() if k.split(".")[0] not in services}
+    for a in ports:
+        for b in ports:
+            assert a == b or not ports[a] & ports[b], (a, b, sorted(ports[a] & ports[b]))
+
+
 def test_default_ports_sit_below_the_ephemeral_range(tmp_path: Path) -> None:
     """A busy machine's outgoing connections can briefly hold any port in 32768-60999."""
     ports = manager.stack_ports(_settings(tmp_path))
