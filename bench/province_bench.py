@@ -59,7 +59,7 @@ REST_DATASET = "human_resources__social_insurance_enrollment"
 PLAIN_CHECKS = r"""
 import json, resource, sys, time
 args = json.loads(sys.argv[1])
-from govlake.quality.rule_scan import fold_suite
+from govlake.quality.rule_scan import fold_suite, from_clause, with_clause
 from govlake.quality.suites import get_suite
 from govlake.quality.validate import date_literal
 from govlake.warehouse import connect
@@ -67,12 +67,12 @@ suite = get_suite(args["suite"])
 folded, separate = fold_suite(suite)
 batch_sql = suite.batch_sql(date_literal(args["day"]))
 verdicts = ", ".join(f"{f.verdict} as v{i}" for i, f in folded.items()) or "true as v0"
-from_items = "".join(f", {f.from_item}" for f in folded.values() if f.from_item)
+from_sql = from_clause(batch_sql, folded)
 counts = ", ".join(f"count(*) filter (where v{i})" for i in folded) or "0"
 with connect(autocommit=True) as conn:
     t = time.perf_counter()
     row = conn.execute(
-        f"select count(*), {counts} from (select {verdicts} from ({batch_sql}) AS b{from_items}) b"
+        f"{with_clause(batch_sql, folded)}select count(*), {counts} from (select {verdicts} from {from_sql}) b"
     ).fetchone()
     seconds = time.perf_counter() - t
 print("BENCH_RESULT " + json.dumps({"rows": row[0], "seconds": seconds, "rules": len(folded),

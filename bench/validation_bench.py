@@ -120,7 +120,7 @@ def _generate(conn: psycopg.Connection, rows: int, defect_rate: float) -> None:
 
 def plain_sql_checks(conn: psycopg.Connection, batch_sql: str) -> dict[str, int]:
     """The baseline: the suite's row checks as one counting query over the batch (no rows kept)."""
-    from govlake.quality.rule_scan import FoldedRule, fold_suite
+    from govlake.quality.rule_scan import FoldedRule, fold_suite, from_clause, with_clause
     from govlake.quality.suites import get_suite
 
     suite = get_suite(SUITE)
@@ -128,10 +128,10 @@ def plain_sql_checks(conn: psycopg.Connection, batch_sql: str) -> dict[str, int]
     assert not separate, "every rule of the bench suite folds"
     checks: dict[int, FoldedRule] = folded
     verdicts = ", ".join(f"{f.verdict} as v{i}" for i, f in checks.items())
-    from_items = "".join(f", {f.from_item}" for f in checks.values() if f.from_item)
+    from_sql = from_clause(batch_sql, checks)
     counts = ", ".join(f"count(*) filter (where v{i})" for i in checks)
     row = conn.execute(
-        f"select count(*), {counts} from (select {verdicts} from ({batch_sql}) AS b{from_items}) b"
+        f"{with_clause(batch_sql, checks)}select count(*), {counts} from (select {verdicts} from {from_sql}) b"
     ).fetchone()
     return {"rows": row[0]} | {suite.rules[i - 1].rule: n for i, n in zip(checks, row[1:], strict=True)}
 

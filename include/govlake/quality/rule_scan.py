@@ -11,8 +11,8 @@ is read 2 × rules times. Here the suite is folded into one statement::
          lateral (select 1, <rule 1's _message> where b._rule_v1 union all …) x
     where b._rule_v1 or … or b._rule_vn
 
-The inner select is the one pass: every rule's verdict per row (a uniqueness rule's ``row_number()`` too,
-a window over the same scan); the outer lateral writes one record per failing (row, rule), with the
+The inner select is the one pass: every rule's verdict per row (a uniqueness rule's from a join with the
+few rows that repeat a key, found by a hash aggregate: the batch is never sorted); the outer lateral writes one record per failing (row, rule), with the
 rule's own ``_message`` expression evaluated on the failing rows only. No row passes through Python.
 
 The fold is exact, not a re-implementation: each verdict is the text of the rule's own ``WHERE`` and each
@@ -73,6 +73,8 @@ class FoldedRule:
     scope: str = ""  # the rule's own FROM items after ``b`` (a lateral subselect), if any
     from_item: str = ""  # a lateral FROM item of the one pass computing the verdict (``verdict`` reads it)
     extra: tuple[tuple[str, str], ...] = ()  # more inner columns (name, SQL), e.g. a duplicate's first row
+    join: str = ""  # a LEFT JOIN onto the batch row ``b`` (of a table ``cte`` defines)
+    cte: str = ""  # ``name as materialized (…)``, computed once per pass; ``{batch}`` is the batch's SQL
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,36 @@ def _flag(index: int) -> str:
     return f"_rule_v{index}"
 
 
+def _fold_duplicates(columns: list[str], label: str, index: int) -> FoldedRule:
+    """ "Unique within the batch" without sorting the batch: a hash aggregate finds the keys that repeat
+    (few), only their rows go through the window that numbers them by source file and row, and the later
+    ones join back to the one pass by (file, row). A window over the whole batch would carry every column
+    of every row through a sort — an external sort on disk from a million rows on."""
+    key = ", ".join(columns)
+    not_null = " and ".join(f"k.{c} is not null" for c in columns)
+    window = f"partition by {', '.join(f'r.{c}' for c in columns)} order by r._source_file, r._source_row"
+    alias, first = f"_rule_d{index}", f"_rule_first{index}"
+    later = (
+        f"select d._source_file, d._source_row, d.first_row from ("
+        f"select r._source_file, r._source_row, row_number() over w as n,"
+        f" first_value(r._source_row) over w as first_row"
+        f" from ({{batch}}) AS r where ({key}) in ("
+        f"select {key} from ({{batch}}) AS k where {not_null} group by {key} having count(*) > 1)"
+        f" window w as ({window})) d where d.n > 1"
+    )
+    shown = ", ' / ', ".join(f"b.{c}" for c in columns)
+    return FoldedRule(
+        verdict=f"({alias}._source_row is not null)",
+        message=f"concat('{label} ', {shown}, ' 在本批次中重复 (首次出现在第 ', b.{first}, ' 行)')",
+        extra=((first, f"{alias}.first_row"),),
+        # materialized: computed once, whatever the planner estimates for the batch
+        cte=f"{alias} as materialized ({later})",
+        join=(
+            f" left join {alias} on {alias}._source_file = b._source_file and {alias}._source_row = b._source_row"
+        ),
+    )
+
+
 def fold_rule(rule: Rule, index: int) -> FoldedRule | None:
     """The rule as a verdict column and a message branch, or ``None`` when it must run on its own."""
     template = str(rule.kwargs.get("unexpected_rows_query", ""))
@@ -130,16 +162,7 @@ def fold_rule(rule: Rule, index: int) -> FoldedRule | None:
     if duplicates:
         keys, label = duplicates.groups()
         later_duplicates_in_batch(keys, label)  # the same validation of its arguments as the macro
-        columns = [c.strip() for c in keys.split(",")]
-        first = f"_rule_first{index}"
-        window = f"over (partition by {', '.join(f'b.{c}' for c in columns)} order by b._source_file, b._source_row)"
-        not_null = " and ".join(f"b.{c} is not null" for c in columns)
-        shown = ", ' / ', ".join(f"b.{c}" for c in columns)
-        return FoldedRule(
-            verdict=f"coalesce({not_null} and row_number() {window} > 1, false)",
-            message=f"concat('{label} ', {shown}, ' 在本批次中重复 (首次出现在第 ', b.{first}, ' 行)')",
-            extra=((first, f"first_value(b._source_row) {window}"),),
-        )
+        return _fold_duplicates([c.strip() for c in keys.split(",")], label, index)
     query = rule.query or ""
     if not query.startswith(_PREFIX):
         return None
@@ -200,14 +223,28 @@ def one_pass_sql(batch_sql: str, folded: dict[int, FoldedRule], run_id: str, val
     )
     hidden_array = "array[" + ", ".join(f"'{h}'" for h in hidden) + "]::text[]"
     any_failing = " or ".join(f"b.{_flag(i)}" for i in folded)
-    from_items = "".join(f", {fold.from_item}" for fold in folded.values() if fold.from_item)
     return (
+        f"{with_clause(batch_sql, folded)}"
         f"select '{uuid.UUID(run_id)}'::uuid, {_literal(validation_id)}, x.rule_no, b._batch_id,"
         f" b._source_file, b._source_row, x.message, to_jsonb(b) - {hidden_array}"
-        f" from (select b.*, {', '.join(inner_cols)} from ({batch_sql}) AS b{from_items}) b,"
+        f" from (select b.*, {', '.join(inner_cols)} from {from_clause(batch_sql, folded)}) b,"
         f" lateral ({branches}) x"
         f" where {any_failing}"
     )
+
+
+def with_clause(batch_sql: str, folded: dict[int, FoldedRule]) -> str:
+    """``with … `` of the tables the rules' joins read (empty when none): it leads the pass's SELECT."""
+    ctes = [fold.cte.replace("{batch}", batch_sql) for fold in folded.values() if fold.cte]
+    return f"with {', '.join(ctes)} " if ctes else ""
+
+
+def from_clause(batch_sql: str, folded: dict[int, FoldedRule]) -> str:
+    """The one pass's FROM: the batch as ``b``, the rules' joins, then their lateral items (which may read
+    both). The statement starts with :func:`with_clause`."""
+    joins = "".join(fold.join for fold in folded.values() if fold.join)
+    from_items = "".join(f", {fold.from_item}" for fold in folded.values() if fold.from_item)
+    return f"({batch_sql}) AS b{joins}{from_items}"
 
 
 def _literal(text: str) -> str:
