@@ -141,11 +141,19 @@ def _credit_codes(
 ) -> list[str]:
     """Codes fixed by (salt, entity): an entity keeps its code whichever date first lists it."""
     codes = []
-    for i, type_code, division, new_style in zip(
-        index.tolist(), type_codes, divisions, (established >= _NEW_STYLE_FROM).tolist(), strict=True
+    first_tries = (
+        mix(salt, index, 0).tolist() if len(index) else []
+    )  # one vectorised hash, not one per entity
+    for i, first, type_code, division, new_style in zip(
+        index.tolist(),
+        first_tries,
+        type_codes,
+        divisions,
+        (established >= _NEW_STYLE_FROM).tolist(),
+        strict=True,
     ):
         attempt = 0
-        code = make_uscc(type_code, division, _hashed_org_body(int(mix(salt, i, attempt)[0]), new_style))
+        code = make_uscc(type_code, division, _hashed_org_body(first, new_style))
         while code[:16] in used:  # the organisation code must be unique, whatever its check characters
             attempt += 1
             code = make_uscc(type_code, division, _hashed_org_body(int(mix(salt, i, attempt)[0]), new_style))
