@@ -13,8 +13,8 @@ and then the stack stopped. Reported per shape:
   instances — the time a task waited between being handed to the executor and running;
 * task time: the sum of the task instances' durations (work done, whatever the executor);
 * CPU: the machine's busy CPU seconds during the cycle (all processes; run nothing else beside it);
-* peak memory per worker: the largest resident set of each Celery worker's process group (or the
-  scheduler's for LocalExecutor, whose task processes are its children), sampled every 0.5 s.
+* peak memory per worker: the largest proportional set size (PSS) of each Celery worker's process group (or
+  the scheduler's for LocalExecutor, whose task processes are its children), sampled every 0.5 s.
 
 Results are printed and written to ``.govlake/bench/scaleout-<date>-<scale>.json``. Not a timed test.
 """
@@ -56,12 +56,16 @@ BASE_PORT = 30000
 
 
 def _rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
+    """The process's proportional set size: its private pages plus its share of pages it shares. Task
+    processes fork from a parent holding the task code (govlake.stack.preload), so summing their resident
+    sets would count those shared pages once per task."""
+    for path, field in ((f"/proc/{pid}/smaps_rollup", "Pss:"), (f"/proc/{pid}/status", "VmRSS:")):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(field):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            continue
     return 0.0
 
 
