@@ -100,7 +100,13 @@ def test_docker_compose_airflow_loads_the_plugins_folder():
         if "=" in line and not line.lstrip().startswith("#")
     )
     folder = env["AIRFLOW__CORE__PLUGINS_FOLDER"]
-    airflow = {name: s for name, s in compose["services"].items() if s.get("command", [None])[0] == "airflow"}
+    # `airflow …`, or `python -m govlake.stack.preload …` (airflow with the task code imported first)
+    preloaded = ["python", "-m", "govlake.stack.preload"]
+    airflow = {
+        name: s
+        for name, s in compose["services"].items()
+        if s.get("command", [None])[0] == "airflow" or s.get("command", [])[:3] == preloaded
+    }
     assert {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"} <= set(airflow)
     for name, service in airflow.items():
         assert f"./plugins:{folder}:ro" in service.get("volumes", []), name
