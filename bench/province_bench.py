@@ -58,26 +58,20 @@ REST_DATASET = "human_resources__social_insurance_enrollment"
 
 PLAIN_CHECKS = r"""
 import json, resource, sys, time
+from datetime import date
 args = json.loads(sys.argv[1])
-from govlake.quality.rule_scan import fold_suite, from_clause, with_clause
+sys.path.insert(0, "bench")
+from validation_bench import plain_sql_checks
 from govlake.quality.suites import get_suite
 from govlake.quality.validate import date_literal
 from govlake.warehouse import connect
-suite = get_suite(args["suite"])
-folded, separate = fold_suite(suite)
-from datetime import date
-batch_sql = suite.batch_sql(date_literal(date.fromisoformat(args["day"])))
-verdicts = ", ".join(f"{f.verdict} as v{i}" for i, f in folded.items()) or "true as v0"
-from_sql = from_clause(batch_sql, folded)
-counts = ", ".join(f"count(*) filter (where v{i})" for i in folded) or "0"
+batch_sql = get_suite(args["suite"]).batch_sql(date_literal(date.fromisoformat(args["day"])))
 with connect(autocommit=True) as conn:
     t = time.perf_counter()
-    row = conn.execute(
-        f"{with_clause(batch_sql, folded)}select count(*), {counts} from (select {verdicts} from {from_sql}) b"
-    ).fetchone()
+    counts = plain_sql_checks(conn, batch_sql, args["suite"])
     seconds = time.perf_counter() - t
-print("BENCH_RESULT " + json.dumps({"rows": row[0], "seconds": seconds, "rules": len(folded),
-      "not_folded": len(separate), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print("BENCH_RESULT " + json.dumps({"rows": counts["rows"], "seconds": seconds, "not_folded": counts["not_folded"],
+      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 RECONCILE = r"""
