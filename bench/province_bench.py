@@ -43,18 +43,8 @@ from run_bench import ROOT, run_stage  # noqa: E402
 console = Console(width=150)
 RESULTS = ROOT / "bench" / "results"
 
-# Targets of issue 19, by what each figure is compared with.
-TARGETS = {
-    "load/copy": 0.80,  # load into raw >= 80 % of raw COPY of the same rows
-    "validate rows/s": 150_000,
-    "validate/plain": 0.60,
-    "rest rows/s": 50_000,
-    "generate rows/s": 300_000,
-    "first load s": 3600,
-    "daily cycle s": 600,
-    "peak MiB": 1024,
-}
-REST_DATASET = "human_resources__social_insurance_enrollment"
+# Targets of issue 19 the summary line checks (the per-stage ratios are in the table).
+TARGETS = {"first load s": 3600, "daily cycle s": 600, "peak MiB": 1024}
 
 PLAIN_CHECKS = r"""
 import json, resource, sys, time
