@@ -178,12 +178,17 @@ def run_shape(shape: str, scale: str, day: str, seed: int, overrides: dict[str, 
             result["machine_cpu_s"] = round(machine_busy_seconds() - busy, 1)
             sampler.done.set()
             result["ok"] = outcome.ok
+            result["published"] = outcome.published
+            result["failed"] = list(outcome.failed)
             result["peak_mib"] = {k: round(v) for k, v in sampler.peaks.items()}
             result.update(_task_figures(settings, day))
             result.update(_lineage_figures(settings))
         finally:
             down(settings, timeout=60)
-            remove_stack_dir(home)
+            if result.get("ok"):
+                remove_stack_dir(home)
+            else:  # what failed is in its logs (Airflow's task logs, the components')
+                result["kept_for_inspection"] = str(home)
     return result
 
 

@@ -121,19 +121,24 @@ def _generate(conn: psycopg.Connection, rows: int, defect_rate: float) -> None:
 def plain_sql_checks(conn: psycopg.Connection, batch_sql: str, suite_name: str = SUITE) -> dict[str, int]:
     """The baseline: the suite's row checks as one counting query over the batch (no rows kept). Only the
     rules the one pass folds are counted (``not_folded``: the others, which compare with another
-    department's rows); the bench's own suite folds every rule."""
-    from govlake.quality.rule_scan import FoldedRule, fold_suite, from_clause, with_clause
+    department's rows); the bench's own suite folds every rule. The rows that repeat a key are found the
+    way the one pass finds them (a hash aggregate into a scratch table, then a join), so PostgreSQL may
+    run the count in parallel workers as it may the pass."""
+    import uuid
+
+    from govlake.quality.rule_scan import FoldedRule, drop_tables, fold_suite, from_clause, materialize
     from govlake.quality.suites import get_suite
 
     suite = get_suite(suite_name)
     folded, separate = fold_suite(suite)
     checks: dict[int, FoldedRule] = folded
     verdicts = ", ".join([f"{f.verdict} as v{i}" for i, f in checks.items()] or ["true as v0"])
-    from_sql = from_clause(batch_sql, checks)
     counts = "".join(f", count(*) filter (where v{i})" for i in checks)
-    row = conn.execute(
-        f"{with_clause(batch_sql, checks)}select count(*){counts} from (select {verdicts} from {from_sql}) b"
-    ).fetchone()
+    with conn.transaction():
+        tables = materialize(conn, batch_sql, checks, str(uuid.uuid4()))
+        from_sql = from_clause(batch_sql, checks, tables)
+        row = conn.execute(f"select count(*){counts} from (select {verdicts} from {from_sql}) b").fetchone()
+        drop_tables(conn, tables.values())
     found = {suite.rules[i - 1].rule: n for i, n in zip(checks, row[1:], strict=True)}
     return {"rows": row[0], "not_folded": len(separate)} | found
 

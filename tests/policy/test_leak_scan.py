@@ -60,3 +60,34 @@ def test_mobiles_are_found_but_checksums_counts_and_wrong_check_characters_are_n
     wrong_check = VALID_ID[:-1] + ("0" if VALID_ID[-1] != "0" else "1")
     harmless = f"{wrong_check}\n{hashlib.sha256(b'x').hexdigest()}\n{'1' * 64}\n520102 38600000\n"
     assert scan_release({"data.csv": harmless.encode("utf-8-sig")}) == []
+
+
+def _digit_credit_codes(count: int) -> list[str]:
+    """All-digit unified social credit codes of Guizhou enterprises, valid check character (GB 32100)."""
+    from demo_province.identifiers import make_uscc
+
+    return [make_uscc("91", "520102", f"{n:08d}") for n in range(10_000_000, 10_000_000 + count)]
+
+
+def test_credit_codes_of_entities_are_not_taken_for_resident_ids_or_bank_cards():
+    """Found at scale medium: the open entity release publishes credit codes, and an all-digit one passes
+    MOD 11-2 (a resident ID's check) one time in eleven and Luhn (a card's) one time in ten."""
+    from stdnum import luhn
+
+    codes = _digit_credit_codes(2_000)
+    lookalikes = [c for c in codes if luhn.is_valid(c) or mod_11_2.is_valid(c)]
+    assert len(lookalikes) > 100  # the old scan blocked the release on every one of these
+    text = "credit_code,name\n" + "".join(f"{c},企业\n" for c in lookalikes)
+    assert scan_release({"data.csv": text.encode("utf-8-sig")}) == []
+
+
+def test_an_id_needs_a_real_birth_date_and_a_card_is_still_found_next_to_credit_codes():
+    no_date = "520102" + "00001399" + "123"  # the 13th month of year 0
+    no_date += mod_11_2.calc_check_digit(no_date)
+    foreigner = _resident_id("952840", dt.date(1985, 6, 30), 1)  # a 2023 permanent-residence card's shape
+    card = "6222021234567890128"  # 19 digits, Luhn-valid
+    text = f"{no_date}\n{foreigner}\n{card}\n{_digit_credit_codes(1)[0]}\n"
+    assert [(leak.location, leak.kind) for leak in scan_release({"d.csv": text.encode()})] == [
+        ("line 2", "resident_id"),
+        ("line 3", "bank_card"),
+    ]

@@ -4,16 +4,25 @@ A suite's row rules are ``unexpected_rows_mostly_expectation``s whose query read
 one (what Great Expectations does: a ``count(*)`` per rule, then the quarantine's INSERT per rule) the batch
 is read 2 × rules times. Here the suite is folded into one statement::
 
-    insert into platform.rule_verdicts (…)
+    create unlogged table platform.rule_hits_<run> as
     select …, x.rule_no, x.message, to_jsonb(b) - <verdict columns>
     from (select b.*, <rule 1's WHERE> as _rule_v1, …, <rule n's WHERE> as _rule_vn
           from (<batch>) b) b,
          lateral (select 1, <rule 1's _message> where b._rule_v1 union all …) x
-    where b._rule_v1 or … or b._rule_vn
+    where b._rule_v1 or … or b._rule_vn;
+    insert into platform.rule_verdicts select * from platform.rule_hits_<run>
 
 The inner select is the one pass: every rule's verdict per row (a uniqueness rule's from a join with the
-few rows that repeat a key, found by a hash aggregate: the batch is never sorted); the outer lateral writes one record per failing (row, rule), with the
-rule's own ``_message`` expression evaluated on the failing rows only. No row passes through Python.
+few rows that repeat a key, found by a hash aggregate: the batch is never sorted); the outer lateral yields
+one record per failing (row, rule), with the rule's own ``_message`` expression evaluated on the failing
+rows only. No row passes through Python.
+
+Why a table first and not ``INSERT … SELECT``: PostgreSQL never runs the SELECT of an INSERT in parallel,
+but does run the SELECT of a ``CREATE TABLE … AS`` in parallel workers. The pass is CPU-bound (check
+characters, regular expressions, JSON of the failing rows), so a parallel pass uses every core; what it
+writes is only the failing records (a few per cent of the batch), copied on into ``rule_verdicts``. For
+the same reason the rows that repeat a key are materialized first into a scratch table of their own
+(``platform.rule_scan_<run>_<rule>``) and joined: a CTE scan could not run in a worker.
 
 The fold is exact, not a re-implementation: each verdict is the text of the rule's own ``WHERE`` and each
 message the text of its own ``_message`` expression, cut out of the rendered query of ``expectations/``
@@ -73,8 +82,8 @@ class FoldedRule:
     scope: str = ""  # the rule's own FROM items after ``b`` (a lateral subselect), if any
     from_item: str = ""  # a lateral FROM item of the one pass computing the verdict (``verdict`` reads it)
     extra: tuple[tuple[str, str], ...] = ()  # more inner columns (name, SQL), e.g. a duplicate's first row
-    join: str = ""  # a LEFT JOIN onto the batch row ``b`` (of a table ``cte`` defines)
-    cte: str = ""  # ``name as materialized (…)``, computed once per pass; ``{batch}`` is the batch's SQL
+    join: str = ""  # a LEFT JOIN onto the batch row ``b`` of the ``scratch`` table, named ``{table}``
+    scratch: str = ""  # a query over ``{batch}`` materialized into a scratch table before the pass
 
 
 @dataclass(frozen=True)
@@ -147,10 +156,11 @@ def _fold_duplicates(columns: list[str], label: str, index: int) -> FoldedRule:
         verdict=f"({alias}._source_row is not null)",
         message=f"concat('{label} ', {shown}, ' 在本批次中重复 (首次出现在第 ', b.{first}, ' 行)')",
         extra=((first, f"{alias}.first_row"),),
-        # materialized: computed once, whatever the planner estimates for the batch
-        cte=f"{alias} as materialized ({later})",
+        # a table: computed once, whatever the planner estimates for the batch, and readable by workers
+        scratch=later,
         join=(
-            f" left join {alias} on {alias}._source_file = b._source_file and {alias}._source_row = b._source_row"
+            f" left join {{table}} {alias}"
+            f" on {alias}._source_file = b._source_file and {alias}._source_row = b._source_row"
         ),
     )
 
@@ -211,8 +221,11 @@ def fold_suite(suite: Suite) -> tuple[dict[int, FoldedRule], list[int]]:
     return folded, separate
 
 
-def one_pass_sql(batch_sql: str, folded: dict[int, FoldedRule], run_id: str, validation_id: str) -> str:
-    """The SELECT of every (failing row, folded rule), in the column order of ``rule_verdicts``."""
+def one_pass_sql(
+    batch_sql: str, folded: dict[int, FoldedRule], run_id: str, validation_id: str, tables: dict[int, str]
+) -> str:
+    """The SELECT of every (failing row, folded rule), in the column order of ``rule_verdicts``.
+    ``tables``: the scratch tables :func:`materialize` made for the rules that need one."""
     inner_cols = [f"{fold.verdict} as {_flag(i)}" for i, fold in folded.items()]
     inner_cols += [f"{expr} as {name}" for fold in folded.values() for name, expr in fold.extra]
     hidden = [_flag(i) for i in folded] + [name for fold in folded.values() for name, _ in fold.extra]
@@ -224,25 +237,43 @@ def one_pass_sql(batch_sql: str, folded: dict[int, FoldedRule], run_id: str, val
     hidden_array = "array[" + ", ".join(f"'{h}'" for h in hidden) + "]::text[]"
     any_failing = " or ".join(f"b.{_flag(i)}" for i in folded)
     return (
-        f"{with_clause(batch_sql, folded)}"
-        f"select '{uuid.UUID(run_id)}'::uuid, {_literal(validation_id)}, x.rule_no, b._batch_id,"
-        f" b._source_file, b._source_row, x.message, to_jsonb(b) - {hidden_array}"
-        f" from (select b.*, {', '.join(inner_cols)} from {from_clause(batch_sql, folded)}) b,"
+        f"select '{uuid.UUID(run_id)}'::uuid as run_id, {_literal(validation_id)} as validation_id,"
+        " x.rule_no, b._batch_id as batch_id, b._source_file as source_file, b._source_row as source_row,"
+        f" x.message, to_jsonb(b) - {hidden_array} as record"
+        f" from (select b.*, {', '.join(inner_cols)} from {from_clause(batch_sql, folded, tables)}) b,"
         f" lateral ({branches}) x"
         f" where {any_failing}"
     )
 
 
-def with_clause(batch_sql: str, folded: dict[int, FoldedRule]) -> str:
-    """``with … `` of the tables the rules' joins read (empty when none): it leads the pass's SELECT."""
-    ctes = [fold.cte.replace("{batch}", batch_sql) for fold in folded.values() if fold.cte]
-    return f"with {', '.join(ctes)} " if ctes else ""
+def scratch_name(run_id: str, kind: str) -> str:
+    return f"platform.rule_{kind}_{uuid.UUID(run_id).hex[:16]}"
 
 
-def from_clause(batch_sql: str, folded: dict[int, FoldedRule]) -> str:
-    """The one pass's FROM: the batch as ``b``, the rules' joins, then their lateral items (which may read
-    both). The statement starts with :func:`with_clause`."""
-    joins = "".join(fold.join for fold in folded.values() if fold.join)
+def materialize(
+    conn: psycopg.Connection, batch_sql: str, folded: dict[int, FoldedRule], run_id: str
+) -> dict[int, str]:
+    """Create the scratch table of every rule that reads one (in the caller's transaction; drop them with
+    :func:`drop_tables`). Returns rule index -> table name."""
+    tables: dict[int, str] = {}
+    for index, fold in folded.items():
+        if fold.scratch:
+            name = scratch_name(run_id, f"scan{index}")
+            conn.execute(f"create unlogged table {name} as {fold.scratch.replace('{batch}', batch_sql)}")
+            conn.execute(f"analyze {name}")
+            tables[index] = name
+    return tables
+
+
+def drop_tables(conn: psycopg.Connection, tables) -> None:
+    for name in tables:
+        conn.execute(f"drop table if exists {name}")
+
+
+def from_clause(batch_sql: str, folded: dict[int, FoldedRule], tables: dict[int, str]) -> str:
+    """The one pass's FROM: the batch as ``b``, the rules' joins (onto their scratch tables), then their
+    lateral items (which may read both)."""
+    joins = "".join(fold.join.replace("{table}", tables[i]) for i, fold in folded.items() if fold.join)
     from_items = "".join(f", {fold.from_item}" for fold in folded.values() if fold.from_item)
     return f"({batch_sql}) AS b{joins}{from_items}"
 
@@ -288,13 +319,17 @@ def scan(
         )
         element_count = conn.execute(f"select count(*) from ({batch_sql}) AS b").fetchone()[0]
         if folded:
+            tables = materialize(conn, batch_sql, folded, run_id)
+            hits = scratch_name(run_id, "hits")
             # no parameters: psycopg sends the text as is (a '%' in a rule stays an operator)
-            rows = conn.execute(
-                f"with ins as ({insert}{one_pass_sql(batch_sql, folded, run_id, validation_id)}"
-                " returning rule_no) select rule_no, count(*) from ins group by rule_no"
-            ).fetchall()
+            conn.execute(
+                f"create unlogged table {hits} as {one_pass_sql(batch_sql, folded, run_id, validation_id, tables)}"
+            )
+            conn.execute(f"{insert}select * from {hits}")
+            rows = conn.execute(f"select rule_no, count(*) from {hits} group by rule_no").fetchall()
             for rule_no, count in rows:
                 counts[suite.rules[rule_no - 1].rule] = int(count)
+            drop_tables(conn, [*tables.values(), hits])
         for index in separate:
             rule = suite.rules[index - 1]
             own = sql.SQL(
