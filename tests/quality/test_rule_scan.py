@@ -102,8 +102,11 @@ def _records(conn, suite) -> list[tuple]:
     ).fetchall()
 
 
+@pytest.mark.parametrize("parts", ["1", "3"])
 @pytest.mark.parametrize("name", STAGING)
-def test_one_pass_equals_per_rule(name, scratch_warehouse, scratch_settings) -> None:
+def test_one_pass_equals_per_rule(name, parts, scratch_warehouse, scratch_settings, monkeypatch) -> None:
+    """In one part, and cut into three (each on its own connection, as a large batch is): the same."""
+    monkeypatch.setenv("GOVLAKE_VALIDATION_PARTS", parts)
     suite = load_suites()[name]
     insert_rows(scratch_warehouse, suite.target, _batch(suite, seed=len(name)))
 
@@ -132,6 +135,10 @@ def test_one_pass_equals_per_rule(name, scratch_warehouse, scratch_settings) -> 
         f"select count(*) from {VERDICTS} where run_id = %s", (one_pass.scan_run_id,)
     ).fetchone()[0]
     assert left == 0
+    scratch = scratch_warehouse.execute(
+        "select count(*) from pg_tables where schemaname = 'platform' and tablename like 'rule\\_scan%'"
+    ).fetchone()[0]
+    assert scratch == 0  # the duplicates' scratch tables are dropped
 
     failing = {r.rule for r in one_pass.results if r.unexpected_count}
     row_rules = {r.rule for r in suite.rules if r.is_row_rule}

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from govlake.settings import Settings, get_settings
 
@@ -57,6 +59,16 @@ class AirflowClient:
         self.base = self.settings.airflow_url
         self.timeout = timeout
         self.session = requests.Session()
+        # A read that meets a dropped connection is asked again: the API server closes a kept-alive
+        # connection as it likes (seen under load at scale medium: "Remote end closed connection without
+        # response" mid-cycle), and a cycle watched for an hour must not end on one. Only reads: a trigger
+        # (POST) that may or may not have arrived is not repeated blindly.
+        retries = Retry(
+            total=4, connect=4, read=2, status=0, backoff_factor=0.5, allowed_methods=frozenset({"GET"})
+        )
+        adapter = HTTPAdapter(max_retries=retries)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self._token: str | None = None
 
     # -- plumbing --------------------------------------------------------------------------------

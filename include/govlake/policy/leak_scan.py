@@ -3,8 +3,9 @@
 Aggregation and suppression should make a direct identifier impossible in an open release, but a bug, a
 bad join or a mis-typed reference value could still carry one through. So every file is scanned as it
 will be published — CSV and JSON as text, Parquet value by value — and the release fails if any token is
-a resident ID with a valid GB 11643 check character (ISO 7064 MOD 11-2), a mainland mobile number, or a
-bank card number (16–19 digits passing the Luhn check, as payment card numbers do).
+a resident ID (a real birth date and a valid GB 11643 check character, ISO 7064 MOD 11-2), a mainland
+mobile number, or a bank card number (16–19 digits passing the Luhn check, as payment card numbers do; a
+valid unified social credit code — an entity's public identifier — is not taken for one).
 """
 
 from __future__ import annotations

@@ -4,25 +4,26 @@ A suite's row rules are ``unexpected_rows_mostly_expectation``s whose query read
 one (what Great Expectations does: a ``count(*)`` per rule, then the quarantine's INSERT per rule) the batch
 is read 2 × rules times. Here the suite is folded into one statement::
 
-    create unlogged table platform.rule_hits_<run> as
+    insert into platform.rule_verdicts (…)
     select …, x.rule_no, x.message, to_jsonb(b) - <verdict columns>
     from (select b.*, <rule 1's WHERE> as _rule_v1, …, <rule n's WHERE> as _rule_vn
-          from (<batch>) b) b,
+          from (<batch part>) b) b,
          lateral (select 1, <rule 1's _message> where b._rule_v1 union all …) x
-    where b._rule_v1 or … or b._rule_vn;
-    insert into platform.rule_verdicts select * from platform.rule_hits_<run>
+    where b._rule_v1 or … or b._rule_vn
 
 The inner select is the one pass: every rule's verdict per row (a uniqueness rule's from a join with the
 few rows that repeat a key, found by a hash aggregate: the batch is never sorted); the outer lateral yields
 one record per failing (row, rule), with the rule's own ``_message`` expression evaluated on the failing
 rows only. No row passes through Python.
 
-Why a table first and not ``INSERT … SELECT``: PostgreSQL never runs the SELECT of an INSERT in parallel,
-but does run the SELECT of a ``CREATE TABLE … AS`` in parallel workers. The pass is CPU-bound (check
-characters, regular expressions, JSON of the failing rows), so a parallel pass uses every core; what it
-writes is only the failing records (a few per cent of the batch), copied on into ``rule_verdicts``. For
-the same reason the rows that repeat a key are materialized first into a scratch table of their own
-(``platform.rule_scan_<run>_<rule>``) and joined: a CTE scan could not run in a worker.
+**Parts.** The pass is CPU-bound (check characters, regular expressions, the JSON of failing rows), and
+PostgreSQL runs neither the SELECT of an ``INSERT`` in parallel workers nor — for ``CREATE TABLE … AS`` —
+a scan whose rows reference a correlated subquery (a rule's ``not exists (select … from
+reference.divisions …)``). So a large batch is cut into parts by ``_source_row`` modulo the part count,
+each part's INSERT … SELECT on a connection of its own, at once: every row rule judges one row, so the
+parts' records are exactly the whole batch's. The rows that repeat a key are found over the whole batch
+first, into a scratch table (``platform.rule_scan_<run>_<rule>``) every part joins. Parts:
+``GOVLAKE_VALIDATION_PARTS``, by default the machine's cores (at most 4) from 200,000 rows on, else 1.
 
 The fold is exact, not a re-implementation: each verdict is the text of the rule's own ``WHERE`` and each
 message the text of its own ``_message`` expression, cut out of the rendered query of ``expectations/``
@@ -39,8 +40,10 @@ live from :func:`validate` to the quarantine step that reads them, which deletes
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import psycopg
@@ -50,6 +53,7 @@ from govlake.quality.sql import later_duplicates_in_batch
 from govlake.quality.suites import Rule, Suite
 
 VERDICTS = "platform.rule_verdicts"
+PARTS_FROM_ROWS = 200_000  # below this a batch is one part: a second connection costs more than it saves
 _PREFIX = "with b as (select * from {batch}) select b.*, "
 _DUPLICATES = re.compile(
     r"^\s*\{\{\s*later_duplicates_in_batch\(\s*'([^']*)'\s*,\s*'([^']*)'\s*\)\s*\}\}\s*$"
@@ -96,6 +100,7 @@ class ScanResult:
     counts: dict[str, int]  # rule id -> failing rows (every row rule of the suite, 0 included)
     folded: tuple[str, ...]  # rule ids computed in the one pass
     separate: tuple[str, ...]  # rule ids that ran their own query
+    parts: int = 1  # connections the folded rules' pass was split over
 
 
 def _top_level(text: str) -> list[tuple[int, str]]:
@@ -253,8 +258,9 @@ def scratch_name(run_id: str, kind: str) -> str:
 def materialize(
     conn: psycopg.Connection, batch_sql: str, folded: dict[int, FoldedRule], run_id: str
 ) -> dict[int, str]:
-    """Create the scratch table of every rule that reads one (in the caller's transaction; drop them with
-    :func:`drop_tables`). Returns rule index -> table name."""
+    """Create the scratch table of every rule that reads one (committed when ``conn`` is in autocommit mode,
+    so that other connections' parts can read it; drop them with :func:`drop_tables`). Returns rule index
+    -> table name."""
     tables: dict[int, str] = {}
     for index, fold in folded.items():
         if fold.scratch:
@@ -295,13 +301,56 @@ def ensure_verdicts_table(conn: psycopg.Connection) -> None:
         conn.execute(_DDL)
 
 
+def batch_parts(element_count: int, setting: str | None = None) -> int:
+    """How many parts (connections) the pass over a batch of ``element_count`` rows is cut into."""
+    chosen = setting if setting is not None else os.environ.get("GOVLAKE_VALIDATION_PARTS", "")
+    if chosen.strip():
+        try:
+            parts = int(chosen)
+        except ValueError:
+            raise ValueError(f"GOVLAKE_VALIDATION_PARTS must be a whole number, not {chosen!r}") from None
+        return max(1, min(parts, 16))
+    if element_count < PARTS_FROM_ROWS:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def part_sql(batch_sql: str, part: int, parts: int) -> str:
+    """The rows of one part of the batch (every row is in exactly one part)."""
+    if parts == 1:
+        return batch_sql
+    return f"select * from ({batch_sql}) AS p where mod(p._source_row, {parts}) = {part}"
+
+
+def _connect_like(conn: psycopg.Connection) -> psycopg.Connection:
+    """Another connection to the same database as the same role."""
+    return psycopg.connect(conn.info.dsn, password=conn.info.password, autocommit=True)
+
+
+def _run_part(
+    conn: psycopg.Connection | None, like: psycopg.Connection, statement: str
+) -> list[tuple[int, int]]:
+    if conn is not None:
+        return conn.execute(statement).fetchall()
+    with _connect_like(like) as own:
+        return own.execute(statement).fetchall()
+
+
 def scan(
-    conn: psycopg.Connection, suite: Suite, batch_sql: str, failing_rows_sql, validation_id: str
+    conn: psycopg.Connection,
+    suite: Suite,
+    batch_sql: str,
+    failing_rows_sql,
+    validation_id: str,
+    parts: int | None = None,
 ) -> ScanResult:
     """Run the suite's row rules on ``batch_sql`` and keep every failing (row, rule) in ``rule_verdicts``.
 
-    ``failing_rows_sql(rule)`` gives a rule's own failing-rows query (for the rules not folded). Raises
-    ``psycopg.Error`` when a rule's SQL fails (the caller lets Great Expectations record the error).
+    ``conn`` must be in autocommit mode: the scratch tables are committed for the parts' connections to
+    read (and dropped at the end, whatever happens). ``failing_rows_sql(rule)`` gives a rule's own
+    failing-rows query (for the rules not folded). ``parts``: see :func:`batch_parts` (default). Raises
+    ``psycopg.Error`` when a rule's SQL fails (the caller lets Great Expectations record the error); the
+    records of a failed run are removed.
     """
     ensure_verdicts_table(conn)
     run_id = str(uuid.uuid4())
@@ -311,25 +360,34 @@ def scan(
         f"insert into {VERDICTS} (run_id, validation_id, rule_no, batch_id, source_file, source_row, message,"
         " record) "
     )
-    with conn.transaction():
-        # an earlier run of this validation, and whatever a run left that no quarantine step read
-        conn.execute(
-            f"delete from {VERDICTS} where validation_id = %s or created_at < now() - interval '1 day'",
-            (validation_id,),
-        )
-        element_count = conn.execute(f"select count(*) from ({batch_sql}) AS b").fetchone()[0]
+    # an earlier run of this validation, and whatever a run left that no quarantine step read
+    conn.execute(
+        f"delete from {VERDICTS} where validation_id = %s or created_at < now() - interval '1 day'",
+        (validation_id,),
+    )
+    element_count = int(conn.execute(f"select count(*) from ({batch_sql}) AS b").fetchone()[0])
+    parts = batch_parts(element_count) if parts is None else max(1, parts)
+    tables: dict[int, str] = {}
+    try:
         if folded:
             tables = materialize(conn, batch_sql, folded, run_id)
-            hits = scratch_name(run_id, "hits")
             # no parameters: psycopg sends the text as is (a '%' in a rule stays an operator)
-            conn.execute(
-                f"create unlogged table {hits} as {one_pass_sql(batch_sql, folded, run_id, validation_id, tables)}"
-            )
-            conn.execute(f"{insert}select * from {hits}")
-            rows = conn.execute(f"select rule_no, count(*) from {hits} group by rule_no").fetchall()
-            for rule_no, count in rows:
-                counts[suite.rules[rule_no - 1].rule] = int(count)
-            drop_tables(conn, [*tables.values(), hits])
+            statements = [
+                f"with ins as ({insert}"
+                f"{one_pass_sql(part_sql(batch_sql, part, parts), folded, run_id, validation_id, tables)}"
+                " returning rule_no) select rule_no, count(*) from ins group by rule_no"
+                for part in range(parts)
+            ]
+            with ThreadPoolExecutor(max_workers=parts) as pool:
+                # the first part on the caller's connection, the others on their own
+                futures = [
+                    pool.submit(_run_part, conn if part == 0 else None, conn, statement)
+                    for part, statement in enumerate(statements)
+                ]
+                results = [future.result() for future in futures]
+            for rows in results:
+                for rule_no, count in rows:
+                    counts[suite.rules[rule_no - 1].rule] += int(count)
         for index in separate:
             rule = suite.rules[index - 1]
             own = sql.SQL(
@@ -344,13 +402,21 @@ def scan(
                 failing=sql.SQL(failing_rows_sql(rule)),  # type: ignore[arg-type]
             )
             counts[rule.rule] = int(conn.execute(own).fetchone()[0])
+    except BaseException:
+        if not conn.closed and not conn.broken:
+            discard(conn, run_id)
+        raise
+    finally:
+        if not conn.closed and not conn.broken:
+            drop_tables(conn, tables.values())
     return ScanResult(
         run_id=run_id,
         validation_id=validation_id,
-        element_count=int(element_count),
+        element_count=element_count,
         counts=counts,
         folded=tuple(suite.rules[i - 1].rule for i in folded),
         separate=tuple(suite.rules[i - 1].rule for i in separate),
+        parts=parts,
     )
 
 
