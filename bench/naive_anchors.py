@@ -114,8 +114,9 @@ def gx_pandas(engine, frame, day: str) -> tuple[float, dict]:
     result = definition.run(batch_parameters={"dataframe": frame}, result_format="COMPLETE")
     seconds = time.perf_counter() - started
     unexpected = {
-        r.expectation_config.type: r.result.get("unexpected_count", 0) for r in result.results
-    }  # fmt: skip
+        f"{n}:{r.expectation_config.type}": r.result.get("unexpected_count", 0)
+        for n, r in enumerate(result.results, start=1)
+    }
     return seconds, {
         "success": bool(result.success),
         "expectations": len(result.results),

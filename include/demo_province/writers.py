@@ -87,11 +87,19 @@ def copy_text(table: Table) -> str:
 
 
 class DepartmentDatabase:
-    """The 公安厅 and 人社厅 tables, reloaded in a single transaction (readers see old or new, never half)."""
+    """The 公安厅 and 人社厅 tables, reloaded in a single transaction (readers see old or new, never half).
+
+    The COPYs run on a thread of their own: the generator formats a chunk's COPY text and goes on to the
+    next chunk while PostgreSQL parses and stores the last one (a second core's work, not the generator's).
+    The connection is the thread's from ``__enter__`` to ``__exit__``, which waits for it before committing.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.conn: psycopg.Connection | None = None
+        self._pending: queue.Queue = queue.Queue(maxsize=2)
+        self._error: BaseException | None = None
+        self._writer: threading.Thread | None = None
 
     def __enter__(self) -> DepartmentDatabase:
         self.conn = connect(self.settings, database=department_systems(self.settings).database)
@@ -103,6 +111,8 @@ class DepartmentDatabase:
             for index in indexes:
                 self.conn.execute(f"drop index if exists {table.split('.')[0]}.{index}")
             self.conn.execute(f"truncate {table}")
+        self._writer = threading.Thread(target=self._write, name="department-copy", daemon=True)
+        self._writer.start()
         return self
 
     def _comment_columns(self) -> None:
@@ -112,16 +122,39 @@ class DepartmentDatabase:
             for column in get_dataset(dataset).columns:
                 self.conn.execute(f"comment on column {table}.{column.source_name} is '{column.label}'")
 
-    def copy(self, dataset: str, table: Table) -> None:
+    def _write(self) -> None:
         assert self.conn is not None
+        while (item := self._pending.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the producer learns of the error at its next copy or at the end
+            statement, text = item
+            try:
+                with self.conn.cursor() as cur, cur.copy(statement) as cp:
+                    cp.write(text)
+            except BaseException as exc:
+                self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise RuntimeError(f"writing the department tables failed: {self._error}") from self._error
+
+    def copy(self, dataset: str, table: Table) -> None:
+        self._raise_if_failed()
         target = DEPARTMENT_TABLES[dataset]
-        with self.conn.cursor() as cur, cur.copy(f"copy {target} ({', '.join(table)}) from stdin") as cp:
-            cp.write(copy_text(table))
+        self._pending.put((f"copy {target} ({', '.join(table)}) from stdin", copy_text(table)))
+
+    def _finish_writing(self) -> None:
+        if self._writer is not None:
+            self._pending.put(None)
+            self._writer.join()
+            self._writer = None
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         assert self.conn is not None
         try:
+            self._finish_writing()
             if exc_type is None:
+                self._raise_if_failed()
                 for table, indexes in _INDEXES.items():
                     for index, column in indexes.items():
                         self.conn.execute(f"create index {index} on {table} ({column})")
