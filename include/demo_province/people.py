@@ -155,10 +155,19 @@ class IssuedBodies:
         return sum(len(b) for b in self.blocks)
 
     def contains(self, bodies: np.ndarray) -> np.ndarray:
+        """Which of ``bodies`` were issued. The bodies are searched in sorted order: each search then
+        starts where the last ended, walking a block's memory forwards, where bodies in random order
+        made every search a fresh walk through a block of millions (at 10 M persons, 3/4 of generating)."""
         taken = np.zeros(len(bodies), dtype=bool)
+        if not self.blocks or not len(bodies):
+            return taken
+        order = np.argsort(bodies, kind="stable")
+        ordered = bodies[order]
+        found = np.zeros(len(bodies), dtype=bool)
         for block in self.blocks:
-            pos = np.searchsorted(block, bodies).clip(max=len(block) - 1)
-            taken |= block[pos] == bodies
+            pos = np.searchsorted(block, ordered).clip(max=len(block) - 1)
+            found |= block[pos] == ordered
+        taken[order] = found
         return taken
 
     def add(self, bodies: np.ndarray) -> None:
@@ -170,17 +179,27 @@ class IssuedBodies:
             self.blocks[-1] = np.sort(np.concatenate([self.blocks[-1], last]), kind="stable")
 
 
-def _repeats(bodies: np.ndarray, used: IssuedBodies) -> np.ndarray:
-    """Bodies already issued (``used``) or repeating an earlier body of the same array.
-
-    Sorting-based on purpose: numpy's hash-based unique/isin is several times slower at this size.
-    """
-    taken = used.contains(bodies)
+def _later_repeats(bodies: np.ndarray) -> np.ndarray:
+    """Bodies repeating an earlier body of the same array (the first of each stays)."""
     order = np.argsort(bodies, kind="stable")
     ordered = bodies[order]
     later = np.zeros(len(bodies), dtype=bool)
     later[order[1:]] = ordered[1:] == ordered[:-1]
-    return taken | later
+    return later
+
+
+def _repeats(bodies: np.ndarray, used: IssuedBodies, only: np.ndarray | None = None) -> np.ndarray:
+    """Bodies already issued (``used``) or repeating an earlier body of the same array. ``only``: the
+    positions that changed since the last call — the others were checked against ``used`` already.
+
+    Sorting-based on purpose: numpy's hash-based unique/isin is several times slower at this size.
+    """
+    if only is None:
+        taken = used.contains(bodies)
+    else:
+        taken = np.zeros(len(bodies), dtype=bool)
+        taken[only] = used.contains(bodies[only])
+    return taken | _later_repeats(bodies)
 
 
 def make_resident_ids(
@@ -198,12 +217,11 @@ def make_resident_ids(
     year, month, dd = date_parts(birth)
     seq = 2 * rng.integers(0, 500, len(birth)) + male.astype(np.int64)
     bodies = ric_bodies(division, year, month, dd, seq)
-    while True:
-        dup = _repeats(bodies, used)
-        if not dup.any():
-            break
+    dup = _repeats(bodies, used)
+    while dup.any():
         seq[dup] = 2 * rng.integers(0, 500, int(dup.sum())) + male[dup].astype(np.int64)
         bodies[dup] = ric_bodies(division[dup], year[dup], month[dup], dd[dup], seq[dup])
+        dup = _repeats(bodies, used, only=np.flatnonzero(dup))
     ids = format_rics(bodies, ric_check_chars(bodies))
     used.add(bodies)
     return bodies, ids, used

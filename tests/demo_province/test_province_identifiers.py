@@ -134,3 +134,42 @@ def test_issued_bodies_stay_few_sorted_blocks_and_answer_membership_exactly() ->
     assert len(issued) == len(union)
     probe = np.concatenate([union[::7], rng.integers(0, 10**9, 5000)])
     assert np.array_equal(issued.contains(probe), np.isin(probe, union))
+
+
+def _resident_ids_as_before(rng, division, birth, male, issued: np.ndarray):
+    """make_resident_ids as it was until session 12: every retry re-checked the whole chunk against
+    everything issued (here a plain np.isin), which is what the generator's bytes were made with."""
+    from demo_province.identifiers import ric_bodies
+    from demo_province.people import date_parts
+
+    year, month, dd = date_parts(birth)
+    seq = 2 * rng.integers(0, 500, len(birth)) + male.astype(np.int64)
+    bodies = ric_bodies(division, year, month, dd, seq)
+    while True:
+        order = np.argsort(bodies, kind="stable")
+        later = np.zeros(len(bodies), dtype=bool)
+        later[order[1:]] = bodies[order][1:] == bodies[order][:-1]
+        dup = np.isin(bodies, issued) | later
+        if not dup.any():
+            return bodies
+        seq[dup] = 2 * rng.integers(0, 500, int(dup.sum())) + male[dup].astype(np.int64)
+        bodies[dup] = ric_bodies(division[dup], year[dup], month[dup], dd[dup], seq[dup])
+
+
+def test_resident_ids_are_the_ones_the_generator_always_made_even_when_crowded() -> None:
+    """Re-checking only the re-drawn bodies must not change a single ID (same seed, same bytes): a crowded
+    county and birthday range forces many retries, against earlier chunks and within the chunk."""
+    from demo_province.people import IssuedBodies, make_resident_ids
+
+    draw = np.random.default_rng(11)
+    used, issued = IssuedBodies(), np.empty(0, dtype=np.int64)
+    for chunk in range(6):  # 6 chunks of 500 into 2 counties × 3 days × 1,000 sequences: half full
+        n = 500
+        division = draw.choice(np.array([520102, 520103], dtype=np.int64), n)
+        birth = np.datetime64("1990-01-01") + draw.integers(0, 3, n).astype("timedelta64[D]")
+        male = draw.random(n) < 0.5
+        expected = _resident_ids_as_before(np.random.default_rng(chunk), division, birth, male, issued)
+        bodies, _, used = make_resident_ids(np.random.default_rng(chunk), division, birth, male, used)
+        assert np.array_equal(bodies, expected), chunk
+        assert len(np.unique(bodies)) == n and not np.isin(bodies, issued).any()
+        issued = np.concatenate([issued, bodies])
