@@ -278,10 +278,15 @@ def drop_tables(conn: psycopg.Connection, tables) -> None:
 
 def from_clause(batch_sql: str, folded: dict[int, FoldedRule], tables: dict[int, str]) -> str:
     """The one pass's FROM: the batch as ``b``, the rules' joins (onto their scratch tables), then their
-    lateral items (which may read both)."""
+    lateral items (which may read both).
+
+    ``offset 0`` keeps the batch a subquery of its own: a staging view's columns are expressions over raw
+    (``upper(btrim(resident_id))``, ``nullif(btrim(name), '')``, …), and pulled up into the pass every
+    rule's reference to a column would compute its expression again — the check character alone reads the
+    resident ID 18 times. Behind the fence each row's columns are computed once."""
     joins = "".join(fold.join.replace("{table}", tables[i]) for i, fold in folded.items() if fold.join)
     from_items = "".join(f", {fold.from_item}" for fold in folded.values() if fold.from_item)
-    return f"({batch_sql}) AS b{joins}{from_items}"
+    return f"({batch_sql} offset 0) AS b{joins}{from_items}"
 
 
 def _literal(text: str) -> str:
