@@ -28,10 +28,8 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 RELATION = "staging.stg_public_security__household_registrations"
 COLUMNS = (
@@ -145,14 +143,12 @@ def run_anchor(anchor: str, day: str, rows: int) -> dict:
 
 def run_in_process(anchor: str, day: str, rows: int) -> dict:
     """``run_anchor`` in a fresh Python process (its peak memory is then the anchor's alone)."""
-    proc = subprocess.run(
+    from run_bench import run_for_result  # bench/ is on the path of every bench script
+
+    return run_for_result(
         [sys.executable, __file__, "--day", day, "--rows", str(rows), "--anchor", anchor, "--json"],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
-    )  # fmt: skip
-    for line in proc.stdout.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            return json.loads(line.removeprefix("BENCH_RESULT "))
-    raise RuntimeError(f"anchor {anchor} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        f"anchor {anchor}",
+    )
 
 
 def main() -> None:

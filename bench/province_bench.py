@@ -42,7 +42,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import naive_anchors  # noqa: E402
-from run_bench import ROOT, run_stage  # noqa: E402
+from run_bench import ROOT, run_for_result, run_stage  # noqa: E402
 
 console = Console(width=150)
 RESULTS = ROOT / "bench" / "results"
@@ -141,13 +141,7 @@ print("BENCH_RESULT " + json.dumps({"rows": sum(r[1] for r in rows), "seconds": 
 
 
 def run_code(code: str, **args) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(args)], capture_output=True, text=True, cwd=ROOT
-    )
-    for line in proc.stdout.splitlines():
-        if line.startswith("BENCH_RESULT "):
-            return json.loads(line.removeprefix("BENCH_RESULT "))
-    raise RuntimeError(f"failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return run_for_result([sys.executable, "-c", code, json.dumps(args)], "a bench step")
 
 
 def _commit() -> str:

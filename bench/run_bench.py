@@ -103,14 +103,17 @@ print("BENCH_RESULT " + json.dumps(result, default=str))
 """
 
 
-def run_stage(stage: str, **args) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", STAGE_CODE, stage, json.dumps(args)], capture_output=True, text=True, cwd=ROOT
-    )
+def run_for_result(command: list[str], what: str) -> dict:
+    """Run a bench step in a process of its own; the dict it printed as ``BENCH_RESULT {...}``."""
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             return json.loads(line.removeprefix("BENCH_RESULT "))
-    raise RuntimeError(f"stage {stage} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    raise RuntimeError(f"{what} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+
+
+def run_stage(stage: str, **args) -> dict:
+    return run_for_result([sys.executable, "-c", STAGE_CODE, stage, json.dumps(args)], f"stage {stage}")
 
 
 def main() -> None:
