@@ -122,8 +122,8 @@ def plain_sql_checks(conn: psycopg.Connection, batch_sql: str, suite_name: str =
     """The baseline: the suite's row checks as one counting query over the batch (no rows kept). Only the
     rules the one pass folds are counted (``not_folded``: the others, which compare with another
     department's rows); the bench's own suite folds every rule. The rows that repeat a key are found the
-    way the one pass finds them (a hash aggregate into a scratch table, then a join), so PostgreSQL may
-    run the count in parallel workers as it may the pass."""
+    way the one pass finds them (a hash aggregate into a scratch table, then a join). One statement on one
+    connection, as a person would write it: the one pass splits the batch over connections, this does not."""
     import uuid
 
     from govlake.quality.rule_scan import FoldedRule, drop_tables, fold_suite, from_clause, materialize

@@ -100,7 +100,6 @@ class ScanResult:
     counts: dict[str, int]  # rule id -> failing rows (every row rule of the suite, 0 included)
     folded: tuple[str, ...]  # rule ids computed in the one pass
     separate: tuple[str, ...]  # rule ids that ran their own query
-    parts: int = 1  # connections the folded rules' pass was split over
 
 
 def _top_level(text: str) -> list[tuple[int, str]]:
@@ -251,10 +250,6 @@ def one_pass_sql(
     )
 
 
-def scratch_name(run_id: str, kind: str) -> str:
-    return f"platform.rule_{kind}_{uuid.UUID(run_id).hex[:16]}"
-
-
 def materialize(
     conn: psycopg.Connection, batch_sql: str, folded: dict[int, FoldedRule], run_id: str
 ) -> dict[int, str]:
@@ -264,7 +259,7 @@ def materialize(
     tables: dict[int, str] = {}
     for index, fold in folded.items():
         if fold.scratch:
-            name = scratch_name(run_id, f"scan{index}")
+            name = f"platform.rule_scan_{uuid.UUID(run_id).hex[:16]}_{index}"
             conn.execute(f"create unlogged table {name} as {fold.scratch.replace('{batch}', batch_sql)}")
             conn.execute(f"analyze {name}")
             tables[index] = name
@@ -421,7 +416,6 @@ def scan(
         counts=counts,
         folded=tuple(suite.rules[i - 1].rule for i in folded),
         separate=tuple(suite.rules[i - 1].rule for i in separate),
-        parts=parts,
     )
 
 
