@@ -81,12 +81,17 @@ class StandbyWatch:
         while not self.stop.is_set() and self.on_standby is None:
             try:
                 if self.on_primary is None:
+                    asked_primary = time.monotonic()
                     with psycopg.connect(settings.warehouse_url, connect_timeout=3) as conn:
                         if conn.execute(query, (self.day,)).fetchone()[0]:
                             self.on_primary = time.monotonic()
                 with pg_standby.connect(settings, settings.warehouse_db) as conn:
                     if conn.execute(query, (self.day,)).fetchone()[0]:
                         self.on_standby = time.monotonic()
+                        # Committed between the two looks: the primary said no at `asked_primary`, so the
+                        # publication reached it after that, and the lag is at most on_standby - asked_primary.
+                        if self.on_primary is None:
+                            self.on_primary = asked_primary
             except psycopg.Error as exc:  # e.g. the table not there yet on a fresh stack
                 self.errors.append(str(exc).splitlines()[0])
             time.sleep(0.25)
@@ -303,7 +308,7 @@ def _inject_step(settings, day, faults, daily_others, cycle_status, load_departm
         if set(daily_others) <= set(landed):
             with connect(settings, autocommit=True) as conn:
                 _, rows = cycle_status(conn, load_departments())
-            faults.late_seen = {r["code"]: (r["state"], r["missing"]) for r in rows}
+            faults.late_seen = {r["code"]: (r["state"], r["missing"], r["late"]) for r in rows}
             faults.others_landed_while_edge_down = landed
             faults.log.append(f"{time.monotonic():.0f} others landed, {EDGE_DAG} {edge_state}: start edge")
             if faults.killed_worker and read_pid(settings, faults.killed_worker) is None:
@@ -376,10 +381,17 @@ def test_a_killed_workers_task_is_retried_on_the_other_worker_and_loaded_once(fa
 def test_a_stopped_front_end_processor_holds_only_its_department(faulty_day):
     _, _, faults = faulty_day
     assert faults.late_seen is not None, f"the other departments never all landed: {faults.log}"
-    state, missing = faults.late_seen[EDGE_DEPARTMENT]
+    state, missing, _ = faults.late_seen[EDGE_DEPARTMENT]
     assert state == "延迟" and "household_registration" in missing, faults.late_seen
     assert EDGE_DAG not in faults.others_landed_while_edge_down
-    on_time = [code for code, (s, _) in faults.late_seen.items() if s == "按时"]
+    # The day under test is today (UTC), due by 06:00 CST tomorrow = 22:00 UTC today: a run after 22:00 UTC
+    # finishes every batch after the cut-off, so a department with nothing missing and only `late` batches
+    # delivered as it should -- it is 延迟 by the clock, not by the stopped front-end processor.
+    on_time = [
+        code
+        for code, (s, missing, late) in faults.late_seen.items()
+        if s == "按时" or (s == "延迟" and not missing and late)
+    ]
     assert len(on_time) >= len(faults.late_seen) - 2, faults.late_seen  # 财政厅's 前置机 ran on
 
 

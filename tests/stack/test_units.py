@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,14 @@ import pytest
 
 from govlake.settings import Settings, load_settings
 from govlake.stack import airflow, manager, postgres, s3
-from govlake.stack.process import StackError, process_start_time, read_pid, write_pid
+from govlake.stack.process import (
+    StackError,
+    port_bindable,
+    port_open,
+    process_start_time,
+    read_pid,
+    write_pid,
+)
 
 # Ports SeaweedFS and Airflow fall back to when not told otherwise; the stack must never use them.
 WELL_KNOWN = {9333, 19333, 8888, 18888, 9340, 19340, 8181, 9101, 7333, 23646, 33646, 6060, 8793, 8794, 8974}
@@ -305,3 +313,21 @@ def test_up_refuses_a_port_held_by_another_program(tmp_path: Path) -> None:
         with pytest.raises(StackError, match=rf"s3: port {port} .*GOVLAKE_S3_ENDPOINT"):
             manager.up(settings, timeout=5)
     assert manager.running_pids(settings) == []
+
+
+def test_a_port_held_by_an_outgoing_connection_is_not_bindable() -> None:
+    """The local end of a client connection takes a port no connect test sees; binding does see it."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert not port_bindable("127.0.0.1", server.getsockname()[1])
+        with socket.create_connection(server.getsockname()) as client:
+            local = client.getsockname()[1]
+            accepted, _ = server.accept()
+            with accepted:
+                assert not port_open("127.0.0.1", local, timeout=0.2)
+                assert not port_bindable("127.0.0.1", local)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    assert port_bindable("127.0.0.1", free)

@@ -252,6 +252,17 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def port_bindable(host: str, port: int) -> bool:
+    """True if a listener could bind host:port now: unlike ``port_open`` this also sees a port held as the
+    local end of an outgoing connection (the kernel hands those out from its ephemeral range)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def tail(path: Path, lines: int = 15) -> str:
     """The last lines of a log, for error messages a person reads."""
     try:
