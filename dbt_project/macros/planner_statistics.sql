@@ -34,3 +34,45 @@ end
 $analyze$
     {%- endif %}
 {%- endmacro %}
+
+{#
+    Fresh planner statistics for the sources a build reads (an on-run-start hook, dbt_project.yml): every
+    raw and platform table changed since it was last analysed.
+
+    The rule above is the wrong one for sources. A daily delivery adds 0.2 % of a raw table's rows, far
+    under autovacuum's 10 %, but they are all of a logical date the statistics have never seen, and the
+    incremental models read exactly those rows: with the date outside the statistics PostgreSQL estimated
+    1 row where 2,108 came, chose a nested loop over the quarantine, and int_persons_versioned's daily
+    build of 2 k persons took 133 s at `large`. Analysing samples 30 k rows whatever the table's size
+    (~0.2 s at a million rows).
+#}
+{% macro analyze_stale_sources() -%}
+    {%- if execute %}
+        {%- set tables = [] %}
+        {%- for source in graph.get('sources', {}).values() if source.source_name in ('raw', 'platform') %}
+            {%- do tables.append(source.schema ~ '.' ~ source.identifier) %}
+        {%- endfor %}
+do $analyze$
+declare
+    stale regclass;
+begin
+    for stale in
+        select relation.oid::regclass
+        from unnest(array[{% for table in tables %}'{{ table }}'{{ ', ' if not loop.last }}{% endfor %}]::text[])
+            as named (name)
+        inner join pg_class as relation on relation.oid = to_regclass(named.name)
+        where
+            relation.relkind in ('r', 'p')
+            and (
+                pg_stat_get_mod_since_analyze(relation.oid) > 0
+                or coalesce(
+                    pg_stat_get_last_analyze_time(relation.oid), pg_stat_get_last_autoanalyze_time(relation.oid)
+                ) is null
+            )
+    loop
+        execute format('analyze %s', stale);
+    end loop;
+end
+$analyze$
+    {%- endif %}
+{%- endmacro %}

@@ -24,22 +24,43 @@ registered as (
 
 ),
 
-candidates as (
+mothers_households as materialized (
 
+    -- each certificate with its mother's household, before any child is looked at: joined to the children
+    -- by household (an equality a hash join takes) whatever the planner guesses of the certificates
     select
-        certificates.certificate_no,
-        children.resident_id,
-        coalesce(children.name = certificates.newborn_name, false)
-        and coalesce(children.birth_date = certificates.birth_date, false) as both_match
+        certificates.*,
+        mothers.household_id as mother_household_id
     from certificates
     inner join registered as mothers
         on certificates.mother_id = mothers.resident_id
+
+),
+
+candidates as (
+
+    select
+        mothers_households.certificate_no,
+        mothers_households.newborn_name,
+        mothers_households.gender,
+        mothers_households.birth_date,
+        mothers_households.issue_date,
+        mothers_households._batch_id,
+        mothers_households._logical_date,
+        mothers_households._source_row,
+        children.resident_id,
+        coalesce(children.name = mothers_households.newborn_name, false)
+        and coalesce(children.birth_date = mothers_households.birth_date, false) as both_match
+    from mothers_households
     inner join registered as children
         on
-            mothers.household_id = children.household_id
-            and mothers.resident_id <> children.resident_id
+            mothers_households.mother_household_id = children.household_id
+            and mothers_households.mother_id <> children.resident_id
             and children.relation_to_head in ('子', '女', '孙子', '孙女')
-            and (certificates.newborn_name = children.name or certificates.birth_date = children.birth_date)
+            and (
+                mothers_households.newborn_name = children.name
+                or mothers_households.birth_date = children.birth_date
+            )
 
 ),
 
@@ -57,12 +78,23 @@ best_candidates as (
 
 newborns_matched as (
 
+    -- the certificate's own columns ride along (one certificate per certificate_no), so the newborn needs
+    -- no join back to the certificates: estimated at a row or two, that join was a nested loop that
+    -- re-ran this aggregate once per certificate (70 s at `large`)
     select
         certificate_no,
-        min(resident_id) as resident_id
+        min(resident_id) as resident_id,
+        newborn_name,
+        gender,
+        birth_date,
+        issue_date,
+        _batch_id,
+        _logical_date,
+        _source_row
     from best_candidates
     where match_rank = 1
-    group by certificate_no
+    group by
+        certificate_no, newborn_name, gender, birth_date, issue_date, _batch_id, _logical_date, _source_row
     having count(*) = 1
 
 ),
@@ -71,17 +103,16 @@ named as (
 
     ---------- the newborn: linked through the mother's household
     select
-        newborns_matched.resident_id,
+        resident_id,
         'newborn' as role,
-        certificates.newborn_name as name,
-        certificates.gender,
-        certificates.birth_date,
-        certificates.issue_date,
-        certificates._batch_id,
-        certificates._logical_date,
-        certificates._source_row
-    from certificates
-    inner join newborns_matched on certificates.certificate_no = newborns_matched.certificate_no
+        newborn_name as name,
+        gender,
+        birth_date,
+        issue_date,
+        _batch_id,
+        _logical_date,
+        _source_row
+    from newborns_matched
 
     union all
 

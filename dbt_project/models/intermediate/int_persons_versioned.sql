@@ -75,7 +75,11 @@ accepted as (
     union all
     select {% for column in columns %}candidate.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
     from ({{ accepted_rows(registrations, not_null=['resident_id']) }}) as candidate
-    where candidate.resident_id in (select revalidated.resident_id from revalidated)
+    where
+        -- a one-time filter: on a day nothing was revalidated the history is not read at all (joined to
+        -- an empty set, the plan still scanned it once per accepted batch)
+        exists (select 1 from revalidated)
+        and candidate.resident_id in (select revalidated.resident_id from revalidated)
 
 ),
 {%- endif %}
