@@ -10,7 +10,7 @@ GOVLAKE := $(VENV)/bin/govlake
 TEST_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/test GOVLAKE_PG_PORT=25532 GOVLAKE_S3_ENDPOINT=127.0.0.1:25433 \
             GOVLAKE_AIRFLOW_PORT=25180 GOVLAKE_DEPARTMENT_API_PORT=25190 GOVLAKE_WEB_PORT=25170
 
-.PHONY: help system-deps venv demo up down status env test test-unit test-scaleout bench bench-province lint lint-sql clean
+.PHONY: help system-deps venv demo up down status env test test-unit test-scaleout bench bench-province bench-province-clean lint lint-sql clean
 
 help:
 	@echo "make demo   set up, start the local stack, generate a province, run one daily cycle through Airflow"
@@ -18,6 +18,7 @@ help:
 	@echo "make down   stop the local stack          make status   show each component"
 	@echo "make bench  throughput and memory at >= 1 million persons"
 	@echo "make bench-province  the whole province: first load + next day's cycle (resumable; BENCH_ARGS=--scale large)"
+	@echo "make bench-province-clean  stop the province stack and remove it, for a clean first load (--fresh)"
 
 # Debian packages used when present: a CJK font so scorecard PDFs and the portal's pages render Chinese
 # (WenQuanYi subsets fast), and Chromium for the portal's browser tests (Playwright drives /usr/bin/chromium;
@@ -98,6 +99,11 @@ PROVINCE_ENV := GOVLAKE_HOME=$(CURDIR)/.govlake/province GOVLAKE_PG_PORT=25732 G
 bench-province: venv
 	$(PROVINCE_ENV) $(GOVLAKE) stack up
 	$(PROVINCE_ENV) $(PY) bench/province_bench.py $(BENCH_ARGS); status=$$?; $(PROVINCE_ENV) $(GOVLAKE) stack down; exit $$status
+
+# A clean slate for the next first load (`--fresh` refuses a warehouse that already holds batches).
+bench-province-clean: venv
+	$(PROVINCE_ENV) $(GOVLAKE) stack down
+	rm -rf .govlake/province
 
 lint: venv lint-sql
 	$(VENV)/bin/ruff check include dags plugins tests bench

@@ -385,6 +385,24 @@ def report(run: Run, day: str) -> None:
     console.print(f"written to {run.path}")
 
 
+def _refuse_a_used_warehouse() -> None:
+    """--fresh measures a first load: on a warehouse that already holds batches it would measure a re-load
+    (every date's rows replaced, the quarantine superseded, the libraries built incrementally) instead."""
+    from govlake.warehouse import connect
+
+    with connect(autocommit=True) as conn:
+        held = conn.execute(
+            "select case when to_regclass('platform.batches') is null then 0"
+            " else (select count(*) from platform.batches) end"
+        ).fetchone()[0]
+    if held:
+        raise SystemExit(
+            f"--fresh starts a first load, but this stack's warehouse already holds {held} batches: a re-load"
+            " would be measured. Run `make bench-province-clean` (stops the stack, removes .govlake/province)"
+            " first, or leave out --fresh to resume."
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -405,6 +423,8 @@ def main() -> None:
         "commit": _commit(),
         "machine": _machine(),
     }
+    if opts.fresh:
+        _refuse_a_used_warehouse()
     run = Run(RESULTS / f"province-{opts.scale}-{opts.seed}-{day.isoformat()}.json", header, opts.fresh)
     first_load(run, opts.scale, opts.seed, day.isoformat())
     next_day = (day + timedelta(days=1)).isoformat()
