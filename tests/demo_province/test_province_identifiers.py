@@ -173,3 +173,37 @@ def test_resident_ids_are_the_ones_the_generator_always_made_even_when_crowded()
         assert np.array_equal(bodies, expected), chunk
         assert len(np.unique(bodies)) == n and not np.isin(bodies, issued).any()
         issued = np.concatenate([issued, bodies])
+
+
+def test_a_day_with_no_free_sequence_number_is_named_not_retried_forever() -> None:
+    """501 women of one county born the same day cannot all have IDs (500 even sequence numbers): the
+    generator says which county, day and sex, where it used to re-draw forever."""
+    from demo_province.people import IssuedBodies, make_resident_ids
+
+    n = 501
+    division = np.full(n, 520102, dtype=np.int64)
+    birth = np.full(n, np.datetime64("2008-01-15"))
+    with pytest.raises(ValueError, match="520102 2008-01-15 女 ×1"):
+        make_resident_ids(np.random.default_rng(0), division, birth, np.zeros(n, bool), IssuedBodies())
+    bodies, ids, _ = make_resident_ids(
+        np.random.default_rng(0), division[:500], birth[:500], np.zeros(500, bool), IssuedBodies()
+    )
+    assert len(set(ids)) == 500
+
+
+def test_no_birthday_gathers_a_spike_that_would_fill_a_county_day() -> None:
+    """Ages were clipped: every spouse drawn under 18 was born on one day (0.43 % of persons), which at
+    10 M persons is more people of one county and sex than a day has sequence numbers. The busiest
+    birthday now holds a handful per 100,000, as any other."""
+    from demo_province import people as p
+
+    rng = np.random.default_rng(1)
+    sizes = p._household_sizes(rng, 100_000)
+    member_of = np.repeat(np.arange(len(sizes)), sizes)
+    position = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    bins = p._HEAD_AGE_BINS[p.pick(rng, p._HEAD_AGE_BINS[:, 2], len(sizes))]
+    head_age = (bins[:, 0] + rng.random(len(sizes)) * bins[:, 1])[member_of]
+    head_male = (rng.random(len(sizes)) < 0.8)[member_of]
+    age = p._ages(rng, p._roles(rng, position, head_age), head_age, head_male)
+    days = (age * 365.25).astype(np.int64)
+    assert np.bincount(days).max() < 40  # was 429 on the 18th birthday
