@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 from datetime import date
 
@@ -263,6 +264,33 @@ def test_library_gates(scratch_warehouse, scratch_settings) -> None:
     assert quarantine_failures("population", day, outcome, scratch_settings).rows_quarantined == 0
     valid = next(r for r in outcome.results if r.rule == "resident_id_valid")
     assert valid.details["sample_messages"][0].startswith("公民身份号码 ")
+
+
+def test_a_library_gate_never_pulls_its_table_into_the_client(
+    scratch_warehouse, scratch_settings, caplog
+) -> None:
+    """GX learns a query asset's columns by running the query unlimited: with the library as a query, the
+    gate held the whole population in memory (856 MiB at a million persons). As a table asset, GX reads
+    the columns from the catalog, and every statement that reads the table aggregates or is limited."""
+    day = date(1999, 1, 7)
+    rng = random.Random(4)
+    insert_rows(
+        scratch_warehouse,
+        "audit.population",
+        [
+            {k: p[k] for k in ("resident_id", "name", "gender", "birth_date", "division_code", "status")}
+            | {"built_for_date": day}
+            for p in (person(day, i, rng) for i in range(1, 11))
+        ],
+    )
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
+        assert validate("population", day, scratch_settings).success
+    statements = [
+        " ".join(r.getMessage().lower().split()) for r in caplog.records if r.name.startswith("sqlalchemy")
+    ]
+    assert any("audit.population" in s or "population" in s for s in statements)  # GX did query it
+    assert "select * from audit.population" not in statements
+    assert not any(s.startswith("select * from audit.population") and "limit" not in s for s in statements)
 
 
 class _Empty:
