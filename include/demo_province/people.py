@@ -285,11 +285,11 @@ def _ages(
     parent = np.minimum(head_age + rng.uniform(22, 34, n), 100.0)
     grandchild = head_age - rng.uniform(45, 62, n)
     grandchild = np.where(grandchild < 0, rng.uniform(0, 5, n), grandchild)
-    # Spread, not clipped: a clip put every spouse drawn under 18 on the one birthday 18 years before the
-    # epoch (0.43 % of all persons) — past a few million persons more people of one county and sex than a
-    # day has resident-ID sequence numbers (500), and make_resident_ids could never finish.
-    spouse = np.where(spouse < 18, 18 + rng.uniform(0, 4, n), spouse)
-    spouse = np.where(spouse > 100, 100 - rng.uniform(0, 4, n), spouse)
+    # Reflected, not clipped: a clip put every spouse drawn under 18 on the one birthday 18 years before
+    # the epoch (0.43 % of all persons) — past a few million persons more people of one county and sex
+    # than a day has resident-ID sequence numbers (500), and make_resident_ids could never finish.
+    spouse = np.where(spouse < 18, 36 - spouse, spouse)
+    spouse = np.where(spouse > 100, 200 - spouse, spouse)
     age = np.select(
         [role == R_HEAD, role == R_SPOUSE, role == R_CHILD, role == R_PARENT],
         [head_age, spouse, child, parent],
