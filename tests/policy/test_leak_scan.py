@@ -91,3 +91,33 @@ def test_an_id_needs_a_real_birth_date_and_a_card_is_still_found_next_to_credit_
         ("line 2", "resident_id"),
         ("line 3", "bank_card"),
     ]
+
+
+def test_files_on_disk_are_scanned_in_blocks_with_the_lines_and_rows_of_the_whole(tmp_path, monkeypatch):
+    """A release's data files are scanned from disk in bounded blocks: the line and row named are those of
+    the whole file, whatever block or batch the identifier falls in."""
+    from govlake.policy import leak_scan
+
+    monkeypatch.setattr(leak_scan, "PARQUET_BATCH_ROWS", 7)
+    monkeypatch.setattr(leak_scan, "BLOCK_BYTES", 100)
+    lines = [f"520102,南明区,{n}" for n in range(1, 200)]
+    lines[150] = f"520102,南明区{VALID_ID},151"
+    text = "\ufeffcounty_code,county_name,population\r\n" + "\r\n".join(lines) + "\r\n"
+    csv_path = tmp_path / "data.csv"
+    csv_path.write_text(text, encoding="utf-8")
+    rows = [{"county_name": "南明区", "population": n} for n in range(100)]
+    rows[40]["county_name"] = f"南明区{VALID_ID}"
+    parquet_path = tmp_path / "data.parquet"
+    parquet_path.write_bytes(_parquet(rows))
+
+    found = leak_scan.scan_release({"data.csv": csv_path, "data.parquet": parquet_path})
+    in_memory = leak_scan.scan_release(
+        {"data.csv": text.encode("utf-8"), "data.parquet": parquet_path.read_bytes()}
+    )
+    assert [(leak.file, leak.location) for leak in found] == [
+        ("data.csv", "line 152"),
+        ("data.parquet", "row 41, column county_name"),
+    ]
+    assert found == in_memory
+    blocks = list(leak_scan.text_blocks(csv_path, block_bytes=100))
+    assert len(blocks) > 10 and "".join(blocks) == text.removeprefix("\ufeff")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,17 +37,62 @@ divisions_ref as (
 )"""
 
 
+FETCH_ROWS = 10_000  # rows per FETCH from the server-side cursor: what a release holds in memory at once
+
+
 @dataclass
 class BuiltRows:
-    """The rows to publish and how they were protected (all of it goes into the release record)."""
+    """How an open dataset's rows are protected, and the query that yields them — streamed, never held.
 
-    rows: list[dict[str, Any]]
+    The counts (``rows``, ``k_achieved``, ``suppressed``) are final once :meth:`stream` has been read to
+    the end: a release of millions of records is written to its files batch by batch (release_files).
+    """
+
+    query: sql.Composable
+    params: dict[str, Any]
     k_required: int
-    k_achieved: int | None  # smallest published count/class; None when everything is suppressed
-    suppressed: int  # cells (aggregate) or records (de-identified) withheld
-    in_scope: int  # source rows selected
+    measure: str | None  # aggregate: the count column; None for de-identified records
+    in_scope: int = 0  # source rows selected (records: counted as they stream)
     levels: dict[str, int] = field(default_factory=dict)  # quasi-identifier -> level used
     level_names: dict[str, str] = field(default_factory=dict)
+    rows: int = 0  # cells or records published (a suppressed cell is published empty)
+    k_achieved: int | None = None  # smallest published count/class; None when everything is suppressed
+    suppressed: int = 0  # cells (aggregate) or records (de-identified) withheld
+
+    def stream(
+        self, conn: psycopg.Connection, batch_rows: int = FETCH_ROWS
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The rows to publish in order, a batch at a time from a server-side cursor (conn must be in a
+        transaction), counting them as they go."""
+        with conn.cursor(name=f"open_release_{uuid.uuid4().hex}") as cur:
+            cur.execute(self.query, self.params)
+            names = [c.name for c in cur.description]
+            while batch := cur.fetchmany(batch_rows):
+                yield self._publishable([dict(zip(names, r, strict=True)) for r in batch])
+
+    def _publishable(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for r in batch:
+            if self.measure is not None:  # a cell below k is published empty, flagged as suppressed
+                n = int(r.pop("n"))
+                keep = n >= self.k_required
+                out.append({**r, self.measure: n if keep else None, "suppressed": not keep})
+            else:  # a record in a class below k is left out
+                n = int(r.pop("_class"))
+                keep = n >= self.k_required
+                self.in_scope += 1
+                if keep:
+                    out.append(r)
+            if keep:
+                self.k_achieved = n if self.k_achieved is None else min(self.k_achieved, n)
+            else:
+                self.suppressed += 1
+        self.rows += len(out)
+        return out
+
+    def all_rows(self, conn: psycopg.Connection) -> list[dict[str, Any]]:
+        """Every row at once — for tests and small datasets; a release streams."""
+        return [r for batch in self.stream(conn) for r in batch]
 
 
 def _source(dataset: OpenDataset, schema: str | None) -> sql.Composable:
@@ -83,13 +130,6 @@ def _generalised_cte(
         joins=joins,
     )
     return query, [n for n, _ in pairs]
-
-
-def _fetch(conn: psycopg.Connection, query: sql.Composable, params: dict) -> list[dict[str, Any]]:
-    with conn.cursor() as cur:
-        cur.execute(query, params)
-        names = [c.name for c in cur.description]
-        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def build_aggregate(
@@ -132,16 +172,7 @@ def build_aggregate(
     else:
         body = sql.SQL(" select {cols}, n from counted order by {cols}").format(cols=cols)
     query = sql.SQL("{head}, {counted}{body}").format(head=head, counted=counted, body=body)
-    raw = _fetch(conn, query, {"d": date})
-    in_scope = _count(conn, dataset, schema, date)
-    rows, published = [], []
-    for r in raw:
-        n = int(r.pop("n"))
-        keep = n >= k
-        rows.append({**r, measure: n if keep else None, "suppressed": not keep})
-        if keep:
-            published.append(n)
-    return BuiltRows(rows, k, min(published) if published else None, len(rows) - len(published), in_scope)
+    return BuiltRows(query, {"d": date}, k, measure, in_scope=_count(conn, dataset, schema, date))
 
 
 def _count(conn: psycopg.Connection, dataset: OpenDataset, schema: str | None, date: dt.date) -> int:
@@ -218,21 +249,11 @@ def build_records(
             for n in (*qi_names, *[n for n in names if n not in qi_names])
         ),
     )
-    rows, published, withheld = [], [], 0
-    for r in _fetch(conn, query, {"d": date}):
-        size = int(r.pop("_class"))
-        if size < k:
-            withheld += 1
-            continue
-        rows.append(r)
-        published.append(size)
     level_names = {
         q.name: q.levels[levels[q.name]].kind + (f":{_param(q.levels[levels[q.name]].params)}")
         for q in dataset.quasi_identifiers
     }
-    return BuiltRows(
-        rows, k, min(published) if published else None, withheld, len(rows) + withheld, levels, level_names
-    )
+    return BuiltRows(query, {"d": date}, k, None, levels=levels, level_names=level_names)
 
 
 def _param(params: Any) -> str:

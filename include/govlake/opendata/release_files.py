@@ -14,7 +14,10 @@ import decimal
 import hashlib
 import io
 import json
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -41,8 +44,24 @@ FORMATS = {
 CONTENT_TYPES = {**DATA_FILES, DICTIONARY_FILE: "text/csv", METADATA_FILE: "application/json"}
 
 
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+# A data file is written to disk (a release of millions of records never sits in memory); the small
+# files (dictionary, metadata, latest.json) stay bytes. Either is a file's content.
+Content = bytes | Path
+PARQUET_ROW_GROUP = 262_144  # rows per Parquet row group: bounds what the writer holds at once
+
+
+def sha256(data: Content) -> str:
+    if isinstance(data, bytes):
+        return hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    with data.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def size(data: Content) -> int:
+    return len(data) if isinstance(data, bytes) else data.stat().st_size
 
 
 def csv_header(col: OutColumn) -> str:
@@ -63,30 +82,11 @@ def _csv_value(value: Any) -> str:
     return str(value)
 
 
-def to_csv(columns: Sequence[OutColumn], rows: Sequence[dict[str, Any]]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([csv_header(c) for c in columns])
-    for row in rows:
-        writer.writerow([_csv_value(row.get(c.name)) for c in columns])
-    return buf.getvalue().encode("utf-8-sig")
-
-
 def _field(col: OutColumn) -> pa.Field:
     meta = {"label_zh": col.label_zh, "label_en": col.label_en}
     if col.unit_zh or col.unit_en:
         meta |= {"unit_zh": col.unit_zh or "", "unit_en": col.unit_en or ""}
     return pa.field(col.name, ARROW_TYPES[col.type], metadata=meta)
-
-
-def to_parquet(columns: Sequence[OutColumn], rows: Sequence[dict[str, Any]]) -> bytes:
-    schema = pa.schema([_field(c) for c in columns])
-    table = pa.Table.from_pylist(
-        [{c.name: _plain(r.get(c.name)) for c in columns} for r in rows], schema=schema
-    )
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
 
 
 def _plain(value: Any) -> Any:
@@ -97,22 +97,92 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def to_json(
-    dataset: str, version: str, columns: Sequence[OutColumn], rows: Sequence[dict[str, Any]]
-) -> bytes:
-    doc = {
-        "dataset": dataset,
-        "version": version,
-        "fields": [
-            {"id": c.name, "type": c.type, "label": {"zh": c.label_zh, "en": c.label_en}} for c in columns
-        ],
-        "records": [{c.name: _plain(r.get(c.name)) for c in columns} for r in rows],
-    }
-    return json_bytes(doc)
-
-
 def json_bytes(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1, default=str).encode("utf-8")
+
+
+def _json_record(record: dict[str, Any]) -> str:
+    """A record as it sits in the ``records`` array of :func:`json_bytes` (indent 1, two levels deep)."""
+    text = json.dumps(record, ensure_ascii=False, indent=1, default=str)
+    return "\n".join("  " + line for line in text.split("\n"))
+
+
+@dataclass
+class DataFiles:
+    """A release's data, written batch by batch: CSV and Parquet complete, JSON's records waiting for the
+    version (which depends on the CSV's checksum) to be put under their header."""
+
+    csv: Path
+    parquet: Path
+    json_records: Path
+    rows: int = 0
+
+
+def write_data_files(
+    columns: Sequence[OutColumn], batches: Iterable[Sequence[dict[str, Any]]], directory: Path
+) -> DataFiles:
+    """Write the rows, as they come, to ``data.csv``, ``data.parquet`` and JSON's records — in bounded
+    memory (a batch of rows and at most one Parquet row group), bytes the same as for the rows at once."""
+    out = DataFiles(directory / "data.csv", directory / "data.parquet", directory / "data.json.records")
+    schema = pa.schema([_field(c) for c in columns])
+    pending: list[pa.Table] = []
+    with (
+        out.csv.open("w", encoding="utf-8-sig", newline="") as csv_file,
+        pq.ParquetWriter(out.parquet, schema, compression="zstd") as parquet,
+        out.json_records.open("w", encoding="utf-8") as json_file,
+    ):
+        writer = csv.writer(csv_file, lineterminator="\r\n")
+        writer.writerow([csv_header(c) for c in columns])
+        for batch in batches:
+            writer.writerows([_csv_value(r.get(c.name)) for c in columns] for r in batch)
+            plain = [{c.name: _plain(r.get(c.name)) for c in columns} for r in batch]
+            for i, record in enumerate(plain):
+                json_file.write((",\n" if out.rows + i else "") + _json_record(record))
+            out.rows += len(batch)
+            pending.append(pa.Table.from_pylist(plain, schema=schema))
+            if sum(t.num_rows for t in pending) >= PARQUET_ROW_GROUP:
+                pending = _write_row_groups(parquet, pending, final=False)
+        _write_row_groups(parquet, pending, final=True)
+        if not out.rows:  # as pq.write_table writes an empty table: one empty row group
+            parquet.write_table(schema.empty_table())
+    return out
+
+
+def _write_row_groups(writer: pq.ParquetWriter, pending: list[pa.Table], final: bool) -> list[pa.Table]:
+    """Write whole row groups of the pending rows (and, at the end, the rest); return what is left."""
+    table = pa.concat_tables(pending) if pending else None
+    if table is None:
+        return []
+    whole = table.num_rows if final else table.num_rows - table.num_rows % PARQUET_ROW_GROUP
+    if whole:
+        writer.write_table(table.slice(0, whole), row_group_size=PARQUET_ROW_GROUP)
+    return [table.slice(whole)] if whole < table.num_rows else []
+
+
+def write_json(dataset: str, version: str, columns: Sequence[OutColumn], data: DataFiles, path: Path) -> Path:
+    """``data.json``: the header (dataset, version, fields) and the records written before — the same bytes
+    as :func:`json_bytes` of the whole document."""
+    head = json_bytes(
+        {
+            "dataset": dataset,
+            "version": version,
+            "fields": [
+                {"id": c.name, "type": c.type, "label": {"zh": c.label_zh, "en": c.label_en}} for c in columns
+            ],
+            "records": [],
+        }
+    )
+    with path.open("wb") as out:
+        if not data.rows:
+            out.write(head)
+            return path
+        closing = b"[]\n}"
+        assert head.endswith(closing), head[-20:]
+        out.write(head[: -len(closing)] + b"[\n")
+        with data.json_records.open("rb") as records:
+            shutil.copyfileobj(records, out, 1 << 20)
+        out.write(b"\n ]\n}")
+    return path
 
 
 def dictionary_entries(columns: Sequence[OutColumn], grades: dict[str, ItemGrade]) -> list[dict[str, Any]]:
@@ -159,17 +229,52 @@ def dictionary_csv(entries: Sequence[dict[str, Any]]) -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
-def published_columns(name: str, data: bytes) -> list[str]:
+def published_columns(name: str, data: Content) -> list[str]:
     """The column names a data file actually carries (for the grade check of the scan)."""
     if name.endswith(".parquet"):
-        return list(pq.read_schema(io.BytesIO(data)).names)
+        return list(pq.read_schema(io.BytesIO(data) if isinstance(data, bytes) else data).names)
     if name.endswith(".csv"):
-        first = data.decode("utf-8-sig", errors="replace").splitlines()[:1]
+        if isinstance(data, bytes):
+            first = data.decode("utf-8-sig", errors="replace").splitlines()[:1]
+        else:
+            with data.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+                first = [fh.readline()]
         return [column_of_header(h) for h in next(csv.reader(first), [])]
     if name.endswith(".json"):
-        doc = json.loads(data)
+        doc = json.loads(data) if isinstance(data, bytes) else _json_head(data, 1000)
         names = [f["id"] for f in doc.get("fields", [])]
         for record in doc.get("records", [])[:1000]:
             names += [k for k in record if k not in names]
         return names
     return []
+
+
+_JSON_READ_CHARS = 1 << 20
+
+
+def _json_head(path: Path, records: int) -> dict[str, Any]:
+    """A release JSON's fields and its first ``records`` records, read without loading the whole file."""
+    decoder = json.JSONDecoder()
+    with path.open(encoding="utf-8") as fh:
+        text = fh.read(_JSON_READ_CHARS)
+        marker = text.find('"records": [')
+        if marker < 0:  # not the layout write_json produces: read it whole (a small or foreign file)
+            return json.loads(text + fh.read())
+        doc = json.loads(text[:marker] + '"records": []}')
+        pos, found = marker + len('"records": ['), []
+        while len(found) < records:
+            while pos < len(text) and text[pos] in " \r\n\t,":
+                pos += 1
+            if pos < len(text) and text[pos] == "]":
+                break
+            try:
+                record, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                more = fh.read(_JSON_READ_CHARS)
+                if not more:
+                    raise
+                text, pos = text[pos:] + more, 0
+                continue
+            found.append(record)
+            pos = end
+    return doc | {"records": found}

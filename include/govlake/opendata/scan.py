@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from govlake.opendata.definitions import ItemGrade, grade_violations
-from govlake.opendata.release_files import DATA_FILES, published_columns
+from govlake.opendata.release_files import DATA_FILES, Content, published_columns
 from govlake.policy.leak_scan import Leak, scan_release
 
 
@@ -31,7 +31,7 @@ class ReleaseBlocked(RuntimeError):
         )
 
 
-def item_problems(files: Mapping[str, bytes], grades: Mapping[str, ItemGrade], open_type: str) -> list[str]:
+def item_problems(files: Mapping[str, Content], grades: Mapping[str, ItemGrade], open_type: str) -> list[str]:
     problems: list[str] = []
     for name, data in files.items():
         if name not in DATA_FILES:
@@ -49,7 +49,7 @@ def item_problems(files: Mapping[str, bytes], grades: Mapping[str, ItemGrade], o
 
 
 def scan_files(
-    dataset: str, files: Mapping[str, bytes], grades: Mapping[str, ItemGrade], open_type: str
+    dataset: str, files: Mapping[str, Content], grades: Mapping[str, ItemGrade], open_type: str
 ) -> None:
     """Raise ReleaseBlocked naming every file, row/line and column that may not be published."""
     leaks = scan_release(files)

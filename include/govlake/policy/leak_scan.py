@@ -15,6 +15,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow.parquet as pq
 from stdnum.cn import uscc
@@ -98,37 +99,75 @@ def is_bank_card(value: str) -> bool:
     return 16 <= len(value) <= 19 and value.isdigit() and luhn.is_valid(value)
 
 
-def scan_text(name: str, text: str) -> list[Leak]:
+# A release file is scanned as bytes (the small ones) or on disk (the data files, which are written
+# to disk so a release of millions of records never sits in memory): either way in bounded memory.
+Content = bytes | Path
+BLOCK_BYTES = 1 << 20
+PARQUET_BATCH_ROWS = 65_536
+
+
+def scan_text(name: str, text: str, first_line: int = 1) -> list[Leak]:
     return [
         Leak(name, f"line {n}", kind, _mask(value))
-        for n, line in enumerate(text.splitlines(), start=1)
+        for n, line in enumerate(text.splitlines(), start=first_line)
         for kind, value in scan_value(line)
     ]
 
 
-def scan_parquet(name: str, data: bytes) -> list[Leak]:
-    """Every value of every column, as text: numbers too, since an ID can hide in an integer column."""
-    table = pq.read_table(io.BytesIO(data))
-    leaks = []
-    for column in table.column_names:
-        for row, value in enumerate(table.column(column).to_pylist()):
-            if value is None:
+def text_blocks(content: Content, block_bytes: int | None = None) -> Iterator[str]:
+    """The content as UTF-8 text (a BOM dropped) in blocks that each end at a line break, so numbering the
+    lines block by block numbers them as in the whole text (a newline byte is never inside a character)."""
+    if isinstance(content, bytes):
+        yield content.decode("utf-8-sig", errors="replace")
+        return
+    encoding, rest = "utf-8-sig", b""
+    with content.open("rb") as fh:
+        while block := fh.read(block_bytes or BLOCK_BYTES):
+            block = rest + block
+            cut = block.rfind(b"\n") + 1
+            if not cut:
+                rest = block
                 continue
-            leaks += [
-                Leak(name, f"row {row + 1}, column {column}", kind, _mask(found))
-                for kind, found in scan_value(_numbers_of(value))
-            ]
-    # Column names and schema metadata are published too.
-    leaks += scan_text(f"{name} (schema)", str(table.schema))
+            rest = block[cut:]
+            yield block[:cut].decode(encoding, errors="replace")
+            encoding = "utf-8"
+    if rest:
+        yield rest.decode(encoding, errors="replace")
+
+
+def scan_text_content(name: str, content: Content) -> list[Leak]:
+    leaks, line = [], 1
+    for text in text_blocks(content):
+        leaks += scan_text(name, text, line)
+        line += len(text.splitlines())
     return leaks
 
 
-def scan_release(files: Mapping[str, bytes]) -> list[Leak]:
+def scan_parquet(name: str, data: Content) -> list[Leak]:
+    """Every value of every column, as text: numbers too, since an ID can hide in an integer column."""
+    parquet = pq.ParquetFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+    leaks, first = [], 0
+    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+        for column in batch.schema.names:
+            for row, value in enumerate(batch.column(column).to_pylist(), start=first):
+                if value is None:
+                    continue
+                leaks += [
+                    Leak(name, f"row {row + 1}, column {column}", kind, _mask(found))
+                    for kind, found in scan_value(_numbers_of(value))
+                ]
+        first += batch.num_rows
+    # Column names and schema metadata are published too.
+    leaks += scan_text(f"{name} (schema)", str(parquet.schema_arrow))
+    return leaks
+
+
+def scan_release(files: Mapping[str, Content]) -> list[Leak]:
     """Scan a release's files by name: ``*.parquet`` value by value, everything else as UTF-8 text."""
     leaks: list[Leak] = []
-    for name, data in files.items():
+    for name, content in files.items():
         if name.endswith(".parquet"):
-            leaks += scan_parquet(name, data)
+            leaks += scan_parquet(name, content)
         else:
-            leaks += scan_text(name, data.decode("utf-8-sig", errors="replace"))
+            leaks += scan_text_content(name, content)
     return leaks
