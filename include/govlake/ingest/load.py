@@ -89,10 +89,19 @@ def copy_parquet(
 
 def csv_blocks(parquet: Path, columns: list[str], batch_rows: int) -> Iterator[memoryview]:
     """The Parquet file as COPY-ready CSV, one record batch at a time."""
-    for batch in pq.ParquetFile(parquet).iter_batches(batch_size=batch_rows, columns=columns):
+    for batch in record_batches(parquet, batch_rows, columns):
         buffer = io.BytesIO()
         pcsv.write_csv(batch, buffer, _CSV_OPTIONS)
         yield buffer.getbuffer()
+
+
+def record_batches(parquet: Path, batch_rows: int, columns: list[str] | None = None) -> Iterator:
+    """The file's record batches, read one row group at a time. One reader over every row group kept
+    what it had decoded (pyarrow's allocation grew ~55 bytes a row: the load of 10 M 公安厅 rows peaked
+    at 763 MiB, the province's would need ~2.5 GiB); a reader per row group stays flat (~180 MiB)."""
+    file = pq.ParquetFile(parquet)
+    for group in range(file.num_row_groups):
+        yield from file.iter_batches(batch_size=batch_rows, row_groups=[group], columns=columns)
 
 
 def copy_quarantine(conn: psycopg.Connection, jsonl: Path, table: str = "platform.quarantine") -> int:

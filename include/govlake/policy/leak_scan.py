@@ -147,7 +147,12 @@ def scan_parquet(name: str, data: Content) -> list[Leak]:
     """Every value of every column, as text: numbers too, since an ID can hide in an integer column."""
     parquet = pq.ParquetFile(io.BytesIO(data) if isinstance(data, bytes) else data)
     leaks, first = [], 0
-    for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+    # a row group at a time: one reader over the whole file keeps what it decoded (govlake.ingest.load)
+    groups = (
+        parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[g])
+        for g in range(parquet.num_row_groups)
+    )
+    for batch in (b for group in groups for b in group):
         for column in batch.schema.names:
             for row, value in enumerate(batch.column(column).to_pylist(), start=first):
                 if value is None:
