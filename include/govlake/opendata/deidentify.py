@@ -90,10 +90,6 @@ class BuiltRows:
         self.rows += len(out)
         return out
 
-    def all_rows(self, conn: psycopg.Connection) -> list[dict[str, Any]]:
-        """Every row at once — for tests and small datasets; a release streams."""
-        return [r for batch in self.stream(conn) for r in batch]
-
 
 def _source(dataset: OpenDataset, schema: str | None) -> sql.Composable:
     table = sql.Identifier(schema or dataset.schema, dataset.library)
