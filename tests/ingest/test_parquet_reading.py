@@ -7,7 +7,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from govlake.ingest.load import csv_blocks, record_batches
+from govlake.ingest.load import csv_blocks
+from govlake.lake.parquet_files import record_batches
 
 
 def _file(path, groups: int = 80, rows: int = 10_000):

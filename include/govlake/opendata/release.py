@@ -321,7 +321,13 @@ def _record_release(conn: psycopg.Connection, values: dict[str, Any]) -> None:
 
 
 def _record_resources(
-    conn: psycopg.Connection, dataset: str, version: str, prefix: str, files: dict[str, f.Content], table: str
+    conn: psycopg.Connection,
+    dataset: str,
+    version: str,
+    prefix: str,
+    files: dict[str, f.Content],
+    checksums: dict[str, str],
+    table: str,
 ) -> None:
     conn.execute(
         "delete from platform.open_resources where dataset = %s and version = %s", (dataset, version)
@@ -333,7 +339,7 @@ def _record_resources(
             [
                 (
                     resource_id(dataset, version, name), dataset, version, name, f.FORMATS[name],
-                    f.CONTENT_TYPES[name], f.size(data), f.sha256(data), prefix + name,
+                    f.CONTENT_TYPES[name], f.size(data), checksums[name], prefix + name,
                     table if name == "data.csv" else None,
                 )
                 for name, data in files.items()
@@ -464,7 +470,7 @@ def _release(
                     "details": {"levels": built.levels},
                 },
             )  # fmt: skip
-            _record_resources(conn, ds.name, version, prefix, files, table)
+            _record_resources(conn, ds.name, version, prefix, files, checksums, table)
             details = {
                 "dataset": ds.name,
                 "version": version,

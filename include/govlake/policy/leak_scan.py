@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 from stdnum.cn import uscc
 from stdnum.iso7064 import mod_11_2
 
+from govlake.lake.parquet_files import record_batches
+
 # Tokens are delimited by anything that is not an ASCII letter or digit, so a 64-hex-digit checksum is
 # one token (not a resident ID inside it) while an ID glued to Chinese text is still found.
 _RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
@@ -145,14 +147,9 @@ def scan_text_content(name: str, content: Content) -> list[Leak]:
 
 def scan_parquet(name: str, data: Content) -> list[Leak]:
     """Every value of every column, as text: numbers too, since an ID can hide in an integer column."""
-    parquet = pq.ParquetFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
     leaks, first = [], 0
-    # a row group at a time: one reader over the whole file keeps what it decoded (govlake.ingest.load)
-    groups = (
-        parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=[g])
-        for g in range(parquet.num_row_groups)
-    )
-    for batch in (b for group in groups for b in group):
+    for batch in record_batches(source, PARQUET_BATCH_ROWS):
         for column in batch.schema.names:
             for row, value in enumerate(batch.column(column).to_pylist(), start=first):
                 if value is None:
@@ -163,7 +160,9 @@ def scan_parquet(name: str, data: Content) -> list[Leak]:
                 ]
         first += batch.num_rows
     # Column names and schema metadata are published too.
-    leaks += scan_text(f"{name} (schema)", str(parquet.schema_arrow))
+    leaks += scan_text(
+        f"{name} (schema)", str(pq.read_schema(io.BytesIO(data) if isinstance(data, bytes) else data))
+    )
     return leaks
 
 
