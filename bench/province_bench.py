@@ -19,6 +19,9 @@ memory is one task's.
 department's rows changed), then the cycle through the Airflow scheduler (``run_cycle``, as ``make demo``),
 its wall time and every task's seconds.
 
+``--days N`` cycles N days after the first load; run again with a larger N on a kept stack and only the new
+days are generated and cycled (each day's stages are keyed by its date, stamped with the commit measured).
+
 **Resumable.** Every finished stage is written at once to ``bench/results/province-<scale>-<seed>-<D>.json``
 (with the date, machine and commit); run the same command again after an interruption and the finished
 stages are skipped — each stage is idempotent for its date (a batch re-lands, a build re-runs).
@@ -181,6 +184,7 @@ class Run:
         result["label"] = label
         result["wall_s"] = time.perf_counter() - started  # the stage's process included
         result["phase"] = self.phase
+        result["commit"] = _commit()  # a resumed run's later stages may measure later code
         self.doc["stages"][key] = result
         self.save()
         rate = f" {result['rows'] / result['seconds']:,.0f} rows/s" if result.get("rows") else ""
@@ -256,12 +260,19 @@ def daily_cycle(run: Run, scale: str, seed: int, day: str) -> None:
         from scaleout_bench import _task_figures
 
         settings = get_settings()
+        began = datetime.now(UTC)
         started = time.perf_counter()
         outcome = run_cycle(day, settings=settings, console=console, timeout=6 * 3600)
         seconds = time.perf_counter() - started
         if not outcome.ok:
             raise RuntimeError(f"the cycle of {day} failed: {outcome.failed}")
-        return {"rows": None, "seconds": seconds, **_task_figures(settings, day)}
+        # this cycle's tasks only: a kept stack (--days) holds the Asset-triggered runs of earlier days too
+        return {
+            "rows": None,
+            "seconds": seconds,
+            "began": began.isoformat(),
+            **_task_figures(settings, day, began, datetime.now(UTC)),
+        }
 
     run.stage(f"cycle:{day}", f"daily cycle through the scheduler ({day})", cycle)
     run.stage(
@@ -436,6 +447,12 @@ def main() -> None:
         "--date", default="2026-01-15", help="the first load's date; the cycle runs the day after"
     )
     parser.add_argument("--fresh", action="store_true", help="start over instead of resuming")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=1,
+        help="daily cycles after the first load (resuming with a larger number cycles the days after)",
+    )
     opts = parser.parse_args()
     day = date.fromisoformat(opts.date)
     header = {
@@ -450,8 +467,9 @@ def main() -> None:
         _refuse_a_used_warehouse()
     run = Run(RESULTS / f"province-{opts.scale}-{opts.seed}-{day.isoformat()}.json", header, opts.fresh)
     first_load(run, opts.scale, opts.seed, day.isoformat())
-    next_day = (day + timedelta(days=1)).isoformat()
-    daily_cycle(run, opts.scale, opts.seed, next_day)
+    for n in range(1, opts.days + 1):
+        next_day = (day + timedelta(days=n)).isoformat()
+        daily_cycle(run, opts.scale, opts.seed, next_day)
     report(run, next_day)
 
 

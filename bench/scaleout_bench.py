@@ -108,16 +108,19 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def _task_figures(settings, day: str) -> dict:
+def _task_figures(settings, day: str, since: datetime | None = None, until: datetime | None = None) -> dict:
+    """The task instances of the day's cycle: its ingests (logical date = the day) and the build, publish
+    and open-data runs their Assets trigger (no logical date in Airflow 3) — on a fresh stack every such
+    run; on a kept stack only those started between ``since`` and ``until`` (the cycle's span)."""
     with psycopg.connect(settings.pg_url(settings.airflow_db)) as conn:
         rows = conn.execute(
-            # every task instance of the fresh stack: the cycle's ingests (logical date = the day) and the
-            # build, publish and open-data runs their Assets trigger (no logical date in Airflow 3)
             "select extract(epoch from ti.start_date - ti.queued_dttm), ti.duration, ti.dag_id || '.' || ti.task_id "
             "from task_instance ti join dag_run r using (dag_id, run_id) "
             "where (r.logical_date::date = %s or r.logical_date is null) "
-            "and ti.start_date is not null and ti.queued_dttm is not null",
-            (day,),
+            "and ti.start_date is not null and ti.queued_dttm is not null "
+            "and ti.start_date >= coalesce(%s, '-infinity'::timestamptz)"
+            " and ti.start_date <= coalesce(%s, 'infinity'::timestamptz)",
+            (day, since, until),
         ).fetchall()
     waits = sorted(float(w) for w, _, _ in rows if w is not None)
     by_task: dict[str, float] = {}
