@@ -3,49 +3,78 @@
 -- county x age band x insurance type.
 -- coverage_rate = insured persons / registered living persons of the county and band: the denominator is
 -- 公安厅's population, the numerator 人社厅's enrollments joined to it by resident ID.
+-- One pass over the population: persons are counted per cell once, and per insurance type they hold,
+-- instead of every person being paired with every type (5 x 10 M rows at 10 M persons).
 with
 
-population as (
+persons as (
 
-    select * from {{ ref('population') }}
-    where in_household_registry and status = '正常'
+    select
+        division_code as county_code,
+        prefecture_code,
+        {{ age_band('birth_date', logical_date()) }} as age_band,
+        insurance_types,
+        coalesce(in_household_registry and status = '正常', false) as is_counted
+    from {{ ref('population') }}
 
 ),
 
 insurance_types as (
 
+    -- every type anyone in the library holds, so a cell with no insured person still shows its 0
     select distinct unnest(insurance_types) as insurance_type
-    from {{ ref('population') }}
+    from persons
 
 ),
 
-persons as (
+registered as (
 
     select
-        resident_id,
-        division_code as county_code,
+        county_code,
         prefecture_code,
-        {{ age_band('birth_date', logical_date()) }} as age_band,
-        insurance_types
-    from population
+        age_band,
+        count(*) as registered_persons
+    from persons
+    where is_counted
+    group by county_code, prefecture_code, age_band
+
+),
+
+insured as (
+
+    select
+        persons.county_code,
+        persons.prefecture_code,
+        persons.age_band,
+        held.insurance_type,
+        count(*) as insured_persons
+    from persons
+    cross join
+        lateral (
+            select distinct unnest(persons.insurance_types) as insurance_type
+        ) as held
+    where persons.is_counted
+    group by persons.county_code, persons.prefecture_code, persons.age_band, held.insurance_type
 
 ),
 
 cells as (
 
     select
-        persons.county_code,
-        persons.prefecture_code,
-        persons.age_band,
+        registered.county_code,
+        registered.prefecture_code,
+        registered.age_band,
         insurance_types.insurance_type,
-        count(*) as registered_persons,
-        count(*) filter (
-            where insurance_types.insurance_type = any(persons.insurance_types)
-        ) as insured_persons
-
-    from persons
+        registered.registered_persons,
+        coalesce(insured.insured_persons, 0) as insured_persons
+    from registered
     cross join insurance_types
-    group by 1, 2, 3, 4
+    left join insured
+        on
+            registered.county_code is not distinct from insured.county_code
+            and registered.prefecture_code is not distinct from insured.prefecture_code
+            and registered.age_band = insured.age_band
+            and insurance_types.insurance_type = insured.insurance_type
 
 )
 
