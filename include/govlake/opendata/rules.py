@@ -143,12 +143,18 @@ def expressions(rule: Rule, source: str, alias: str) -> list[sql.Composable]:
         )
         return [sql.SQL("case {} end").format(sql.SQL(" ").join(whens))]
     if rule.kind == "age_bands":
-        age = sql.SQL("extract(year from age(%(d)s::date, {}))::int").format(col)
+        # Whole years at the date d: age >= n exactly when the birth date is on or before d minus n years
+        # (checked against age() for every pair of days across leap years). The birth date is compared
+        # with dates the planner folds once, instead of age() evaluated per band and row — 41 s of a 45 s
+        # release over 10 M persons.
+        def born_by(years: int) -> sql.Composable:
+            return sql.SQL("(%(d)s::date - make_interval(years => {}))::date").format(sql.Literal(years))
+
         whens = [
-            sql.SQL("when {} >= {}{} then {}").format(
-                age,
-                sql.Literal(lo),
-                sql.SQL("") if hi is None else sql.SQL(" and {} <= {}").format(age, sql.Literal(hi)),
+            sql.SQL("when {} <= {}{} then {}").format(
+                col,
+                born_by(lo),
+                sql.SQL("") if hi is None else sql.SQL(" and {} > {}").format(col, born_by(hi + 1)),
                 sql.Literal(label),
             )
             for (lo, hi), label in zip(rule.params, age_band_labels(rule.params), strict=True)
