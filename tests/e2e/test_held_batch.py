@@ -196,7 +196,8 @@ def _run_the_days(stack, warehouse) -> dict[str, dict]:
         ).fetchall(),
         "quarantine": warehouse.execute(
             "select record->>'credit_code', rule, dimension, message, source_file, source_row"
-            " from platform.quarantine where batch_id = %s and stage = 'validate'",
+            # this validation's records: a kept stack also holds an earlier run's of the same batch, superseded
+            " from platform.quarantine where batch_id = %s and stage = 'validate' and superseded_at is null",
             (D1_BATCH,),
         ).fetchall(),
         "correction_list": _correction_list(stack, D1),
