@@ -3,10 +3,12 @@
 Three days of changes touching every population source — a renamed person, a person the registry deletes,
 an enrollment moved to another person and one withdrawn, a 低保 listing ended and a new one, payees, a
 quarantined update, and on the third day a corrected re-delivery of the second day's 公安厅 and 人社厅
-files that leaves the rename and the move out — are built in one set of schemas with each day published
-(from the third day the build starts from the version publishing exchanged back into audit), and from
-scratch in another. The two libraries must be identical but for the build stamps, and the incremental
-builds must have recomputed only the persons that changed.
+files that leaves the rename and the move out, and 卫健委's workbook repeating a certificate unchanged —
+are built in one set of schemas with each day published (from the third day the build starts from the
+version publishing exchanged back into audit), and from scratch in another. The two libraries must be
+identical but for the build stamps, and the incremental builds must have recomputed only the persons that
+changed. The population history recorded from the recomputed persons must equal the history recorded by
+comparing every person (the rebuilt schemas'), version for version.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from govlake.publish.swap import publish_libraries
-from govlake.transform import build_libraries, build_staging, runner
+from govlake.transform import build_libraries, build_staging, runner, snapshot_history
 
 from .test_libraries_build import (
     CA_D,
@@ -96,7 +98,9 @@ def deliveries() -> dict[str, dict[str, list[dict]]]:
         CA_D: [allowance(Y, "己", "F9", "520302")],  # C's listing ends: not delivered any more below
         FI: [payment("P1", A, "甲改")],
     }
-    day3 = {FI: [payment("P2", B, "乙二")]}
+    # 卫健委's workbook repeats the year's certificates every day: BC1 again, unchanged (not a change of B's
+    # or K's: the certificate keeps citing its first delivery)
+    day3 = {FI: [payment("P2", B, "乙二")], HW: [certificate("BC1", B, "乙")]}
     return {DAYS[0]: day1, DAYS[1]: day2, DAYS[2]: day3}
 
 
@@ -178,6 +182,14 @@ def library(warehouse, schema: str, table: str) -> set[tuple]:
     return {tuple(str(v) for v in row) for row in rows}
 
 
+def versions(warehouse, schema: str, resident_id: str) -> list[tuple]:
+    return warehouse.execute(
+        f'select name, dbt_valid_from::date, dbt_valid_to::date from "{schema}".population_history'
+        " where resident_id = %s order by dbt_valid_from",
+        (resident_id,),
+    ).fetchall()
+
+
 def recomputed(warehouse, schema: str, day: str) -> set[str]:
     return {
         r
@@ -200,6 +212,9 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
         built = build_libraries(day, settings, schema_prefix=incremental)
         assert built.success, built.summary()
         seen[day] = recomputed(warehouse, f"{incremental}audit", day)
+        # history records the gated build before it is published (the DAG's record_history)
+        recorded = snapshot_history(day, settings, schema_prefix=incremental)
+        assert recorded.success, recorded.summary()
         published = publish_libraries(
             day,
             True,
@@ -212,10 +227,17 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
         assert {p.status for p in published} == {"published"}
         rebuilt = build_libraries(day, settings, schema_prefix=full, full_refresh=True)
         assert rebuilt.success, rebuilt.summary()
+        # a rebuilt library restamps every person: its history compares every open version
+        recorded = snapshot_history(day, settings, schema_prefix=full)
+        assert recorded.success, recorded.summary()
         for table in LIBRARIES:
             assert library(warehouse, f"{incremental}base", table) == library(
                 warehouse, f"{full}audit", table
             ), f"{table} on {day}"
+        # the history of the persons a build recomputed equals the history of comparing everyone
+        assert library(warehouse, f"{incremental}history", "population_history") == library(
+            warehouse, f"{full}history", "population_history"
+        ), f"population_history on {day}"
 
     population = {r[0]: r for r in library(warehouse, f"{full}audit", "population")}
     assert A in population and D not in population and X in population and Y in population
@@ -224,6 +246,12 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
         f'select name from "{incremental}base".population where resident_id = %s', (A,)
     ).fetchone()
     assert name == ("甲",)
+    # A's rename came and went; D's deletion closed D's version; B's unchanged certificate added none
+    day1, day2, day3 = (date.fromisoformat(d) for d in DAYS)
+    history = f"{incremental}history"
+    assert versions(warehouse, history, A) == [("甲", day1, day2), ("甲改", day2, day3), ("甲", day3, None)]
+    assert versions(warehouse, history, D) == [("丁", day1, day2)]
+    assert len(versions(warehouse, history, K)) == 1
     # days 1 and 2 build everyone (day 1 publishes by a move, so day 2 has no audit table to start from);
     # day 3 starts from the day-1 version publishing exchanged back, and recomputes whom a source changed
     # since: A (payee; the rename came and went), B (withdrawn enrollment, new payment), C (the ended 低保

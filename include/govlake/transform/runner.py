@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from govlake.settings import PROJECT_DIR, Settings, get_settings
@@ -423,15 +423,24 @@ def _rewind_history(settings: Settings, day: date, schema_prefix: str) -> date |
         ]
         for relation in relations:
             latest = conn.execute(
-                sql.SQL("select max(dbt_valid_from)::date from {}").format(relation)
+                sql.SQL("select cast(max(dbt_valid_from) as date) from {}").format(relation)
             ).fetchone()[0]
             if latest is not None and latest > day:
                 return latest
+        # ranges on the stamps, not casts: population_history indexes them (models/history), so taking a
+        # day back reads that day's versions only, not the whole history
+        midnight = datetime.min.time()
+        day_range = (datetime.combine(day, midnight), datetime.combine(day + timedelta(days=1), midnight))
         for relation in relations:
-            conn.execute(sql.SQL("delete from {} where dbt_valid_from::date = %s").format(relation), (day,))
             conn.execute(
-                sql.SQL("update {} set dbt_valid_to = null where dbt_valid_to::date = %s").format(relation),
-                (day,),
+                sql.SQL("delete from {} where dbt_valid_from >= %s and dbt_valid_from < %s").format(relation),
+                day_range,
+            )
+            conn.execute(
+                sql.SQL(
+                    "update {} set dbt_valid_to = null where dbt_valid_to >= %s and dbt_valid_to < %s"
+                ).format(relation),
+                day_range,
             )
     return None
 
