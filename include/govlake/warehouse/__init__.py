@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from importlib import resources
 
 import psycopg
@@ -26,12 +27,44 @@ def platform_schema_sql() -> str:
     return "\n\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
+def platform_schema_digest(schema_sql: str | None = None) -> str:
+    """The version of the platform schema files: sha256 of their text, in order."""
+    return hashlib.sha256((schema_sql or platform_schema_sql()).encode("utf-8")).hexdigest()
+
+
 def ensure_platform_schema(conn: psycopg.Connection) -> None:
-    """Create the layer schemas and the platform's tables if they are missing (idempotent)."""
+    """Create the layer schemas and the platform's tables if they are missing (idempotent).
+
+    Applied once per version of the schema files (their digest in ``platform.schema_applied``); every later
+    call is one lookup. Running the files each time was not free: ``ALTER TABLE … ADD COLUMN IF NOT EXISTS``
+    takes an ACCESS EXCLUSIVE lock even when the column exists, so a task starting while another read
+    platform.quarantine (a validation, a dbt build) waited for that reader — and every later reader of the
+    table queued behind its lock request: tasks that take seconds alone ending together after a minute,
+    as the daily cycle's four cross-department validations did at 10 M persons (3–11 s alone, 61–66 s).
+    """
+    schema_sql = platform_schema_sql()
+    digest = platform_schema_digest(schema_sql)
+    with conn.transaction():  # a transaction of its own, as below: the caller's connection is left idle
+        if _schema_applied(conn, digest):
+            return
     with conn.transaction():
         # Serialise concurrent callers (parallel ingest tasks) so CREATE IF NOT EXISTS cannot race.
         conn.execute("select pg_advisory_xact_lock(hashtext('govlake.platform_schema'))")
-        conn.execute(platform_schema_sql())
+        if _schema_applied(conn, digest):  # another caller applied it while this one waited
+            return
+        conn.execute(schema_sql)
+        conn.execute(
+            "insert into platform.schema_applied (digest) values (%s) on conflict (digest) do nothing",
+            (digest,),
+        )
+
+
+def _schema_applied(conn: psycopg.Connection, digest: str) -> bool:
+    if conn.execute("select to_regclass('platform.schema_applied')").fetchone()[0] is None:
+        return False
+    return conn.execute(
+        "select exists (select from platform.schema_applied where digest = %s)", (digest,)
+    ).fetchone()[0]
 
 
 def bootstrap_warehouse(settings: Settings | None = None) -> None:

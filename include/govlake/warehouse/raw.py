@@ -17,13 +17,7 @@ def _lineage_type(name: str, sql_type: str) -> sql.Composable:
 def _add_missing_lineage(conn: psycopg.Connection, dataset: Dataset) -> None:
     """Tables created before a lineage column existed (e.g. ``_deleted``) get it added, once."""
     schema, table = dataset.raw_table.split(".")
-    present = {
-        r[0]
-        for r in conn.execute(
-            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
-            (schema, table),
-        ).fetchall()
-    }
+    present = _columns(conn, schema, table)
     for name, sql_type in LINEAGE_COLUMNS:
         if name not in present:
             conn.execute(
@@ -46,8 +40,14 @@ def raw_table_ddl(dataset: Dataset) -> sql.Composed:
 
 
 def ensure_raw_table(conn: psycopg.Connection, dataset: Dataset) -> None:
-    """Create ``raw.<department>__<dataset>`` if missing, with an index on the logical date partition key."""
+    """Create ``raw.<department>__<dataset>`` if missing, with an index on the logical date partition key.
+
+    Looked at first, changed only when something is missing: ``CREATE INDEX IF NOT EXISTS`` takes a SHARE
+    lock on the table before it finds the index, so every build's bootstrap would wait for a load writing
+    the table (and the readers after it for the bootstrap)."""
     schema, table = dataset.raw_table.split(".")
+    if _raw_table_complete(conn, dataset):
+        return
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (dataset.raw_table,))
         conn.execute("create schema if not exists raw")
@@ -58,3 +58,23 @@ def ensure_raw_table(conn: psycopg.Connection, dataset: Dataset) -> None:
                 sql.Identifier(f"{table}__logical_date_idx"), sql.Identifier(schema), sql.Identifier(table)
             )
         )
+
+
+def _raw_table_complete(conn: psycopg.Connection, dataset: Dataset) -> bool:
+    schema, table = dataset.raw_table.split(".")
+    with conn.transaction():
+        index = conn.execute("select to_regclass(%s)", (f"{schema}.{table}__logical_date_idx",)).fetchone()[0]
+        if index is None:
+            return False
+        present = _columns(conn, schema, table)
+    return all(name in present for name, _ in LINEAGE_COLUMNS)
+
+
+def _columns(conn: psycopg.Connection, schema: str, table: str) -> set[str]:
+    return {
+        r[0]
+        for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = %s and table_name = %s",
+            (schema, table),
+        ).fetchall()
+    }

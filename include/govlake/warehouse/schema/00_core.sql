@@ -1,10 +1,17 @@
 -- The platform's own records: batches, quarantine, validation results, publications, reconciliation.
--- Idempotent: run on every `govlake stack up` and before each task that writes here.
+-- Idempotent, and applied once per version of these files: ensure_platform_schema (govlake.warehouse)
+-- runs them when platform.schema_applied lacks their digest, as on `govlake stack up` or after an upgrade.
 create schema if not exists platform;
 create schema if not exists raw;
 create schema if not exists audit;
 create schema if not exists base;
 create schema if not exists share;
+
+-- The digests of the schema files' versions applied to this warehouse (govlake.warehouse).
+create table if not exists platform.schema_applied (
+    digest                  text primary key,          -- sha256 of every schema file, in order
+    applied_at              timestamptz not null default now()
+);
 
 -- One row per ingested batch: a department dataset for one logical date.
 create table if not exists platform.batches (
