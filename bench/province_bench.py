@@ -257,12 +257,15 @@ def daily_cycle(run: Run, scale: str, seed: int, day: str) -> None:
 
     def cycle() -> dict:
         sys.path.insert(0, str(ROOT / "bench"))
+        from lock_waits import LockWaits
         from scaleout_bench import _task_figures
 
         settings = get_settings()
         began = datetime.now(UTC)
         started = time.perf_counter()
-        outcome = run_cycle(day, settings=settings, console=console, timeout=6 * 3600)
+        # which tasks waited on a lock, behind what (sampled on a connection of its own)
+        with LockWaits(settings.pg_url(settings.warehouse_db)) as waits:
+            outcome = run_cycle(day, settings=settings, console=console, timeout=6 * 3600)
         seconds = time.perf_counter() - started
         if not outcome.ok:
             raise RuntimeError(f"the cycle of {day} failed: {outcome.failed}")
@@ -272,6 +275,9 @@ def daily_cycle(run: Run, scale: str, seed: int, day: str) -> None:
             "seconds": seconds,
             "began": began.isoformat(),
             **_task_figures(settings, day, began, datetime.now(UTC)),
+            "lock_wait_s": waits.total_seconds(),
+            "lock_waits": waits.summary(),
+            **({"lock_sampler_error": waits.error} if waits.error else {}),
         }
 
     run.stage(f"cycle:{day}", f"daily cycle through the scheduler ({day})", cycle)
@@ -404,6 +410,13 @@ def report(run: Run, day: str) -> None:
             f"{res['peak_rss_mb']:,.0f}" if res.get("peak_rss_mb") else "",
         )
     console.print(table)
+    for key, res in stages.items():
+        if key.startswith("cycle:") and res.get("lock_waits") is not None:
+            console.print(f"{key}: {res['lock_wait_s']:,.1f} backend-seconds waiting on locks; the longest:")
+            for wait in res["lock_waits"][:5]:
+                console.print(
+                    f"  {wait['seconds']:>7,.1f} s  {wait['waiting'][:70]}  behind  {wait['blocking'][:70]}"
+                )
     summary = targets(run, day)
     run.doc["targets"] = summary
     run.save()
