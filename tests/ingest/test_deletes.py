@@ -41,6 +41,8 @@ def test_tombstone_sql_ranks_versions_like_the_intermediate_models_and_names_sou
     assert "_logical_date < '2024-06-01'" in text  # a re-run of D compares with what was loaded before D
     assert 'from "raw"."public_security__household_registration"' in text
     assert "not coalesce(newest._deleted, false)" in text  # a key already tombstoned is not repeated
+    # the keys the source dropped are found before versions are ranked: only theirs are sorted
+    assert text.index("not exists (select 1 from") < text.index("order by")
 
 
 def test_composite_and_integer_keys_compare_in_the_raw_type() -> None:

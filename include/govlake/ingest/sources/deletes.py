@@ -107,12 +107,16 @@ def tombstone_query(dataset: Dataset, watermark: Column, logical_date: str, stam
         )
     )
     selected.append(sql.SQL("true as {}").format(sql.Identifier(TOMBSTONE_FLAG)))
+    # The keys the source no longer has are found first, then only their versions are ranked: the anti-join
+    # is on the key alone, so it keeps or drops all of a key's versions together and the newest one left is
+    # the newest one there is. Ranking first sorted every version of every key the warehouse ever loaded
+    # (10 M 公安厅 persons: most of the check's 86-105 s a day) to keep the few the source dropped.
     return sql.SQL(
         "copy (select {selected} from ("
-        " select distinct on ({keys}) {keys}, {wm}, _deleted from {raw} where _logical_date < {day}"
+        " select distinct on ({keys}) {keys}, {wm}, _deleted from {raw} as newest where _logical_date < {day}"
+        " and not exists (select 1 from {snapshot} s where {match})"
         " order by {keys}, {wm} desc nulls last, _logical_date desc, _source_row desc"
         ") newest where not coalesce(newest._deleted, false)"
-        " and not exists (select 1 from {snapshot} s where {match})"
         " order by {keys}) to stdout with (format csv, header true)"
     ).format(
         selected=sql.SQL(", ").join(selected),
