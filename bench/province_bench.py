@@ -225,6 +225,8 @@ def first_load(run: Run, scale: str, seed: int, day: str) -> None:
     for table in ("population", "legal_entities"):
         run.stage(f"validate:audit.{table}", f"validate audit.{table}",
                   lambda table=table: run_stage("validate", target=f"audit.{table}", day=day))  # fmt: skip
+    # history records the gated libraries before publishing swaps them, as record_history does in the DAG
+    run.stage("history", "record history (SCD2)", lambda: run_stage("history", day=day))
     run.stage("publish", "publish (swap + share views)", lambda: run_stage("publish", day=day))
     for release in load_open_registry().datasets:
         run.stage(f"open:{release.name}", f"open release {release.name}",

@@ -82,6 +82,10 @@ elif stage == "validate":
     result = {"rows": result.get("element_count") or result.get("rows"), "success": result.get("success")}
 elif stage == "dbt_libraries":
     result = {"rows": None, **tasks.build_libraries(args["day"])}
+elif stage == "history":
+    # what build__libraries.record_history runs after the gate (the first version of every person)
+    from govlake.transform import snapshot_history
+    result = {"rows": None, "success": snapshot_history(args["day"]).success}
 elif stage == "publish":
     result = {"rows": None, "publications": tasks.publish_libraries(args["day"], validation_passed=True)}
 elif stage == "open_release":
