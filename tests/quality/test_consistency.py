@@ -21,10 +21,7 @@ RULE = "employer_active_in_market_registry"
 
 def test_latest_clean_rows_excludes_quarantined_rows_and_later_dates() -> None:
     query = latest_clean_rows("staging.stg_x__ys", "ys", "code", "employer_code", "status")
-    # one probe per distinct key of the batch: the newest row of that key up to the batch's date
-    assert "select distinct employer_code as lookup_key from b" in query and "code = keys.lookup_key" in query
-    assert "order by _logical_date desc, _source_row desc limit 1" in query
-    assert "(select max(_logical_date) from b)" in query
+    assert "distinct on (code)" in query and "(select max(_logical_date) from b)" in query
     assert "from platform.quarantine where dataset = 'ys'" in query and "{" not in query
     assert "platform.batch_validations where not success" in query
 

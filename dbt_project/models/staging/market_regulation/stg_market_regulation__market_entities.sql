@@ -1,13 +1,4 @@
 -- 市场监管局 market-entity registrations, typed and tidied. One row per raw row (all logical dates).
--- Other departments' rules look rows up by credit_code: indexed on raw by the same expressions
--- as below (macros/lookup_index.sql).
-{{
-    config(
-        post_hook=[
-            "{{ lookup_index('market_regulation__market_entities', 'credit_code', 'upper(btrim(credit_code))') }}",
-        ],
-    )
-}}
 with
 
 source as (

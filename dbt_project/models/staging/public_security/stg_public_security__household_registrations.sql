@@ -1,14 +1,4 @@
 -- 公安厅 household registration, typed and tidied. One row per raw row (all logical dates).
--- Other departments' rules look rows up by resident_id, household_id: indexed on raw by the same expressions
--- as below (macros/lookup_index.sql).
-{{
-    config(
-        post_hook=[
-            "{{ lookup_index('public_security__household_registration', 'resident_id', 'upper(btrim(resident_id))') }}",
-            "{{ lookup_index('public_security__household_registration', 'household_id', \"nullif(btrim(household_id), '')\") }}",
-        ],
-    )
-}}
 with
 
 source as (
