@@ -34,6 +34,7 @@
 }}
 {%- set population = ref('population') %}
 {%- set check_columns = var('history_check_columns')['population'] %}
+{%- set library_columns = history_columns(population) %}
 {%- set since = none %}
 {%- set whole = false %}
 {%- set recorded_columns = [] %}
@@ -132,7 +133,7 @@ closed_versions as (
 stamped as (
 
     select
-        {%- for column in history_columns(population) %}
+        {%- for column in library_columns %}
             new_versions.{{ column }},
         {%- endfor %}
         md5(concat(new_versions.resident_id, '|', {{ snapshot_time() }})) as dbt_scd_id,
@@ -145,7 +146,7 @@ stamped as (
         union all
 
         select
-        {%- for column in history_columns(population) %}
+        {%- for column in library_columns %}
             {{ 'closed_versions.' ~ column if column in recorded_columns else 'null' }} as {{ column }},
         {%- endfor %}
         closed_versions.dbt_scd_id,
