@@ -59,6 +59,29 @@ with
     ),
 {%- else %}
 
+{%- if whole %}
+
+-- A full rebuild of the library restamped every person: who changed or left is known only by comparing
+-- every open version with every row. Both sides stay plain table reads (not materialised CTEs of
+-- candidates), so the planner joins the two tables on their resident_id indexes in one pass: the
+-- candidates form probed each index once per person (10 M probes a side at 10 M persons, and sorts
+-- spilled to disk) because a CTE's distinct count is a guess of 200.
+open_versions as not materialized (
+
+    select history.*
+    from {{ this }} as history
+    where history.dbt_valid_to is null
+
+),
+
+current_rows as not materialized (
+
+    select population.*
+    from {{ population }} as population
+
+),
+{%- else %}
+
 candidates as materialized (
 
     -- recomputed since the newest version recorded here
@@ -66,15 +89,8 @@ candidates as materialized (
     from {{ population }} as population
     where population._built_at > cast('{{ since }}' as timestamptz)
     union
-    {%- if whole %}
-        -- a full rebuild of the library: who left it is known only by comparing every open version
-        select history.resident_id
-        from {{ this }} as history
-        where history.dbt_valid_to is null
-    {%- else %}
-        -- whose row in some source changed (who left the library is among them)
-        {{ population_changes({'built_at': since}) }}
-    {%- endif %}
+    -- whose row in some source changed (who left the library is among them)
+    {{ population_changes({'built_at': since}) }}
 
 ),
 
@@ -95,6 +111,7 @@ current_rows as materialized (
     where population.resident_id in (select candidates.resident_id from candidates)
 
 ),
+{%- endif %}
 
 new_versions as (
 
