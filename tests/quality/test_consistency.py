@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 from psycopg.types.json import Jsonb
-from support.quality_rows import enrollment, entity, insert_rows, person
+from support.quality_rows import enrollment, entity, insert_rows, lineage, person
 
 from govlake.quality import get_suite, quarantine_failures, validate
 from govlake.quality.sql import latest_clean_rows
@@ -105,3 +105,71 @@ def test_a_held_batch_is_no_reference_for_other_departments(scratch_warehouse, s
         assert conflicts() == 1
     finally:
         scratch_warehouse.execute("delete from platform.batch_validations where batch_id = %s", (batch_id,))
+
+
+@pytest.mark.integration
+def test_a_newborn_is_compared_with_the_current_clean_household_rows(
+    scratch_warehouse, scratch_settings
+) -> None:
+    """卫健委's birth date against 公安厅's row of the child in the mother's household: a row in a held batch
+    is no reference, nor is a quarantined row — unless its finding was superseded by a later delivery."""
+    suite, rule = "stg_health__birth_certificates", "birth_date_matches_household_registration"
+    rng = random.Random(7)
+    earlier = date(1999, 1, 3)
+    mother = person(DAY, 1, rng)
+    child = person(earlier, 2, rng) | {"household_id": mother["household_id"], "name": "婴一"}
+    child["birth_date"] = date(1998, 12, 1)
+    insert_rows(scratch_warehouse, get_suite(HOUSEHOLD).target, [mother])
+    insert_rows(scratch_warehouse, get_suite(HOUSEHOLD).target, [child])
+    certificate = {
+        "certificate_no": "Q520000001",
+        "newborn_name": "婴一",
+        "gender": "女",
+        "birth_date": date(1998, 12, 2),  # 公安厅 says 12-01: a conflict while its row is a reference
+        "birth_place": "医院",
+        "issuing_institution": "贵阳市妇幼保健院",
+        "division_code": mother["division_code"],
+        "mother_name": mother["name"],
+        "mother_id": mother["resident_id"],
+        "father_name": "父一",
+        "father_id": None,
+        "issue_date": date(1998, 12, 3),
+        **lineage("health", "birth_certificates", DAY, 1),
+    }
+    insert_rows(scratch_warehouse, get_suite(suite).target, [certificate])
+
+    def conflicts() -> int:
+        return next(
+            r for r in validate(suite, DAY, scratch_settings).results if r.rule == rule
+        ).unexpected_count
+
+    batch_id = child["_batch_id"]
+    assert conflicts() == 1
+    try:
+        scratch_warehouse.execute(
+            "insert into platform.batch_validations (batch_id, department, dataset, logical_date, validation_id,"
+            " cycle_date, success, validated_at) values (%s, 'public_security', 'household_registration', %s,"
+            " 'test', %s, false, now())",
+            (batch_id, earlier, earlier),
+        )
+        assert conflicts() == 0  # held
+        scratch_warehouse.execute(
+            "update platform.batch_validations set success = true where batch_id = %s", (batch_id,)
+        )
+        scratch_warehouse.execute(
+            "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_row, rule,"
+            " dimension, message, record) values (%s, 'public_security', 'household_registration', %s,"
+            " 'validate', %s, 'test', 'accuracy', 'test', %s)",
+            (batch_id, earlier, child["_source_row"], Jsonb({})),
+        )
+        assert conflicts() == 0  # quarantined
+        scratch_warehouse.execute(
+            "update platform.quarantine set superseded_at = now() where batch_id = %s and rule = 'test'",
+            (batch_id,),
+        )
+        assert conflicts() == 1  # that finding belongs to an earlier delivery
+    finally:
+        scratch_warehouse.execute("delete from platform.batch_validations where batch_id = %s", (batch_id,))
+        scratch_warehouse.execute(
+            "delete from platform.quarantine where batch_id = %s and rule = 'test'", (batch_id,)
+        )
