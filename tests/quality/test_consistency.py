@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 from support.quality_rows import enrollment, entity, insert_rows, lineage, person
 
 from govlake.quality import get_suite, quarantine_failures, validate
-from govlake.quality.sql import latest_clean_rows
+from govlake.quality.sql import clean_reference_rows, latest_clean_rows
 
 HOUSEHOLD = "stg_public_security__household_registrations"
 MARKET = "stg_market_regulation__market_entities"
@@ -24,6 +24,11 @@ def test_latest_clean_rows_excludes_quarantined_rows_and_later_dates() -> None:
     assert "distinct on (code)" in query and "(select max(_logical_date) from b)" in query
     assert "from platform.quarantine where dataset = 'ys'" in query and "{" not in query
     assert "platform.batch_validations where not success" in query
+    # the same reference condition the rules that read the other department another way use
+    assert clean_reference_rows("ys") in query
+    assert clean_reference_rows("ys", "h").startswith("(h._batch_id, h._source_row) not in")
+    with pytest.raises(ValueError):
+        clean_reference_rows("ys'; drop table x; --")
 
 
 @pytest.mark.integration

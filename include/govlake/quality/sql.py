@@ -92,10 +92,22 @@ def latest_clean_rows(relation: str, dataset: str, key: str, batch_key: str, col
     return (
         f"select distinct on ({key}) {key}, {columns} from {relation}"
         f" where {key} in (select {batch_key} from b) and _logical_date <= (select max(_logical_date) from b)"
-        f" and (_batch_id, _source_row) not in (select batch_id, source_row from platform.quarantine"
-        f" where dataset = '{dataset}' and source_row is not null and superseded_at is null)"
-        f" and _batch_id not in (select batch_id from platform.batch_validations where not success)"
+        f" and {clean_reference_rows(dataset)}"
         f" order by {key}, _logical_date desc, _source_row desc"
+    )
+
+
+def clean_reference_rows(dataset: str, alias: str = "") -> str:
+    """The condition :func:`latest_clean_rows` puts on the other department's staged rows, for a rule that
+    reads them another way (卫健委's children by household): not quarantined now (a superseded finding
+    belongs to an earlier delivery), not in a held batch. ``alias`` qualifies the lineage columns."""
+    if not _IDENTIFIER.match(dataset) or (alias and not _IDENTIFIER.match(alias)):
+        raise ValueError(f"clean_reference_rows: {dataset!r} / {alias!r} must be plain names")
+    column = f"{alias}." if alias else ""
+    return (
+        f"({column}_batch_id, {column}_source_row) not in (select batch_id, source_row from platform.quarantine"
+        f" where dataset = '{dataset}' and source_row is not null and superseded_at is null)"
+        f" and {column}_batch_id not in (select batch_id from platform.batch_validations where not success)"
     )
 
 
@@ -132,6 +144,7 @@ def later_duplicates_in_batch(keys: str, label: str) -> str:
 
 
 MACROS = {
+    "clean_reference_rows": clean_reference_rows,
     "latest_clean_rows": latest_clean_rows,
     "later_duplicates_in_batch": later_duplicates_in_batch,
     "ric_is_well_formed": ric_is_well_formed,
