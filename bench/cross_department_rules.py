@@ -7,9 +7,9 @@
 Every rule of a staging suite that reads another department's staged rows (``latest_clean_rows`` or a
 join into the other staging view) is run as the quarantine runs it — the failing rows of the batch of
 ``--day``, counted — one after another on an otherwise idle warehouse. Printed per rule: the batch's rows,
-the failing rows, seconds, and whether the plan probes the lookup indexes of ``macros/lookup_index.sql``
-(``--explain`` prints the plan's node lines with their actual rows and times). ``--timeout`` stops a rule
-that runs away (its time is then reported as "> timeout").
+the failing rows, seconds, and which key index on the other department's raw table (``<table>__<key>_idx``,
+none today) the plan probes, if any (``--explain`` prints the plan's node lines with their actual rows
+and times). ``--timeout`` stops a rule that runs away (its time is then reported as "> timeout").
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from govlake.quality import load_suites
+from govlake.quality.suites import Rule, Suite
 from govlake.quality.validate import date_literal
 from govlake.warehouse import connect
 
@@ -34,7 +35,7 @@ OTHER_STAGING = re.compile(
 )
 
 
-def cross_department_rules() -> list[tuple[object, object]]:
+def cross_department_rules() -> list[tuple[Suite, Rule]]:
     found = []
     for suite in load_suites().values():
         if suite.kind != "staging":
