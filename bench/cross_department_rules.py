@@ -30,9 +30,7 @@ from govlake.warehouse import connect
 
 console = Console()
 LOOKUP_INDEX = re.compile(r"\w+__(?:resident_id|household_id|credit_code)_idx")
-OTHER_STAGING = re.compile(
-    r"staging\.(stg_public_security__household_registrations|stg_market_regulation__\w+)"
-)
+STAGING_VIEW = re.compile(r"staging\.stg_\w+")
 
 
 def cross_department_rules() -> list[tuple[Suite, Rule]]:
@@ -41,7 +39,7 @@ def cross_department_rules() -> list[tuple[Suite, Rule]]:
         if suite.kind != "staging":
             continue
         for rule in suite.rules:
-            if rule.query and any(m.group(0) != suite.target for m in OTHER_STAGING.finditer(rule.query)):
+            if rule.query and any(m.group(0) != suite.target for m in STAGING_VIEW.finditer(rule.query)):
                 found.append((suite, rule))
     return found
 
