@@ -212,5 +212,73 @@ def test_a_new_build_of_an_earlier_date_is_published_over_a_later_one(
     publish_libraries(D1, True, settings=scratch, **SCHEMAS)
 
     assert pg.execute("select count(*) from pub_test_base.population").fetchone()[0] == 7
-    # the later version is dropped, not exchanged back: a build never starts from a later state
-    assert pg.execute("select to_regclass('pub_test_audit.population')").fetchone()[0] is None
+    # the later version is dropped, not exchanged back: a build never starts from a later state; audit
+    # gets a copy of the D1 build just published instead
+    assert pg.execute("select count(*) from pub_test_audit.population").fetchone()[0] == 7
+    assert audit_record(pg)[0] == D1
+
+
+def audit_record(conn: psycopg.Connection) -> tuple[dt.date, dt.datetime, bool]:
+    return conn.execute(
+        "select built_for_date, built_at, published_at is not null from platform.table_builds"
+        " where relation_oid = to_regclass('pub_test_audit.population')::oid"
+    ).fetchone()
+
+
+def test_the_first_publication_of_an_incremental_library_leaves_a_copy_for_the_next_build(
+    scratch: Settings, pg: psycopg.Connection
+) -> None:
+    """With no earlier version to exchange back, the first publication moves the build into base; audit
+    gets a copy of it — keys, indexes, statistics and a build record marked published, the state an
+    exchange leaves — so the next day's build updates what changed instead of rebuilding everyone."""
+    build(pg, D1, 5)
+    pg.execute("create index on pub_test_audit.population (division_code) where status = '正常'")
+    record_build(pg, AUDIT, "population", D1)
+    built_at = pg.execute(
+        "select built_at from platform.table_builds where relation_oid = to_regclass('pub_test_audit.population')"
+    ).fetchone()[0]
+    moved_oid = pg.execute("select to_regclass('pub_test_audit.population')::oid").fetchone()[0]
+
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+
+    assert pg.execute("select to_regclass('pub_test_base.population')::oid").fetchone()[0] == moved_oid
+    rows = "select * from {} order by resident_id"
+    assert (
+        pg.execute(rows.format("pub_test_audit.population")).fetchall()
+        == pg.execute(rows.format("pub_test_base.population")).fetchall()
+    )
+    assert audit_record(pg) == (D1, built_at, True)
+    indexes = pg.execute(
+        "select schemaname, regexp_replace(indexdef, ' INDEX \\S+ ON \\S+', ' INDEX ON') from pg_indexes"
+        " where schemaname in ('pub_test_audit', 'pub_test_base') and tablename = 'population'"
+    ).fetchall()
+    by_schema = {
+        s: sorted(d for schema, d in indexes if schema == s) for s in ("pub_test_audit", "pub_test_base")
+    }
+    assert len(by_schema["pub_test_audit"]) == 2 and by_schema["pub_test_audit"] == by_schema["pub_test_base"]
+    assert pg.execute(
+        "select contype from pg_constraint where conrelid = 'pub_test_audit.population'::regclass"
+    ).fetchall() == [("p",)]
+    analysed = pg.execute("select reltuples from pg_class where oid = 'pub_test_audit.population'::regclass")
+    assert analysed.fetchone()[0] == 5
+
+    # a re-run of the publication copies nothing again; a copy lost before it is made again
+    audit_oid = pg.execute("select to_regclass('pub_test_audit.population')::oid").fetchone()[0]
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    assert pg.execute("select to_regclass('pub_test_audit.population')::oid").fetchone()[0] == audit_oid
+    pg.execute("drop table pub_test_audit.population")
+    publish_libraries(D1, True, settings=scratch, **SCHEMAS)
+    assert pg.execute("select count(*) from pub_test_audit.population").fetchone()[0] == 5
+    assert audit_record(pg) == (D1, built_at, True)
+
+    # the next build of the copy is the one published: the copy goes back into audit as an exchange's would
+    create_legal_entities(pg, AUDIT, D2)
+    pg.execute(
+        "update pub_test_audit.population set name = '李四'"
+        " where resident_id = (select min(resident_id) from pub_test_audit.population)"
+    )
+    record_build(pg, AUDIT, "population", D2)
+    built_oid = pg.execute("select to_regclass('pub_test_audit.population')::oid").fetchone()[0]
+    publish_libraries(D2, True, settings=scratch, **SCHEMAS)
+    assert pg.execute("select to_regclass('pub_test_base.population')::oid").fetchone()[0] == built_oid
+    assert pg.execute("select to_regclass('pub_test_audit.population')::oid").fetchone()[0] == moved_oid

@@ -5,7 +5,9 @@ dbt builds ``audit.<library>``, Great Expectations validates it; only then does 
 ``share`` views over it (the masked layer the per-department ``exchange`` views read; no department
 reads ``share`` itself). A table dbt builds incrementally (it has a record in ``platform.table_builds``)
 is exchanged rather than replaced: the version it supersedes goes back into ``audit``, where the next
-build updates only the rows that changed since it (dbt_project/macros/change_stamps.sql). Everything happens in one transaction holding ACCESS EXCLUSIVE locks taken in a
+build updates only the rows that changed since it (dbt_project/macros/change_stamps.sql); its first
+publication, with nothing to exchange, copies the published rows back into audit afterwards
+(_seed_audit). The swap happens in one transaction holding ACCESS EXCLUSIVE locks taken in a
 fixed order (tables sorted by name; per table share view, then base, then audit — the order a reader of
 the share view takes them), so a concurrent reader waits a moment and then sees either the previous
 version or the new one, never a missing table, and two publishers cannot deadlock each other.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -202,6 +205,63 @@ def _move_into_base(conn: psycopg.Connection, table: str, audit_schema: str, bas
         _mark_published(conn, base_schema, table)
 
 
+def _seed_audit(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> bool:
+    """Copy an incrementally built base.<table> into audit when audit has no version of it, so the next
+    build updates the rows that changed instead of rebuilding them all.
+
+    After a table's first publication (a move: there was no earlier version to exchange back) audit is
+    empty, and so would the next day's build be a full one — at 10 M persons a 357 s dbt build and a
+    history that compares every open version. The copy is the state an exchange leaves: the published
+    rows in audit, with a build record that says which build they are and that they were published.
+    Runs after the publishing transaction, holding no lock readers of base would wait on; idempotent (a
+    re-run of the publication, or one that stopped before the copy, seeds what is missing).
+    """
+    base, audit = sql.Identifier(base_schema, table), sql.Identifier(audit_schema, table)
+    with conn.transaction():
+        if _relation_exists(conn, audit_schema, table) or _build_record(conn, base_schema, table) is None:
+            return False
+        conn.execute(sql.SQL("create table {} (like {} including all excluding indexes)").format(audit, base))
+        conn.execute(sql.SQL("insert into {} select * from {}").format(audit, base))
+        # keys and indexes once the rows are in (as macros/create_table_as.sql builds the table)
+        constraints = conn.execute(
+            "select conname, pg_get_constraintdef(oid) from pg_constraint"
+            " where conrelid = to_regclass(%s) and contype in ('p', 'u', 'x') order by conname",
+            (base.as_string(conn),),
+        ).fetchall()
+        for name, definition in constraints:
+            conn.execute(
+                sql.SQL("alter table {} add constraint {} {}").format(
+                    audit, sql.Identifier(f"{name}__seed"), sql.SQL(definition)
+                )
+            )
+        indexes = conn.execute(
+            "select pg_get_indexdef(pg_index.indexrelid) from pg_index"
+            " where pg_index.indrelid = to_regclass(%s)"
+            " and not exists (select 1 from pg_constraint where conindid = pg_index.indexrelid)",
+            (base.as_string(conn),),
+        ).fetchall()
+        for (definition,) in indexes:
+            unique, method = _INDEX_DEFINITION.fullmatch(definition).group("unique", "method")
+            conn.execute(
+                sql.SQL("create {}index on {} {}").format(sql.SQL(unique or ""), audit, sql.SQL(method))
+            )
+        conn.execute(sql.SQL("analyze {}").format(audit))
+        conn.execute(
+            "insert into platform.table_builds (relation_oid, relation_name, built_for_date, built_at,"
+            " published_at)"
+            " select to_regclass(%s)::oid, %s, built_for_date, built_at, now() from platform.table_builds"
+            " where relation_oid = to_regclass(%s)::oid",
+            (audit.as_string(conn), f"{audit_schema}.{table}", base.as_string(conn)),
+        )
+    return True
+
+
+# pg_get_indexdef: "CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING method (columns) ..."
+_INDEX_DEFINITION = re.compile(
+    r"CREATE (?P<unique>UNIQUE )?INDEX \S+ ON (?:ONLY )?\S+ (?P<method>USING .*)", re.S
+)
+
+
 def _exchange(conn: psycopg.Connection, table: str, audit_schema: str, base_schema: str) -> None:
     """audit.<table> becomes base.<table> and base's becomes audit's: catalog updates, no rows copied.
 
@@ -354,6 +414,9 @@ def publish_libraries(
             if base_schema == BASE_SCHEMA:  # moved tables keep audit's privileges: grant the analysts here
                 grant_analysts(conn)
             pubs = _record_published(conn, date, tables, shared, to_move, counts, base_schema, share_schema)
+        seeded = [t for t in tables if _seed_audit(conn, t, audit_schema, base_schema)]
+        if seeded:
+            log.info("copied %s into %s for the next build to update", ", ".join(seeded), audit_schema)
     log.info("published %s for %s", ", ".join(f"{p.target} ({p.rows} rows)" for p in pubs), date)
     return pubs
 
