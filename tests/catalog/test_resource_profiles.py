@@ -34,3 +34,20 @@ def test_profile_of_a_dataset_is_stored_and_safe(zone, platform):
         assert stored == (4, len(profile["columns"]))
     finally:
         platform.execute("delete from platform.resource_profiles where logical_date = %s", (DAY,))
+
+
+def test_a_large_table_is_profiled_on_one_sample(zone, platform, monkeypatch):
+    """Above SAMPLE_ABOVE rows every statistic reads one Bernoulli sample, drawn once; the count stays exact."""
+    from govlake.catalog import resource_profiles
+
+    monkeypatch.setattr(resource_profiles, "SAMPLE_ABOVE", 2)
+    for _ in range(5):
+        profile = resource_profiles.profile_entry(platform, zone.entry)
+        assert profile["rows"] == 4
+        columns = {c["name"]: c for c in profile["columns"]}
+        assert all(c["sampled"] for c in columns.values())
+        # record_id is unique: the sample holds `distinct` rows, and its top values are those same rows
+        record_id = columns["record_id"]
+        assert len(record_id["top"]) == record_id["distinct"] and all(c == 1 for _, c in record_id["top"])
+        assert columns["phone"]["top"] == []  # still masked
+        assert platform.execute("select to_regclass('pg_temp.profile_sample')").fetchone()[0] is None

@@ -69,13 +69,32 @@ def profile_entry(conn: psycopg.Connection, entry: CatalogEntry) -> dict[str, An
     target = sql.Identifier(schema, table)
     total = conn.execute(sql.SQL("select count(*) from {}").format(target)).fetchone()[0]
     sampled = total > SAMPLE_ABOVE
-    source = (
-        sql.SQL("(select * from {} tablesample bernoulli ({})) as s").format(
-            target, sql.Literal(round(100.0 * SAMPLE_ABOVE / total, 4))
-        )
-        if sampled
-        else sql.SQL("{} as s").format(target)
+    if not sampled:
+        return _profile(conn, entry, schema, table, columns, total, sql.SQL("{} as s").format(target), False)
+    # the sample is drawn once, into a temporary table every statistic below reads: a Bernoulli sample
+    # reads every page of the table, and drawing it per statement (once for the counts, once more for each
+    # column whose top values are shown) read a 10 M-row table that many times, a different sample each
+    conn.execute(
+        sql.SQL(
+            "create temporary table profile_sample as select * from {} tablesample bernoulli ({})"
+        ).format(target, sql.Literal(round(100.0 * SAMPLE_ABOVE / total, 4)))
     )
+    try:
+        return _profile(conn, entry, schema, table, columns, total, sql.SQL("profile_sample as s"), True)
+    finally:
+        conn.execute("drop table if exists profile_sample")
+
+
+def _profile(
+    conn: psycopg.Connection,
+    entry: CatalogEntry,
+    schema: str,
+    table: str,
+    columns: dict[str, str],
+    total: int,
+    source: sql.Composable,
+    sampled: bool,
+) -> dict[str, Any]:
     names = list(columns)
     parts: list[sql.Composable] = [sql.SQL("count(*)")]
     for name in names:
