@@ -121,3 +121,31 @@ def test_files_on_disk_are_scanned_in_blocks_with_the_lines_and_rows_of_the_whol
     assert found == in_memory
     blocks = list(leak_scan.text_blocks(csv_path, block_bytes=100))
     assert len(blocks) > 10 and "".join(blocks) == text.removeprefix("\ufeff")
+
+
+def test_values_searched_together_find_what_each_value_scanned_alone_does():
+    """scan_values (one regex pass over a column or a block of lines) is scan_value applied to each value."""
+    import random
+
+    from govlake.policy.leak_scan import scan_value, scan_values
+
+    rng = random.Random(19)
+    card = "6222021234567890128"
+    pieces = [
+        VALID_ID,
+        "13812345678",
+        card,
+        *_digit_credit_codes(3),
+        "1" * 10,
+        "2" * 11,
+        "南明区",
+        "a1",
+        "\n",
+    ]
+    values = [
+        "".join(rng.choice(pieces + [" ", ",", "x"]) for _ in range(rng.randint(0, 6))) for _ in range(3_000)
+    ]
+    one_by_one = [(i, kind, found) for i, value in enumerate(values) for kind, found in scan_value(value)]
+    assert len({kind for _, kind, _ in one_by_one}) == 3  # every kind occurs, glued to others or not
+    assert list(scan_values(values)) == one_by_one
+    assert list(scan_values(["南明区", "520102 38600000", ""])) == []

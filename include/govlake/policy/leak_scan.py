@@ -13,8 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator, Mapping
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -108,11 +110,33 @@ BLOCK_BYTES = 1 << 20
 PARQUET_BATCH_ROWS = 65_536
 
 
+# Every identifier above is a run of at least 11 digits (a mobile number's length): a piece of text without
+# one holds none, and a release of millions of values has few that do.
+_CANDIDATE = re.compile(r"[0-9]{11}")
+
+
+def scan_values(values: Sequence[str]) -> Iterator[tuple[int, str, str]]:
+    """(index, kind, value) for every identifier in ``values``, as :func:`scan_value` finds them one by one,
+    in order. The values are searched together, joined by newlines (a delimiter to every pattern), for runs
+    of 11 digits; only the values holding one are scanned — one pass in the regex engine instead of a
+    Python call per value (17 M of them, 31 s, for one 880 k-row release)."""
+    text = "\n".join(values)
+    if _CANDIDATE.search(text) is None:
+        return
+    ends = list(accumulate(len(value) + 1 for value in values))
+    last = -1
+    for match in _CANDIDATE.finditer(text):
+        index = bisect_right(ends, match.start())
+        if index != last:
+            last = index
+            for kind, value in scan_value(values[index]):
+                yield index, kind, value
+
+
 def scan_text(name: str, text: str, first_line: int = 1) -> list[Leak]:
     return [
-        Leak(name, f"line {n}", kind, _mask(value))
-        for n, line in enumerate(text.splitlines(), start=first_line)
-        for kind, value in scan_value(line)
+        Leak(name, f"line {first_line + n}", kind, _mask(value))
+        for n, kind, value in scan_values(text.splitlines())
     ]
 
 
@@ -151,13 +175,17 @@ def scan_parquet(name: str, data: Content) -> list[Leak]:
     leaks, first = [], 0
     for batch in record_batches(source, PARQUET_BATCH_ROWS):
         for column in batch.schema.names:
-            for row, value in enumerate(batch.column(column).to_pylist(), start=first):
-                if value is None:
-                    continue
-                leaks += [
-                    Leak(name, f"row {row + 1}, column {column}", kind, _mask(found))
-                    for kind, found in scan_value(_numbers_of(value))
-                ]
+            values = batch.column(column).to_pylist()
+            rows = [row for row, value in enumerate(values) if value is not None]
+            texts = [
+                value if isinstance(value, str) else _numbers_of(value)
+                for value in values
+                if value is not None
+            ]
+            leaks += [
+                Leak(name, f"row {first + rows[n] + 1}, column {column}", kind, _mask(found))
+                for n, kind, found in scan_values(texts)
+            ]
         first += batch.num_rows
     # Column names and schema metadata are published too.
     leaks += scan_text(
