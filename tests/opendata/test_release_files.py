@@ -106,3 +106,27 @@ def test_the_scan_reads_the_columns_of_a_json_it_does_not_load(tmp_path, monkeyp
         == names
         == pa.parquet.read_schema(data.parquet).names
     )
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {
+            "a": '引号"与\\反斜杠',
+            "b": "换\n行\t",
+            "c": None,
+            "d": True,
+            "e": 10**20,
+            "f": -0.5,
+            "g": "\u2028",
+        },
+        {"only": 1},
+        {},
+        {"nested": [1, {"x": "y"}], "n": 2},
+        {"when": dt.datetime(2026, 1, 15, 8, 0, tzinfo=dt.UTC)},
+    ],
+)
+def test_a_record_is_written_as_the_indented_document_holds_it(record) -> None:
+    """The fast flat-record writer gives the lines json.dumps(indent=1) gives two levels deep."""
+    text = json.dumps(record, ensure_ascii=False, indent=1, default=str)
+    assert f._json_record(record) == "\n".join("  " + line for line in text.split("\n"))

@@ -101,8 +101,16 @@ def json_bytes(doc: Any) -> bytes:
     return json.dumps(doc, ensure_ascii=False, indent=1, default=str).encode("utf-8")
 
 
+# A flat record's indented lines, written by the C encoder: json.dumps with an indent runs the pure-Python
+# one (26.7 s of an 880 k-row release's 51 s of writing); a record is flat, its key lines at depth three.
+_RECORD_LINES = json.JSONEncoder(ensure_ascii=False, separators=(",\n   ", ": "), default=str)
+_SCALARS = (str, int, float, type(None))  # bool is an int
+
+
 def _json_record(record: dict[str, Any]) -> str:
     """A record as it sits in the ``records`` array of :func:`json_bytes` (indent 1, two levels deep)."""
+    if record and all(isinstance(value, _SCALARS) for value in record.values()):
+        return "  {\n   " + _RECORD_LINES.encode(record)[1:-1] + "\n  }"
     text = json.dumps(record, ensure_ascii=False, indent=1, default=str)
     return "\n".join("  " + line for line in text.split("\n"))
 
