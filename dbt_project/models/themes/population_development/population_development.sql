@@ -4,7 +4,9 @@
 -- birth certificates add the newborns not yet registered once that source is staged).
 with
 
-population as (
+-- read by each aggregate, not materialised once: the CTE copied every column of ~10 M persons into a
+-- tuple store for two group-bys (27.4 s at 10 M persons; two scans of the table take 15.9 s)
+population as not materialized (
 
     select * from {{ ref('population') }}
     where in_household_registry and status = '正常'

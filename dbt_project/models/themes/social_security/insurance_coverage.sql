@@ -3,11 +3,12 @@
 -- county x age band x insurance type.
 -- coverage_rate = insured persons / registered living persons of the county and band: the denominator is
 -- 公安厅's population, the numerator 人社厅's enrollments joined to it by resident ID.
--- One pass over the population: persons are counted per cell once, and per insurance type they hold,
--- instead of every person being paired with every type (5 x 10 M rows at 10 M persons).
+-- Persons are counted per cell once, and per insurance type they hold, instead of every person being
+-- paired with every type (5 x 10 M rows at 10 M persons). The three aggregates each scan the library
+-- rather than a materialised copy of it: 22.5 s with the CTE materialised at 10 M persons, 11.5 s without.
 with
 
-persons as (
+persons as not materialized (
 
     select
         division_code as county_code,
