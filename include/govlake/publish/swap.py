@@ -250,7 +250,11 @@ def _seed_audit(conn: psycopg.Connection, table: str, audit_schema: str, base_sc
             "insert into platform.table_builds (relation_oid, relation_name, built_for_date, built_at,"
             " published_at)"
             " select to_regclass(%s)::oid, %s, built_for_date, built_at, now() from platform.table_builds"
-            " where relation_oid = to_regclass(%s)::oid",
+            " where relation_oid = to_regclass(%s)::oid"
+            # a record left by a dropped table whose OID the copy now has describes nothing
+            " on conflict (relation_oid) do update set relation_name = excluded.relation_name,"
+            " built_for_date = excluded.built_for_date, built_at = excluded.built_at,"
+            " recorded_at = now(), published_at = excluded.published_at",
             (audit.as_string(conn), f"{audit_schema}.{table}", base.as_string(conn)),
         )
     return True
