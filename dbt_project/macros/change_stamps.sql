@@ -119,3 +119,91 @@ changed as materialized (
         where resident_id in ({{ population_changes(last) }})
     {%- endif %}
 {%- endmacro %}
+
+{#- True (at run time) when the stamps of `relation` (an incremental table stamping _built_at, read by an
+    incremental model whose last build is `last`) cannot tell every change since: it was rebuilt whole since
+    (its oldest stamp is later: a full refresh leaves no trace of the keys it dropped), or built more than
+    once since (a row a later build stamped again no longer says what the earlier build changed), or does
+    not exist yet (a compile before its first build). The reader then compares everything. Both from the
+    _built_at index. -#}
+{% macro stamps_miss_changes(relation, last) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {#- not built yet (a compile before its first build): nothing to read the changes from -#}
+    {%- if load_relation(relation) is none -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set since = "cast('" ~ last.built_at ~ "' as timestamptz)" -%}
+    {%- set found = run_query(
+        "select coalesce((select min(_built_at) from " ~ relation ~ ") > " ~ since ~ ", false)"
+        ~ " or (select count(distinct _built_at) from " ~ relation ~ " where _built_at > " ~ since ~ ") > 1") -%}
+    {{ return(found.columns[0].values()[0]) }}
+{%- endmacro %}
+
+{#- A post-hook: an index on `column` of `this` when it has none (a plain one-column b-tree), for an
+    incremental table that was created before its model asked for it. Found by definition, not by name:
+    publishing renames a table's indexes after their OIDs (publish/swap.py). -#}
+{% macro ensure_index(column) -%}
+    do $ensure_index$
+    begin
+        if not exists (
+            select 1
+            from pg_index as ix
+            inner join pg_attribute as att on att.attrelid = ix.indrelid and att.attnum = ix.indkey[0]
+            where ix.indrelid = '{{ this }}'::regclass and ix.indnatts = 1 and att.attname = '{{ column }}'
+                and ix.indpred is null and ix.indexprs is null
+        ) then
+            execute 'create index on {{ this }} ({{ column }})';
+        end if;
+    end
+    $ensure_index$
+{%- endmacro %}
+
+{#- The rows an incremental person-grain source (delete+insert on resident_id) writes: the recomputed persons'
+    rows of `relation` (a CTE of the model's columns, one row per resident_id) stamped now, then — in an
+    incremental build since `last` — a tombstone for each person recomputed with no row left: the
+    `affected` CTE's persons, or with `compare_all` every living person held. With `compare_all`, only the
+    rows that differ from those held in `held_columns` are written. `tombstone`: the SQL of the other
+    columns of a tombstone, in the relation's order. -#}
+{% macro recomputed_persons(relation, held_columns, tombstone, last, compare_all) -%}
+select
+    recomputed.*,
+    false as _deleted,
+    {{ build_started_at() }} as _built_at
+from {{ relation }} as recomputed
+{%- if compare_all %}
+where not exists (
+    select 1 from {{ this }} as held
+    where
+        held.resident_id = recomputed.resident_id
+        and held._deleted is not true
+        and ({% for column in held_columns %}held.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
+        is not distinct from
+        ({% for column in held_columns %}recomputed.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
+)
+{%- endif %}
+{%- if last is not none %}
+
+union all
+
+-- persons without a row now (the affected ones; when comparing, everyone held): a tombstone replaces what
+-- the table held for them
+select
+    gone.resident_id,
+    {%- for column in tombstone %}
+    {{ column }},
+    {%- endfor %}
+    true as _deleted,
+    {{ build_started_at() }} as _built_at
+{%- if compare_all %}
+from {{ this }} as gone
+where
+    gone._deleted is not true
+    and not exists (select 1 from {{ relation }} as now_rows where now_rows.resident_id = gone.resident_id)
+{%- else %}
+from affected as gone
+where not exists (select 1 from {{ relation }} as now_rows where now_rows.resident_id = gone.resident_id)
+{%- endif %}
+{%- endif %}
+{%- endmacro %}

@@ -2,11 +2,13 @@
 
 Three days of changes touching every population source — a renamed person, a person the registry deletes,
 an enrollment moved to another person and one withdrawn, a 低保 listing ended and a new one, payees, a
-quarantined update, and on the third day a corrected re-delivery of the second day's 公安厅 and 人社厅
-files that leaves the rename and the move out, and 卫健委's workbook repeating a certificate unchanged —
+payment moved to another person and one deleted, a quarantined update, and on the third day a corrected
+re-delivery of the second day's 公安厅, 人社厅 and 财政厅 files that leaves the rename, the moves and the
+deletion out, and 卫健委's workbook repeating a certificate unchanged —
 are built in one set of schemas with each day published (the second day's build starts from the copy the
 first publication leaves in audit, the third's from the version publishing exchanged back into audit), and
-from scratch in another. The two libraries must be identical but for the build stamps, and the incremental
+from scratch in another. The two libraries (and the incrementally built sources' current rows) must be
+identical but for the build stamps, and the incremental
 builds must have recomputed only the persons that changed. The population history recorded from the
 recomputed persons must equal the history recorded by comparing every person (the rebuilt schemas'),
 version for version.
@@ -49,7 +51,13 @@ A, B, C, D = "520102198001010011", "520102198202020022", "520102198403030033", "
 K = "520102199611010055"  # B's child, linked to 卫健委's certificate through B's household
 X, Y = "520302197001010066", "520302197202020077"  # 人社厅 only; 民政厅 低保 only (from day 2)
 LIBRARIES = ("population", "population_conflicts")
-STAMPS = {"built_for_date", "_built_at"}
+INCREMENTAL_SOURCES = {
+    "int_subsidy_payments_deduplicated": "true",
+    "int_persons_paid": "_deleted is not true",
+    "int_persons_insured": "_deleted is not true",
+}
+# build stamps; which recipient a payment had before the build is the incremental builds' own
+STAMPS = {"built_for_date", "_built_at", "_built_for_date", "_previous_recipient_id"}
 
 
 def batch(dataset: str, day: str) -> str:
@@ -84,7 +92,12 @@ def deliveries() -> dict[str, dict[str, list[dict]]]:
         CA_M: [marriage("M1", "结婚", "1990-05-01", A, "甲", B, "乙")],
         CA_D: [allowance(C, "丙", "F3", "520103")],
         HW: [certificate("BC1", B, "乙")],
-        FI: [payment("P1", A, "甲")],
+        FI: [
+            payment("P1", A, "甲"),
+            payment("P3", C, "丙"),
+            payment("P4", X, "戊"),
+            payment("P5", K, "张小明"),
+        ],
     }
     day2 = {
         PS: [
@@ -97,7 +110,11 @@ def deliveries() -> dict[str, dict[str, list[dict]]]:
             enrollment("E2", B, "乙乙", "1980-01-01", "医疗保险", None) | {"_deleted": True},
         ],
         CA_D: [allowance(Y, "己", "F9", "520302")],  # C's listing ends: not delivered any more below
-        FI: [payment("P1", A, "甲改")],
+        FI: [
+            payment("P1", A, "甲改"),
+            payment("P3", B, "乙"),  # a correction moves the payment from C to B
+            payment("P4", X, "戊") | {"_deleted": True},  # and 财政厅 deletes X's only payment
+        ],
     }
     # 卫健委's workbook repeats the year's certificates every day: BC1 again, unchanged (not a change of B's
     # or K's: the certificate keeps citing its first delivery)
@@ -115,7 +132,9 @@ def corrections() -> dict[str, tuple[str, dict[str, list[tuple[int, dict]]]]]:
         (3, registered(C, "丙错", "H3", "户主", "1997-03-02T09:00:00+08:00")),  # still quarantined
     ]
     hr = [(2, enrollment("E2", B, "乙乙", "1980-01-01", "医疗保险", None) | {"_deleted": True})]
-    return {DAYS[2]: (DAYS[1], {PS: ps, HR: hr})}
+    # 财政厅's day-2 file without the move of P3 (C's again) and without X's deletion (X is paid again)
+    fi = [(1, payment("P1", A, "甲改"))]
+    return {DAYS[2]: (DAYS[1], {PS: ps, HR: hr, FI: fi})}
 
 
 def redeliver(warehouse, day: str, rows_by_table: dict[str, list[tuple[int, dict]]], cycle: str) -> None:
@@ -169,7 +188,7 @@ def deliver(warehouse, accept_batches, day: str, rows_by_table: dict[str, list[d
     accept_batches((batch(t, day), t, day) for t in rows_by_table)
 
 
-def library(warehouse, schema: str, table: str) -> set[tuple]:
+def library(warehouse, schema: str, table: str, where: str = "true") -> set[tuple]:
     columns = [
         c
         for (c,) in warehouse.execute(
@@ -179,7 +198,7 @@ def library(warehouse, schema: str, table: str) -> set[tuple]:
         ).fetchall()
         if c not in STAMPS
     ]
-    rows = warehouse.execute(f'select {", ".join(columns)} from "{schema}".{table}').fetchall()
+    rows = warehouse.execute(f'select {", ".join(columns)} from "{schema}".{table} where {where}').fetchall()
     return {tuple(str(v) for v in row) for row in rows}
 
 
@@ -235,6 +254,11 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
             assert library(warehouse, f"{incremental}base", table) == library(
                 warehouse, f"{full}audit", table
             ), f"{table} on {day}"
+        # the incrementally built sources too (their tombstones are the incremental builds' own)
+        for table, where in INCREMENTAL_SOURCES.items():
+            assert library(warehouse, f"{incremental}audit", table, where) == library(
+                warehouse, f"{full}audit", table, where
+            ), f"{table} on {day}"
         # the history of the persons a build recomputed equals the history of comparing everyone
         assert library(warehouse, f"{incremental}history", "population_history") == library(
             warehouse, f"{full}history", "population_history"
@@ -255,13 +279,21 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
     assert len(versions(warehouse, history, K)) == 1
     # day 1 builds everyone; its publication moves the build into base and leaves a copy in audit, so day 2
     # starts from it and recomputes whom a source changed: A (renamed payee), B (withdrawn enrollment), C (the
-    # ended 低保 listing, E3 moved to C; C's own update is quarantined), Y (new listing); D, and X with E3,
-    # left the library. Day 3 starts from the day-1 version publishing exchanged back, and recomputes whom a
-    # source changed since: A (payee; the rename came and went), B (new payment), C (the enrollment moved
-    # to C came and went), X (back with E3), Y
+    # ended 低保 listing, E3 moved to C; C's own update is quarantined; P3 moved from C to B), Y (new
+    # listing); D, and X with E3 (and P4 deleted), left the library. Day 3 starts from the day-1 version
+    # publishing exchanged back, and recomputes whom a source changed since: A (payee; the rename came and
+    # went), B (new payment; P3 back to C), C (the enrollment moved to C came and went, P3 too), X (back with
+    # E3 and P4), Y
     assert {A, B, C, D, K, X} <= seen[DAYS[0]]
     assert seen[DAYS[1]] == {A, B, C, Y}
     assert seen[DAYS[2]] == {A, B, C, X, Y}
+    # the payments as the corrected re-delivery left them: P3 is C's again, X is paid again
+    paid = dict(
+        warehouse.execute(
+            f'select resident_id, payment_count from "{incremental}audit".int_persons_paid where not _deleted'
+        ).fetchall()
+    )
+    assert paid == {A: 1, B: 1, C: 1, K: 1, X: 1}
     # published day by day: base holds day 3, audit the day-2 version publishing exchanged back into it
     built_for = {
         schema: warehouse.execute(
@@ -285,3 +317,13 @@ def test_incremental_and_published_builds_equal_a_full_rebuild(warehouse, settin
     assert last_analyze is not None and last_analyze < day3_started
     last_analyze, rebuild_started = analysed[f"{full}audit"]
     assert last_analyze is not None and last_analyze > rebuild_started
+    # population's stamp index (its row-level tests and the history read the recomputed persons by it): one on
+    # each version, however often publishing exchanged them (it renames indexes) and a build ensured it
+    for schema in (f"{incremental}base", f"{incremental}audit", f"{full}audit"):
+        stamp_indexes = warehouse.execute(
+            "select count(*) from pg_index as ix"
+            " join pg_attribute as att on att.attrelid = ix.indrelid and att.attnum = ix.indkey[0]"
+            " where ix.indrelid = to_regclass(%s) and ix.indnatts = 1 and att.attname = '_built_at'",
+            (f"{schema}.population",),
+        ).fetchone()[0]
+        assert stamp_indexes == 1, schema

@@ -12,12 +12,15 @@
 -- Incremental: a daily build recomputes only the persons whose row in some source changed since the last
 -- build (macros/change_stamps.sql); the pre-hook deletes their rows, the model appends their new ones.
 -- Publishing swaps this table with base.population, so the next build starts from the published rows.
+-- The _built_at index finds the persons a build recomputed for population's row-level tests
+-- (_base__models.yml) and population_history.
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
         pre_hook="{{ forget_changed_persons() }}",
+        post_hook="{{ ensure_index('_built_at') }}",
     )
 }}
 {%- set sources = population_sources() %}

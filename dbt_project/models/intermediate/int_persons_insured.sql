@@ -109,49 +109,9 @@ aggregated as (
 
 )
 
-select
-    aggregated.*,
-    false as _deleted,
-    {{ build_started_at() }} as _built_at
-from aggregated
-{%- if compare_all %}
-where not exists (
-    select 1 from {{ this }} as held
-    where
-        held.resident_id = aggregated.resident_id
-        and held._deleted is not true
-        and ({% for column in held_columns %}held.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
-        is not distinct from
-        ({% for column in held_columns %}aggregated.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %})
-)
-{%- endif %}
-{%- if last is not none %}
-
-union all
-
--- persons without a current enrollment now (the affected ones; after a re-load, everyone held): a
--- tombstone replaces what the table held for them
-select
-    gone.resident_id,
-    null as name,
-    null as birth_date,
-    null as division_code,
-    -- sqlfluff 3.4 reads the array type text[] as `text` and a subscript
-    cast(array[] as text[]) as insurance_types,  -- noqa: LT01
-    0 as enrollment_count,
-    null as first_enrolled_on,
-    null as _batch_id,
-    null as _source_row,
-    null as updated_at,
-    true as _deleted,
-    {{ build_started_at() }} as _built_at
-{%- if compare_all %}
-from {{ this }} as gone
-where
-    gone._deleted is not true
-    and not exists (select 1 from aggregated where aggregated.resident_id = gone.resident_id)
-{%- else %}
-from affected as gone
-where not exists (select 1 from aggregated where aggregated.resident_id = gone.resident_id)
-{%- endif %}
-{%- endif %}
+{{ recomputed_persons('aggregated', held_columns, [
+    'null as name', 'null as birth_date', 'null as division_code',
+    'cast(array[] as text[]) as insurance_types',
+    '0 as enrollment_count', 'null as first_enrolled_on', 'null as _batch_id', 'null as _source_row',
+    'null as updated_at',
+], last, compare_all) }}

@@ -4,7 +4,44 @@
 -- The name is the one on the most recently changed payment that has one, with that payment's batch/row.
 -- Payee names are keyed in by the paying agents: the least authoritative name in the tie-break table,
 -- but a difference from the registry is worth a steward's look (population_conflicts).
+-- Incremental (delete+insert on resident_id): a daily run recomputes only the recipients of the payments
+-- int_subsidy_payments_versioned (re)ranked since the last build, and the persons a correction moved a
+-- payment away from. A person left with no payment stays as a tombstone, so the population merge sees them
+-- go. When those stamps cannot tell every change (the payments were rebuilt whole, or built more than once
+-- since), every person is recomputed and only the rows that differ from those held are written.
+{{
+    config(
+        materialized='incremental',
+        unique_key='resident_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['resident_id'], 'unique': true}, {'columns': ['_built_at']}],
+    )
+}}
+{%- set last = last_table_build() %}
+{%- set versioned = ref('int_subsidy_payments_versioned') %}
+{%- set compare_all = last is not none and stamps_miss_changes(versioned, last) %}
+{%- set held_columns = ['name', 'payment_count', 'updated_at', '_batch_id', '_source_row'] %}
+{%- set affected_only = 'recipient_id in (select affected.resident_id from affected)'
+    if last is not none and not compare_all else 'true' %}
 with
+
+{%- if last is not none and not compare_all %}
+
+affected as materialized (
+
+    select changed.recipient_id as resident_id
+    from {{ versioned }} as changed
+    where changed._built_at > cast('{{ last.built_at }}' as timestamptz) and changed.recipient_id is not null
+    union
+    select changed._previous_recipient_id
+    from {{ versioned }} as changed
+    where
+        changed._built_at > cast('{{ last.built_at }}' as timestamptz)
+        and changed._previous_recipient_id is not null
+
+),
+{%- endif %}
 
 payments as (
 
@@ -12,6 +49,7 @@ payments as (
     where
         recipient_id is not null
         and recipient_name is not null
+        and {{ affected_only }}
 
 ),
 
@@ -46,5 +84,6 @@ current_rows as (
 
 )
 
--- change stamps and tombstones for the incremental population merge (macros/change_stamps.sql)
-{{ stamp_changes('current_rows', 'resident_id') }}
+{{ recomputed_persons('current_rows', held_columns, [
+    'null as name', '0 as payment_count', 'null as updated_at', 'null as _batch_id', 'null as _source_row',
+], last, compare_all) }}
