@@ -207,3 +207,18 @@ where not exists (select 1 from {{ relation }} as now_rows where now_rows.reside
 {%- endif %}
 {%- endif %}
 {%- endmacro %}
+
+{#- The persons an incremental person-grain source recomputes from a versioned table `relation` (one row per
+    record, stamped _built_at, with the person column `person` and `previous`, the person the record belonged
+    to before the build that last re-ranked it when that build changed it): every person of a record stamped
+    after `last` (a last_table_build() record), under its new and its earlier resident ID. As `resident_id`. -#}
+{% macro restamped_persons(relation, last, person, previous) -%}
+    {%- set since = "cast('" ~ last.built_at ~ "' as timestamptz)" -%}
+    select changed.{{ person }} as resident_id
+    from {{ relation }} as changed
+    where changed._built_at > {{ since }} and changed.{{ person }} is not null
+    union
+    select changed.{{ previous }}
+    from {{ relation }} as changed
+    where changed._built_at > {{ since }} and changed.{{ previous }} is not null
+{%- endmacro %}

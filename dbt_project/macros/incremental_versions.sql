@@ -13,14 +13,16 @@
     (a re-delivery may have withdrawn it; a key left with no accepted row becomes a tombstone).
 
     `columns`: the columns a version carries, `key`, `_deleted` and the lineage (`_batch_id`, `_logical_date`,
-    `_source_row`) among them. "Newest" is newest_version()'s rule with `changed_at`.
+    `_source_row`) among them. "Newest" is newest_version()'s rule with `changed_at`. `not_null`: the
+    columns a version must carry to be ranked (accepted_rows(); the key always).
 #}
-{% macro incremental_versions_ctes(relation, key, columns, changed_at, last) -%}
+{% macro incremental_versions_ctes(relation, key, columns, changed_at, last, not_null=[]) -%}
+{%- set not_null = [key] + (not_null | reject('equalto', key) | list) %}
 {%- if last is none %}
 
 accepted as (
 
-    {{ accepted_rows(relation, not_null=[key]) }}
+    {{ accepted_rows(relation, not_null=not_null) }}
 
 ),
 {%- else %}
@@ -28,7 +30,7 @@ accepted as (
 delivered as materialized (
 
     -- accepted rows of the dates after the last build (the logical-date index finds them)
-    {{ accepted_rows(relation, not_null=[key]) }}
+    {{ accepted_rows(relation, not_null=not_null) }}
         and candidate._logical_date > cast('{{ last.built_for_date }}' as date)
 
 ),
@@ -60,7 +62,7 @@ accepted as (
         and not exists (select 1 from revalidated where revalidated.{{ key }} = held.{{ key }})
     union all
     select {% for column in columns %}candidate.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
-    from ({{ accepted_rows(relation, not_null=[key]) }}) as candidate
+    from ({{ accepted_rows(relation, not_null=not_null) }}) as candidate
     where
         -- a one-time filter: on a day nothing was revalidated the history is not read at all (joined to
         -- an empty set, the plan still scanned it once per accepted batch)
@@ -99,4 +101,28 @@ versions as (
     {%- endif %}
 
 )
+{%- endmacro %}
+
+{#- The rows of such a model whose records belong to a person: the `versions` CTE's `columns`, stamped,
+    with `previous` — the person column `person` of the version this table held until this build, when the
+    build changed it (a correction moved the record to someone else): the person-grain reader recomputes
+    them too (restamped_persons(), macros/change_stamps.sql). -#}
+{% macro versioned_records_select(columns, key, person, previous, last) -%}
+select
+    {%- for column in columns %}
+    versions.{{ column }},
+    {%- endfor %}
+    {%- if last is not none %}
+    case
+        when held.{{ person }} is distinct from versions.{{ person }} then held.{{ person }}
+    end as {{ previous }},
+    {%- else %}
+    cast(null as text) as {{ previous }},
+    {%- endif %}
+    {{ logical_date() }} as _built_for_date,
+    {{ build_started_at() }} as _built_at
+from versions
+{%- if last is not none %}
+left join {{ this }} as held on versions.{{ key }} = held.{{ key }}
+{%- endif %}
 {%- endmacro %}

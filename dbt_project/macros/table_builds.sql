@@ -62,21 +62,6 @@
     {{ return({'built_for_date': built_for_date, 'built_at': found.columns[1].values()[0] | string}) }}
 {%- endmacro %}
 
-{#- The `columns` of the rows of `relation` (a staging relation) that are new to the libraries since `last`
-    (a last_table_build() record): of a later logical date than that build, or of a batch validated since it
-    started (a batch that landed without a build of its own, or a held batch whose corrected re-delivery was
-    validated later). Two selects on the logical date, which raw tables index, instead of one OR that
-    would read every row. The build's start time is dbt's clock and validated_at the database's: both read
-    the one host clock (the local stack; compose containers share the host kernel's). Batches are validated
-    just before the build of their cycle, so slack here would re-rank them all. -#}
-{% macro rows_delivered_since(relation, last, columns) -%}
-    select {% for column in columns %}later.{{ column }}{% if not loop.last %}, {% endif %}{% endfor %}
-    from {{ relation }} as later
-    where later._logical_date > cast('{{ last.built_for_date }}' as date)
-    union
-    {{ rows_revalidated_since(relation, last, columns) }}
-{%- endmacro %}
-
 {#- The `columns` of the rows of `relation` in a batch of the last build's dates or earlier that was
     validated again since it started: which of them are accepted may have changed. One index lookup per
     such batch (usually none). -#}
@@ -97,24 +82,6 @@
     select validated.logical_date, validated.batch_id
     from {{ source('platform', 'batch_validations') }} as validated
     where {{ revalidated_since(last) }}
-{%- endmacro %}
-
-{#- True (at run time) when a batch of `dataset` ('<department>__<dataset>') of the last build's dates or
-    earlier was loaded again and validated since that build started: a re-delivery replaces the rows of
-    its date, so the keys it no longer has are nowhere to be read — a table that cannot tell them by the
-    lineage it holds has to compare everything. -#}
-{% macro batch_reloaded_since(last, dataset) -%}
-    {%- if not execute -%}
-        {{ return(false) }}
-    {%- endif -%}
-    {%- set department, name = dataset.split('__', 1) -%}
-    {%- set found = run_query(
-        "select exists (select 1 from " ~ source('platform', 'batch_validations') ~ " as validated"
-        ~ " inner join " ~ source('platform', 'batches') ~ " as batches on batches.batch_id = validated.batch_id"
-        ~ " where validated.department = '" ~ department ~ "' and validated.dataset = '" ~ name ~ "'"
-        ~ " and " ~ revalidated_since(last)
-        ~ " and batches.finished_at >= cast('" ~ last.built_at ~ "' as timestamptz))") -%}
-    {{ return(found.columns[0].values()[0]) }}
 {%- endmacro %}
 
 {% macro revalidated_since(last) -%}

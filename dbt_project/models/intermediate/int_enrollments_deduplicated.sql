@@ -1,21 +1,6 @@
--- 人社厅's current version of each enrollment record as of the logical date (the API is incremental, so
--- a record changed twice arrives in two batches). Grain: one row per enrollment_id.
-with
-
-accepted as (
-
-    {{ accepted_rows(
-        ref('stg_human_resources__social_insurance_enrollments'), not_null=['enrollment_id', 'resident_id']
-    ) }}
-
-),
-
-newest as (
-
-    {{ newest_version('accepted', ['enrollment_id'], changed_at='updated_at') }}
-
-)
-
+-- 人社厅's current version of each enrollment record as of the logical date: the newest accepted version
+-- (int_enrollments_versioned) unless it is a tombstone — a record the source deleted leaves the libraries.
+-- Grain: one row per enrollment_id.
 select
     enrollment_id,
     resident_id,
@@ -32,6 +17,5 @@ select
     _logical_date,
     _source_row
 
-from newest
--- a key whose newest accepted version is a tombstone (the source deleted it) leaves the library
+from {{ ref('int_enrollments_versioned') }}
 where _deleted is not true

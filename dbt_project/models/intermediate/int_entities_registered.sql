@@ -1,21 +1,6 @@
--- 市场监管局's current registration of each market entity as of the logical date.
--- Grain: one row per credit_code.
--- The CSV feed has no change timestamp: the newest version is the one from the latest logical date,
--- then the later row of the file.
-with
-
-accepted as (
-
-    {{ accepted_rows(ref('stg_market_regulation__market_entities'), not_null=['credit_code']) }}
-
-),
-
-newest as (
-
-    {{ newest_version('accepted', ['credit_code']) }}
-
-)
-
+-- 市场监管局's current registration of each market entity as of the logical date: the newest accepted
+-- version (int_entities_versioned) unless it is a tombstone — an entity the source deleted leaves the
+-- libraries. Grain: one row per credit_code.
 select
     credit_code,
     entity_name,
@@ -32,6 +17,5 @@ select
     _logical_date,
     _source_row
 
-from newest
--- a key whose newest accepted version is a tombstone (the source deleted it) leaves the library
+from {{ ref('int_entities_versioned') }}
 where _deleted is not true

@@ -2,14 +2,12 @@
 -- Grain: one row per resident_id (tombstones included: _deleted, see macros/change_stamps.sql).
 -- Name, birth date and insurance place are taken from the most recently handled enrollment that has
 -- them (updated_at, then logical date, then source row), with the batch/row they came from.
--- Incremental (delete+insert on resident_id): a daily run recomputes only the persons named on an
--- enrollment record with a version delivered or validated since the last build — under its new and its
--- earlier resident IDs, so a record moved to another person leaves the first one too. A person left with
--- no current enrollment stays as a tombstone (_deleted), so the population merge sees them go. After a
--- re-delivery of an already built date (its withdrawn records are nowhere to be read) every person is
--- recomputed and only the rows that differ from those held are written.
--- depends_on: {{ source('platform', 'batch_validations') }},
--- {{ ref('stg_human_resources__social_insurance_enrollments') }}
+-- Incremental (delete+insert on resident_id): a daily run recomputes only the persons of the enrollment
+-- records int_enrollments_versioned (re)ranked since the last build, and the persons a correction moved a
+-- record away from. A person left with no current enrollment stays as a tombstone (_deleted), so the
+-- population merge sees them go. When those stamps cannot tell every change (the records were rebuilt
+-- whole, or built more than once since), every person is recomputed and only the rows that differ from
+-- those held are written.
 {{
     config(
         materialized='incremental',
@@ -20,49 +18,29 @@
     )
 }}
 {%- set last = last_table_build() %}
-{#- a re-delivery of an earlier date may have withdrawn records; they are nowhere to be read, so every
-    person is recomputed and only those whose row differs from the one held are written -#}
-{%- set compare_all = last is not none
-    and batch_reloaded_since(last, 'human_resources__social_insurance_enrollment') %}
+{%- set versioned = ref('int_enrollments_versioned') %}
+{%- set compare_all = last is not none and stamps_miss_changes(versioned, last) %}
 {%- set held_columns = [
     'name', 'birth_date', 'division_code', 'insurance_types', 'enrollment_count', 'first_enrolled_on', '_batch_id',
     '_source_row', 'updated_at',
 ] %}
+{%- set affected_only = 'resident_id in (select affected.resident_id from affected)'
+    if last is not none and not compare_all else 'true' %}
 with
 
 {%- if last is not none and not compare_all %}
 
 affected as materialized (
 
-    select versions.resident_id
-    from {{ ref('stg_human_resources__social_insurance_enrollments') }} as versions
-    where
-        versions.resident_id is not null
-        and versions.enrollment_id in (
-            {{ rows_delivered_since(
-                ref('stg_human_resources__social_insurance_enrollments'), last, ['enrollment_id']
-            ) }}
-        )
-    group by versions.resident_id
+    {{ restamped_persons(versioned, last, 'resident_id', '_previous_resident_id') }}
 
 ),
 {%- endif %}
 
 enrollments as (
 
-    select current_records.*
-    from {{ ref('int_enrollments_deduplicated') }} as current_records
-    {%- if last is not none and not compare_all %}
-        -- every current record that may belong to an affected person (filtering on the ranking key keeps
-        -- the ranking to these records), then those that do
-        where
-            current_records.enrollment_id in (
-                select versions.enrollment_id
-                from {{ ref('stg_human_resources__social_insurance_enrollments') }} as versions
-                where versions.resident_id in (select affected.resident_id from affected)
-            )
-            and current_records.resident_id in (select affected.resident_id from affected)
-    {%- endif %}
+    select * from {{ ref('int_enrollments_deduplicated') }}
+    where {{ affected_only }}
 
 ),
 

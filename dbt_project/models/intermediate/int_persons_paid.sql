@@ -30,15 +30,7 @@ with
 
 affected as materialized (
 
-    select changed.recipient_id as resident_id
-    from {{ versioned }} as changed
-    where changed._built_at > cast('{{ last.built_at }}' as timestamptz) and changed.recipient_id is not null
-    union
-    select changed._previous_recipient_id
-    from {{ versioned }} as changed
-    where
-        changed._built_at > cast('{{ last.built_at }}' as timestamptz)
-        and changed._previous_recipient_id is not null
+    {{ restamped_persons(versioned, last, 'recipient_id', '_previous_recipient_id') }}
 
 ),
 {%- endif %}

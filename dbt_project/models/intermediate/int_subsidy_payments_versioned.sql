@@ -34,33 +34,4 @@ with
     ref('stg_finance__subsidy_payments'), 'payment_id', columns, 'updated_at', last
 ) }}
 
-select
-    versions.payment_id,
-    versions.recipient_id,
-    versions.recipient_name,
-    versions.subsidy_type,
-    versions.period,
-    versions.amount,
-    versions.payment_date,
-    versions.division_code,
-    versions.updated_at,
-    versions._deleted,
-    versions._batch_id,
-    versions._logical_date,
-    versions._source_row,
-    {%- if last is not none %}
-        -- the recipient of the version held until this build, when it was someone else: int_persons_paid
-        -- recomputes them too
-        case
-            when held.recipient_id is distinct from versions.recipient_id then held.recipient_id
-        end as _previous_recipient_id,
-    {%- else %}
-        cast(null as text) as _previous_recipient_id,
-    {%- endif %}
-    {{ logical_date() }} as _built_for_date,
-    {{ build_started_at() }} as _built_at
-
-from versions
-{%- if last is not none %}
-    left join {{ this }} as held on versions.payment_id = held.payment_id
-{%- endif %}
+{{ versioned_records_select(columns, 'payment_id', 'recipient_id', '_previous_recipient_id', last) }}
