@@ -1,7 +1,8 @@
 {#
     The rows of a staging relation that may reach a library as of the logical date: delivered on or
     before it, in a batch the staging gate passed (stg_platform__accepted_batches: a held batch stays out
-    whole), and not quarantined themselves. Every intermediate model starts from this, so "accepted"
+    whole), and not quarantined themselves (a row is its batch, file and row number: a batch may span
+    several files — an API's pages, a workbook's sheets — each numbering its rows from 1). Every intermediate model starts from this, so "accepted"
     means one thing everywhere; the models then rank the versions per key the way their source needs.
 
     not_null: key columns a version must carry to be ranked (a row without its key cannot be placed).
@@ -34,6 +35,7 @@
             select 1
             from {{ ref('stg_platform__quarantined_rows') }} as quarantined
             where quarantined._batch_id = candidate._batch_id
+                and quarantined._source_file = candidate._source_file
                 and quarantined._source_row = candidate._source_row
                 {{- narrowed | replace('{alias}', 'quarantined') }}
         )

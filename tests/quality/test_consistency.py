@@ -26,7 +26,8 @@ def test_latest_clean_rows_excludes_quarantined_rows_and_later_dates() -> None:
     assert "platform.batch_validations where not success" in query
     # the same reference condition the rules that read the other department another way use
     assert clean_reference_rows("ys") in query
-    assert clean_reference_rows("ys", "h").startswith("(h._batch_id, h._source_row) not in")
+    # a row is its batch, file and row number: a batch may span files that each number their rows from 1
+    assert clean_reference_rows("ys", "h").startswith("(h._batch_id, h._source_file, h._source_row) not in")
     with pytest.raises(ValueError):
         clean_reference_rows("ys'; drop table x; --")
 
@@ -39,10 +40,10 @@ def test_enrollment_at_a_closed_entity_is_a_warning_not_a_reject(scratch_warehou
     entities[1]["status"] = "吊销"  # revoked, but this market row is itself quarantined: not evidence
     insert_rows(scratch_warehouse, get_suite(MARKET).target, entities)
     scratch_warehouse.execute(
-        "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_row, rule,"
-        " dimension, message, record) values (%s, 'market_regulation', 'market_entities', %s, 'validate', 2,"
-        " 'test', 'accuracy', 'test', %s)",
-        (entities[1]["_batch_id"], DAY, Jsonb({})),
+        "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file,"
+        " source_row, rule, dimension, message, record) values (%s, 'market_regulation', 'market_entities', %s,"
+        " 'validate', %s, 2, 'test', 'accuracy', 'test', %s)",
+        (entities[1]["_batch_id"], DAY, entities[1]["_source_file"], Jsonb({})),
     )
     people = [person(DAY, i, rng) for i in range(1, 9)]
     insert_rows(scratch_warehouse, get_suite(HOUSEHOLD).target, people)
@@ -162,10 +163,10 @@ def test_a_newborn_is_compared_with_the_current_clean_household_rows(
             "update platform.batch_validations set success = true where batch_id = %s", (batch_id,)
         )
         scratch_warehouse.execute(
-            "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_row, rule,"
-            " dimension, message, record) values (%s, 'public_security', 'household_registration', %s,"
-            " 'validate', %s, 'test', 'accuracy', 'test', %s)",
-            (batch_id, earlier, child["_source_row"], Jsonb({})),
+            "insert into platform.quarantine (batch_id, department, dataset, logical_date, stage, source_file,"
+            " source_row, rule, dimension, message, record) values (%s, 'public_security',"
+            " 'household_registration', %s, 'validate', %s, %s, 'test', 'accuracy', 'test', %s)",
+            (batch_id, earlier, child["_source_file"], child["_source_row"], Jsonb({})),
         )
         assert conflicts() == 0  # quarantined
         scratch_warehouse.execute(

@@ -44,7 +44,7 @@ def collect(day: str, settings: Settings | None = None) -> CycleReport:
                    coalesce(r.balanced, false) as balanced
               from platform.batches b
               left join platform.reconciliation r using (batch_id)
-              left join (select batch_id, count(distinct source_row) as validate_rows
+              left join (select batch_id, count(distinct (source_file, source_row)) as validate_rows
                            from platform.quarantine where stage = 'validate' and superseded_at is null
                           group by batch_id) q using (batch_id)
              where b.logical_date = %s

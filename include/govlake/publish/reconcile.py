@@ -46,7 +46,8 @@ class BatchReconciliation:
 # whose verdict failed is held whatever the cycle did; one without a verdict follows the cycle.
 _COUNTS_SQL = """
 select b.batch_id, b.logical_date, b.department, b.dataset, b.rows_extracted,
-       (select count(distinct q.source_row) + count(*) filter (where q.source_row is null)
+       (select count(distinct (q.source_file, q.source_row)) filter (where q.source_row is not null)
+               + count(*) filter (where q.source_row is null)
           from platform.quarantine q
          where q.batch_id = b.batch_id and q.stage in ('ingest', 'validate')
            and q.superseded_at is null) as rows_quarantined,

@@ -58,7 +58,7 @@ class QuarantineSummary:
     dataset: str | None
     logical_date: date
     rows_by_rule: dict[str, int] = field(default_factory=dict)
-    distinct_rows: int = 0  # distinct (batch_id, source_row): what reconciliation subtracts
+    distinct_rows: int = 0  # distinct (batch_id, source_file, source_row): what reconciliation subtracts
     s3_uri: str | None = None
     superseded: int = 0  # records of an earlier delivery of the date that this re-delivery replaced
     resolved: int = 0  # of those, the ones whose row the re-delivery brought clean
@@ -270,7 +270,7 @@ def _same_findings(conn: psycopg.Connection, replacement: Replacement) -> bool:
 
 def _distinct_rows(conn: psycopg.Connection, suite: Suite, logical_date: date) -> int:
     row = conn.execute(
-        "select count(*) from (select distinct batch_id, source_row from platform.quarantine"
+        "select count(*) from (select distinct batch_id, source_file, source_row from platform.quarantine"
         f" where {_CURRENT}) d",
         (suite.department, suite.dataset, logical_date, STAGE),
     ).fetchone()

@@ -105,8 +105,10 @@ def clean_reference_rows(dataset: str, alias: str = "") -> str:
         raise ValueError(f"clean_reference_rows: {dataset!r} / {alias!r} must be plain names")
     column = f"{alias}." if alias else ""
     return (
-        f"({column}_batch_id, {column}_source_row) not in (select batch_id, source_row from platform.quarantine"
-        f" where dataset = '{dataset}' and source_row is not null and superseded_at is null)"
+        f"({column}_batch_id, {column}_source_file, {column}_source_row) not in"
+        f" (select batch_id, source_file, source_row from platform.quarantine"
+        f" where dataset = '{dataset}' and source_row is not null and source_file is not null"
+        f" and superseded_at is null)"
         f" and {column}_batch_id not in (select batch_id from platform.batch_validations where not success)"
     )
 

@@ -61,7 +61,8 @@ where v.validation_id = r.validation_id and r.logical_date between %(start)s and
 group by 1, 2
 """
 _INGEST_FAILURES = """
-select department, dimension, count(distinct batch_id || ':' || coalesce(source_row::text, quarantine_id::text))
+select department, dimension,
+       count(distinct batch_id || ':' || coalesce(source_file || ':' || source_row::text, quarantine_id::text))
 from platform.quarantine
 where stage = 'ingest' and logical_date between %(start)s and %(end)s
 group by 1, 2

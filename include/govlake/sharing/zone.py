@@ -87,7 +87,8 @@ def _dataset_source(conn: psycopg.Connection, entry: CatalogEntry) -> tuple[sql.
     ]
     source = sql.SQL(
         "(select {cols} from {raw} as r where not exists (select 1 from platform.quarantine q "
-        "where q.batch_id = r._batch_id and q.source_row = r._source_row and q.superseded_at is null)) as m"
+        "where q.batch_id = r._batch_id and q.source_file = r._source_file and q.source_row = r._source_row"
+        " and q.superseded_at is null)) as m"
     ).format(cols=sql.SQL(", ").join(masked), raw=sql.Identifier("raw", entry.entry_key))
     return source, {i.name for i in items}
 

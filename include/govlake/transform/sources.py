@@ -34,7 +34,7 @@ LINEAGE_DESCRIPTIONS = {
     "_batch_id": "Ingest batch: <department>__<dataset>__<YYYY-MM-DD> (platform.batches.batch_id).",
     "_logical_date": "Logical date of the ingest cycle that loaded the row.",
     "_source_file": "Landed file (or extract) the row was read from.",
-    "_source_row": "Row number within the source file; with _batch_id identifies the row (platform.quarantine).",
+    "_source_row": "Row number within the source file; with _batch_id and _source_file identifies the row (platform.quarantine).",
     "_ingested_at": "When the row was loaded into raw; drives source freshness.",
     "_deleted": "Tombstone: the source deleted this key (soft-delete flag); a key whose newest version is a "
     "tombstone leaves the libraries.",
