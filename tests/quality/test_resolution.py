@@ -10,7 +10,8 @@ from psycopg.types.json import Jsonb
 from support.quality_rows import insert_rows, person
 
 from govlake.quality import get_suite, quarantine_failures, validate
-from govlake.quality.resolution import resolve_corrected
+from govlake.quality.resolution import resolve_corrected, resolve_sql
+from govlake.registry import get_dataset
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +81,12 @@ def test_corrected_rows_resolve_earlier_records_with_time_to_correct(
     ).fetchall()
     assert days == [(1,)]
     assert resolve_corrected(KEY, FIRST, scratch_settings) == 0  # a date never resolves itself
+
+
+def test_a_correction_is_a_row_not_quarantined_in_its_own_file() -> None:
+    """A batch may span files that each number their rows from 1 (an API's pages): a clean row on one page
+    must not be taken for the quarantined row of the same number on another."""
+    text = resolve_sql(get_dataset(KEY)).as_string(None)
+    assert (
+        "x.batch_id = s._batch_id and x.source_file = s._source_file and x.source_row = s._source_row" in text
+    )
